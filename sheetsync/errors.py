@@ -1,0 +1,131 @@
+"""The sheetsync error family. Every error a user can cause is one of these.
+
+The CLI turns each into a message and an exit code in one place
+(``cli.main``); the library never prints or exits.
+
+    SheetsyncError                 exit 1  base class
+    ├── ConfigError                exit 1  sheetsync.toml is missing or wrong
+    ├── UsageError                 exit 1  options that do not fit together
+    ├── WorkbookError              exit 2  a workbook cannot be read (protected, not xlsx, ...)
+    ├── ValidationError            exit 2  cell values that do not fit the model
+    ├── ConflictError              exit 3  the same field changed in the sheet and the model
+    ├── RemoteError                exit 4  a server (SMTP, Sheets API) refused or failed
+    │   └── DeliveryError          exit 4  an email could not be delivered
+    └── RefusedError               exit 5  a write refused for safety (file changed, open in Excel)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  success
+  1  usage or configuration error
+  2  the sheet holds invalid data, or a workbook cannot be read
+  3  sync conflict: the same cell changed in the sheet and in the model
+  4  a remote server (SMTP, Google Sheets) refused or failed
+  5  a write was refused for safety (workbook changed on disk or open in Excel)"""
+
+
+class SheetsyncError(Exception):
+    """Base class: a problem the user can act on."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message if not self.hint else f"{self.message}\n  → {self.hint}"
+
+
+class ConfigError(SheetsyncError):
+    """sheetsync.toml is missing, unreadable or inconsistent."""
+
+
+class UsageError(SheetsyncError):
+    """Options or arguments that do not fit together."""
+
+
+class WorkbookError(SheetsyncError):
+    """A workbook that cannot be opened or read at all."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class CellError:
+    """One problem with one cell (or one column / sheet when ``cell`` is empty)."""
+
+    sheet: str
+    cell: str
+    column: str
+    message: str
+    row: int | None = None
+
+    @property
+    def where(self) -> str:
+        ref = f"'{self.sheet}'!{self.cell}" if self.cell else f"'{self.sheet}'"
+        return f"{ref} ({self.column})" if self.column else ref
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "sheet": self.sheet,
+            "cell": self.cell,
+            "column": self.column,
+            "message": self.message,
+            "row": self.row,
+        }
+
+
+MAX_LISTED_ERRORS = 50
+
+
+def format_cell_errors(errors: list[CellError], limit: int = MAX_LISTED_ERRORS) -> str:
+    lines = [str(e) for e in errors[:limit]]
+    if len(errors) > limit:
+        lines.append(f"... and {len(errors) - limit} more errors")
+    return "\n".join(lines)
+
+
+class ValidationError(SheetsyncError):
+    """Cell values that do not fit the model; carries every problem found."""
+
+    exit_code = 2
+
+    def __init__(self, errors: list[CellError], source: str = "") -> None:
+        self.errors = errors
+        what = f"{len(errors)} problem{'s' if len(errors) != 1 else ''}"
+        head = f"{source}: {what} found" if source else f"{what} found"
+        super().__init__(
+            f"{head}; nothing was written.\n{format_cell_errors(errors)}",
+            hint="fix the cells above and run again, or use --skip-invalid to import the valid rows",
+        )
+
+
+class ConflictError(SheetsyncError):
+    """The same field changed to different values in the sheet and in the model."""
+
+    exit_code = 3
+
+
+class RemoteError(SheetsyncError):
+    """A remote server (SMTP, Google Sheets API) refused or failed."""
+
+    exit_code = 4
+
+
+class DeliveryError(RemoteError):
+    """An email could not be delivered."""
+
+
+class RefusedError(SheetsyncError):
+    """A write refused for safety: the file changed on disk or is open in Excel."""
+
+    exit_code = 5
