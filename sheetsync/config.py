@@ -1,0 +1,301 @@
+"""sheetsync.toml → typed settings. Secrets come from environment variables only.
+
+A config names one or more sources (workbooks, Google Sheets) and, for each,
+the tables it holds: worksheet, header row, which header is which field, key
+columns and read-only (formula) columns. Paths are relative to the config file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .model import TABLES
+
+DEFAULT_CONFIG_NAME = "sheetsync.toml"
+SOURCE_KINDS = ("xlsx", "gsheets")
+
+
+@dataclass(frozen=True)
+class TableMapping:
+    """Where one model table sits in a source and how its headers map to fields."""
+
+    table: str
+    sheet: str
+    header_row: int | None = None  # None: found automatically
+    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # field -> headers
+    readonly: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """One workbook or Google Sheet."""
+
+    name: str
+    kind: str
+    tables: dict[str, TableMapping]
+    path: Path | None = None  # xlsx
+    spreadsheet: str | None = None  # gsheets key or URL
+    credentials: Path | None = None  # gsheets service account / OAuth token
+    backups: int = 3
+    retries: int = 5
+
+    @property
+    def location(self) -> str:
+        return str(self.path) if self.path else str(self.spreadsheet)
+
+
+@dataclass(frozen=True)
+class RagSettings:
+    """Thresholds for Red/Amber/Green, stated in every report's footnote."""
+
+    green_at: float = 0.95  # pace ratio (actual / expected-by-now) at or above: green
+    amber_at: float = 0.80  # at or above: amber; below: red
+    at_risk_days: int = 14  # milestone due within this many days and behind: at risk
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    company: str = "Sales team"
+    locale: str = "en_US"
+    currency: str = "USD"
+    timezone: str = "UTC"
+    fiscal_year_start_month: int = 1
+    logo: Path | None = None
+    colors: dict[str, str] = field(default_factory=dict)
+    template_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class RecipientGroup:
+    name: str
+    recipients: tuple[str, ...]
+    reports: tuple[str, ...] = ("executive",)
+    teams: tuple[str, ...] = ()  # filter: only these teams' quotas
+    attach_workbook: bool = False
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    host: str = "localhost"
+    port: int = 587
+    security: str = "starttls"  # starttls | tls | none
+    username: str | None = None
+    password_env: str = "SHEETSYNC_SMTP_PASSWORD"
+    sender: str = "sheetsync@localhost"
+    timeout: float = 30.0
+    groups: dict[str, RecipientGroup] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None
+    sources: dict[str, SourceConfig]
+    report: ReportSettings = field(default_factory=ReportSettings)
+    rag: RagSettings = field(default_factory=RagSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
+    db: str | None = None
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    def default_db_url(self) -> str:
+        if self.db:
+            return self.db
+        return f"sqlite:///{self.root / '.sheetsync' / 'model.db'}"
+
+    def select_sources(self, names: tuple[str, ...] | list[str] = ()) -> list[SourceConfig]:
+        if not names:
+            return list(self.sources.values())
+        missing = [n for n in names if n not in self.sources]
+        if missing:
+            raise ConfigError(
+                f"unknown source {', '.join(repr(m) for m in missing)}",
+                hint=f"sources in {self.path}: {', '.join(self.sources) or '(none)'}",
+            )
+        return [self.sources[n] for n in names]
+
+
+def _as_tuple(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise ConfigError(f"{where}: expected a text or a list of texts, found {value!r}")
+
+
+def _take(section: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str, default=None):
+    if key not in section:
+        return default
+    value = section[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise ConfigError(f"{where}.{key}: expected {names}, found {value!r}")
+    return value
+
+
+def _table_mapping(name: str, section: dict[str, Any], where: str) -> TableMapping:
+    if name not in TABLES:
+        raise ConfigError(
+            f"{where}: unknown table {name!r}", hint=f"tables are: {', '.join(TABLES)}"
+        )
+    spec = TABLES[name]
+    sheet = _take(section, "sheet", str, where)
+    if not sheet:
+        raise ConfigError(f"{where}: 'sheet' (the worksheet name) is required")
+    header_row = _take(section, "header_row", int, where)
+    if header_row is not None and header_row < 1:
+        raise ConfigError(f"{where}.header_row: must be 1 or more, found {header_row}")
+    columns: dict[str, tuple[str, ...]] = {}
+    for fname, headers in (_take(section, "columns", dict, where) or {}).items():
+        if fname not in spec.field_by_name:
+            raise ConfigError(
+                f"{where}.columns: {name} has no field {fname!r}",
+                hint=f"fields are: {', '.join(spec.field_by_name)}",
+            )
+        columns[fname] = _as_tuple(headers, f"{where}.columns.{fname}")
+    readonly = _as_tuple(section.get("readonly", []), f"{where}.readonly")
+    for f in readonly:
+        if f not in spec.field_by_name:
+            raise ConfigError(f"{where}.readonly: {name} has no field {f!r}")
+        if f in spec.key:
+            raise ConfigError(f"{where}.readonly: {f!r} is part of the key and cannot be read-only")
+    return TableMapping(name, sheet, header_row, columns, readonly)
+
+
+def _source(name: str, section: dict[str, Any], root: Path) -> SourceConfig:
+    where = f"sources.{name}"
+    kind = _take(section, "kind", str, where, "xlsx")
+    if kind not in SOURCE_KINDS:
+        raise ConfigError(f"{where}.kind: expected one of {', '.join(SOURCE_KINDS)}, found {kind!r}")
+    tables = {
+        t: _table_mapping(t, sec, f"{where}.tables.{t}")
+        for t, sec in (_take(section, "tables", dict, where) or {}).items()
+    }
+    if not tables:
+        raise ConfigError(f"{where}: no [{where}.tables.*] sections: map at least one table")
+    path = spreadsheet = creds = None
+    if kind == "xlsx":
+        p = _take(section, "path", str, where)
+        if not p:
+            raise ConfigError(f"{where}: 'path' (the workbook file) is required")
+        path = (root / p).resolve()
+    else:
+        spreadsheet = _take(section, "spreadsheet", str, where)
+        if not spreadsheet:
+            raise ConfigError(f"{where}: 'spreadsheet' (key or URL) is required")
+        c = _take(section, "credentials", str, where)
+        creds = (root / c).resolve() if c else None
+    return SourceConfig(
+        name=name,
+        kind=kind,
+        tables=tables,
+        path=path,
+        spreadsheet=spreadsheet,
+        credentials=creds,
+        backups=_take(section, "backups", int, where, 3),
+        retries=_take(section, "retries", int, where, 5),
+    )
+
+
+def _report(section: dict[str, Any], root: Path) -> ReportSettings:
+    w = "report"
+    logo = _take(section, "logo", str, w)
+    tdir = _take(section, "template_dir", str, w)
+    fy = _take(section, "fiscal_year_start_month", int, w, 1)
+    if not 1 <= fy <= 12:
+        raise ConfigError(f"report.fiscal_year_start_month: expected 1-12, found {fy}")
+    return ReportSettings(
+        company=_take(section, "company", str, w, "Sales team"),
+        locale=_take(section, "locale", str, w, "en_US"),
+        currency=_take(section, "currency", str, w, "USD"),
+        timezone=_take(section, "timezone", str, w, "UTC"),
+        fiscal_year_start_month=fy,
+        logo=(root / logo).resolve() if logo else None,
+        colors=dict(_take(section, "colors", dict, w, {})),
+        template_dir=(root / tdir).resolve() if tdir else None,
+    )
+
+
+def _rag(section: dict[str, Any]) -> RagSettings:
+    w = "rag"
+    rag = RagSettings(
+        green_at=float(_take(section, "green_at", (int, float), w, 0.95)),
+        amber_at=float(_take(section, "amber_at", (int, float), w, 0.80)),
+        at_risk_days=_take(section, "at_risk_days", int, w, 14),
+    )
+    if rag.amber_at > rag.green_at:
+        raise ConfigError("rag: amber_at must not be above green_at")
+    return rag
+
+
+def _mail(section: dict[str, Any]) -> MailSettings:
+    w = "mail"
+    if "password" in section:
+        raise ConfigError(
+            "mail.password: passwords never go in the config file",
+            hint="set password_env = \"NAME\" and export NAME=... in the environment",
+        )
+    groups = {}
+    for gname, g in (_take(section, "groups", dict, w, {}) or {}).items():
+        gw = f"mail.groups.{gname}"
+        recipients = _as_tuple(g.get("recipients", []), f"{gw}.recipients")
+        if not recipients:
+            raise ConfigError(f"{gw}: 'recipients' is empty")
+        groups[gname] = RecipientGroup(
+            name=gname,
+            recipients=recipients,
+            reports=_as_tuple(g.get("reports", ["executive"]), f"{gw}.reports"),
+            teams=_as_tuple(g.get("teams", []), f"{gw}.teams"),
+            attach_workbook=bool(g.get("attach_workbook", False)),
+        )
+    security = _take(section, "security", str, w, "starttls")
+    if security not in ("starttls", "tls", "none"):
+        raise ConfigError(f"mail.security: expected starttls, tls or none, found {security!r}")
+    return MailSettings(
+        host=_take(section, "host", str, w, "localhost"),
+        port=_take(section, "port", int, w, 465 if security == "tls" else 587),
+        security=security,
+        username=_take(section, "username", str, w),
+        password_env=_take(section, "password_env", str, w, "SHEETSYNC_SMTP_PASSWORD"),
+        sender=_take(section, "from", str, w, "sheetsync@localhost"),
+        timeout=float(_take(section, "timeout", (int, float), w, 30.0)),
+        groups=groups,
+    )
+
+
+def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
+    """Build a Config from parsed TOML; ``path`` anchors relative paths."""
+    root = path.parent if path else Path.cwd()
+    sources = {
+        n: _source(n, s, root) for n, s in (_take(data, "sources", dict, "config", {})).items()
+    }
+    return Config(
+        path=path,
+        sources=sources,
+        report=_report(_take(data, "report", dict, "config", {}), root),
+        rag=_rag(_take(data, "rag", dict, "config", {})),
+        mail=_mail(_take(data, "mail", dict, "config", {})),
+        db=_take(data, "db", str, "config"),
+    )
+
+
+def load_config(path: Path | str | None = None) -> Config:
+    """Read sheetsync.toml (``path``, or ./sheetsync.toml)."""
+    p = Path(path) if path else Path.cwd() / DEFAULT_CONFIG_NAME
+    if not p.is_file():
+        raise ConfigError(
+            f"no config file at {p}",
+            hint="create one with `sheetsync init WORKBOOK`, or pass --config FILE",
+        )
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{p}: not valid TOML: {e}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{p}: not a UTF-8 text file") from None
+    return parse_config(data, p.resolve())

@@ -1,0 +1,373 @@
+"""Headers ↔ fields, coercion and validation, with every error naming its cell.
+
+``map_grid`` turns one worksheet into records of one model table. It finds the
+header row, matches headers to fields (case- and space-insensitive, with
+aliases), coerces each cell to its field's kind and collects every problem as
+a ``CellError`` such as ``'Quotas'!E14 (Target ($)): "12k" is not a number``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from .config import TableMapping
+from .errors import CellError
+from .grid import Grid, a1
+from .model import Field, Record, Table
+from .periods import MONTHS, parse_period
+
+HEADER_SCAN_ROWS = 30
+BLANK_MARKS = {"", "-", "–", "—"}
+TOTAL_MARKS = {"total", "totals", "grand total", "sum", "subtotal"}
+
+
+def normalize_header(text: object) -> str:
+    """Header comparison key: lower case, single spaces, no surrounding space."""
+    return " ".join(str(text).replace("\n", " ").split()).casefold() if text is not None else ""
+
+
+class Invalid(Exception):
+    """A cell value that does not fit its field; the message says what was expected."""
+
+
+# ---------------------------------------------------------------- coercion
+
+_NUMBER_JUNK = re.compile(r"[\s\u00a0\u202f,'’_]|[$€£¥₹]|\b(?:usd|eur|gbp|chf|jpy|aud|cad)\b", re.I)
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$", re.I)
+TRUE_WORDS = {"yes", "y", "true", "t", "1", "x", "✓", "✔", "☑", "✅", "done", "on"}
+FALSE_WORDS = {"no", "n", "false", "f", "0", "✗", "✘", "☐", "off", ""}
+EXCEL_EPOCH_1900 = date(1899, 12, 30)
+EXCEL_EPOCH_1904 = date(1904, 1, 1)
+
+
+def _show(value: object) -> str:
+    text = str(value)
+    return f'"{text[:40]}…"' if len(text) > 40 else f'"{text}"'
+
+
+def to_number(value: Any) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise Invalid(f"{_show(value)} is not a number")
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, (date, datetime, timedelta)):
+        raise Invalid(f"{_show(value)} is a date, not a number")
+    text = str(value).strip()
+    if text in BLANK_MARKS:
+        return None
+    negative = False
+    t = text
+    if t.startswith("(") and t.endswith(")"):
+        negative, t = True, t[1:-1]
+    percent = t.endswith("%")
+    if percent:
+        t = t[:-1]
+    t = _NUMBER_JUNK.sub("", t)
+    if t.endswith("-"):  # trailing minus, as some ledgers write it
+        negative, t = not negative, t[:-1]
+    if not _NUMBER.match(t):
+        raise Invalid(f"{_show(text)} is not a number")
+    number = float(t)
+    if percent:
+        number /= 100
+    return -number if negative else number
+
+
+def _serial_to_date(serial: float, date1904: bool) -> date:
+    if not 0 < serial < 2_958_466:
+        raise Invalid(f"{_show(serial)} is not a date")
+    return (EXCEL_EPOCH_1904 if date1904 else EXCEL_EPOCH_1900) + timedelta(days=int(serial))
+
+
+_ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ t].*)?$", re.I)
+_NUMERIC = re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{2}|\d{4})$")
+_WORDS = re.compile(r"^(?:[a-z]+,? )?(\d{1,2})(?:st|nd|rd|th)?[ -]([a-z]+\.?)[ ,-]+(\d{4})$", re.I)
+_WORDS_US = re.compile(r"^(?:[a-z]+,? )?([a-z]+\.?) (\d{1,2})(?:st|nd|rd|th)?,? (\d{4})$", re.I)
+
+
+def _make_date(y: int, m: int, d: int) -> date | None:
+    try:
+        return date(y if y >= 100 else 2000 + y, m, d)
+    except ValueError:
+        return None
+
+
+def to_date(value: Any, date1904: bool = False, dayfirst: bool = False) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, bool):
+        raise Invalid(f"{_show(value)} is not a date")
+    if isinstance(value, (int, float)):
+        return _serial_to_date(float(value), date1904)
+    text = " ".join(str(value).split())
+    if text in BLANK_MARKS:
+        return None
+    found: date | None = None
+    if m := _ISO.match(text):
+        found = _make_date(int(m[1]), int(m[2]), int(m[3]))
+    elif m := _NUMERIC.match(text):
+        a, b, y = int(m[1]), int(m[2]), int(m[3])
+        first, second = (_make_date(y, b, a), _make_date(y, a, b))
+        found = (first or second) if dayfirst else (second or first)
+    elif m := _WORDS.match(text):
+        mo = MONTHS.get(m[2].lower())
+        found = _make_date(int(m[3]), mo, int(m[1])) if mo else None
+    elif m := _WORDS_US.match(text):
+        mo = MONTHS.get(m[1].lower())
+        found = _make_date(int(m[3]), mo, int(m[2])) if mo else None
+    if found is None:
+        raise Invalid(f"{_show(text)} is not a date (expected e.g. 2026-03-31 or 31 Mar 2026)")
+    return found
+
+
+def to_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    text = str(value).strip()
+    return text or None
+
+
+def to_bool(value: Any) -> bool | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    text = str(value).strip().casefold()
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return None if text == "" else False
+    raise Invalid(f"{_show(value)} is not yes or no (expected yes/no, true/false, ✓ or blank)")
+
+
+def to_period(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    label = parse_period(value)
+    if label is None:
+        raise Invalid(
+            f"{_show(value)} is not a period "
+            "(expected e.g. Jan 2026, 2026-03, 2026-Q3, FY27 H1 or 2026-W48)"
+        )
+    return label
+
+
+def converter(kind: str, date1904: bool = False, dayfirst: bool = False) -> Callable[[Any], Any]:
+    """The coercion function for a field kind."""
+    if kind == "number" or kind == "percent":
+        return to_number
+    if kind == "date":
+        return lambda v: to_date(v, date1904, dayfirst)
+    if kind == "bool":
+        return to_bool
+    if kind == "period":
+        return to_period
+    return to_text
+
+
+# ---------------------------------------------------------------- headers
+
+
+def field_headers(f: Field, mapping: TableMapping | None) -> tuple[str, ...]:
+    """Headers a field is known by: the config's, else its label, name and aliases."""
+    if mapping and f.name in mapping.columns:
+        return tuple(normalize_header(h) for h in mapping.columns[f.name])
+    names = (f.title, f.name, f.name.replace("_", " "), *f.aliases)
+    return tuple(dict.fromkeys(normalize_header(n) for n in names))
+
+
+def match_headers(
+    header_cells: list[Any], table: Table, mapping: TableMapping | None
+) -> dict[str, int]:
+    """Field name → 1-based column, for the fields whose header is present.
+
+    Config mappings win; built-in aliases fill the rest, first match first,
+    never reusing a column.
+    """
+    positions: dict[str, int] = {}
+    for col, cell in enumerate(header_cells, start=1):
+        key = normalize_header(cell)
+        if key and key not in positions:
+            positions[key] = col
+    found: dict[str, int] = {}
+    used: set[int] = set()
+    explicit = [f for f in table.fields if mapping and f.name in mapping.columns]
+    implicit = [f for f in table.fields if f not in explicit]
+    for f in explicit + implicit:
+        for header in field_headers(f, mapping):
+            col = positions.get(header)
+            if col is not None and col not in used:
+                found[f.name] = col
+                used.add(col)
+                break
+    return found
+
+
+def find_header_row(grid: Grid, table: Table, mapping: TableMapping | None) -> int | None:
+    """The row (1-based) among the first rows that names the most fields, if any does."""
+    best, best_row = 0, None
+    required = {f.name for f in table.fields if f.required}
+    for r in range(1, min(grid.height, HEADER_SCAN_ROWS) + 1):
+        matched = match_headers(grid.rows[r - 1], table, mapping)
+        score = len(matched) + (2 if required <= matched.keys() else 0)
+        if len(matched) >= 2 and score > best:
+            best, best_row = score, r
+    return best_row
+
+
+# ---------------------------------------------------------------- mapping
+
+
+@dataclass
+class MappedTable:
+    """One worksheet read as one model table."""
+
+    table: Table
+    sheet: str
+    header_row: int
+    columns: dict[str, int]  # field → 1-based column
+    headers: dict[str, str]  # field → header text as written
+    records: list[Record] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)  # sheet row of each record
+    errors: list[CellError] = field(default_factory=list)  # row-level problems
+    fatal: list[CellError] = field(default_factory=list)  # sheet-level problems
+    skipped_rows: list[int] = field(default_factory=list)
+
+    def address(self, row: int, field_name: str) -> str:
+        return a1(row, self.columns[field_name])
+
+
+def _sheet_error(sheet: str, message: str, column: str = "", cell: str = "") -> CellError:
+    return CellError(sheet, cell, column, message)
+
+
+def map_grid(
+    grid: Grid | None,
+    table: Table,
+    mapping: TableMapping,
+    *,
+    sheet_names: list[str] = (),  # type: ignore[assignment]
+    dayfirst: bool = False,
+) -> MappedTable:
+    """Read ``grid`` as records of ``table``; problems are collected, never raised."""
+    if grid is None:
+        close = difflib.get_close_matches(mapping.sheet, list(sheet_names), n=1, cutoff=0.5)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        listing = ", ".join(repr(s) for s in sheet_names)
+        err = _sheet_error(
+            mapping.sheet, f"no worksheet named {mapping.sheet!r}{hint} (the workbook has {listing})"
+        )
+        return MappedTable(table, mapping.sheet, 0, {}, {}, fatal=[err])
+    header_row = mapping.header_row or find_header_row(grid, table, mapping)
+    if header_row is None or header_row > grid.height:
+        wanted = ", ".join(f.title for f in table.fields if f.required)
+        err = _sheet_error(
+            grid.sheet,
+            f"no header row found for {table.title} (looked for headers such as {wanted} "
+            f"in the first {HEADER_SCAN_ROWS} rows)",
+        )
+        return MappedTable(table, grid.sheet, 0, {}, {}, fatal=[err])
+    header_cells = grid.rows[header_row - 1]
+    columns = match_headers(header_cells, table, mapping)
+    headers = {f: str(header_cells[c - 1]).strip() for f, c in columns.items()}
+    result = MappedTable(table, grid.sheet, header_row, columns, headers)
+    for f in table.fields:
+        if f.name in columns or not (f.required or (f.name in mapping.columns)):
+            continue
+        expected = field_headers(f, mapping)
+        present = [str(h).strip() for h in header_cells if normalize_header(h)]
+        close = difflib.get_close_matches(
+            expected[0], [normalize_header(h) for h in present], n=1, cutoff=0.6
+        )
+        hint = ""
+        if close:
+            hint = f"; did you mean {next(h for h in present if normalize_header(h) == close[0])!r}?"
+        shown = " or ".join(repr(h) for h in (mapping.columns.get(f.name) or (f.title,)))
+        result.fatal.append(
+            _sheet_error(
+                grid.sheet,
+                f"no column {shown} for {f.title} in header row {header_row}{hint}",
+                cell=f"{header_row}:{header_row}",
+            )
+        )
+    if result.fatal:
+        return result
+    _read_rows(grid, result, dayfirst)
+    return result
+
+
+def _read_rows(grid: Grid, result: MappedTable, dayfirst: bool) -> None:
+    table = result.table
+    plan = [
+        (f.name, col - 1, converter(f.kind, grid.date1904, dayfirst), f.required, result.headers[f.name], f.title)
+        for f in table.fields
+        if (col := result.columns.get(f.name))
+    ]
+    key_fields = table.key
+    seen: dict[tuple, int] = {}
+    first_key_col = result.columns.get(key_fields[0], 1)
+    for r in range(result.header_row + 1, grid.height + 1):
+        cells = grid.rows[r - 1]
+        width = len(cells)
+        raw = [cells[i] if i < width else None for _, i, *_ in plan]
+        if all(v is None or (isinstance(v, str) and not v.strip()) for v in raw):
+            continue  # blank or spacer row
+        record: Record = {}
+        row_errors: list[CellError] = []
+        for (name, i, conv, required, header, title), value in zip(plan, raw, strict=True):
+            try:
+                v = conv(value)
+            except Invalid as e:
+                row_errors.append(CellError(grid.sheet, a1(r, i + 1), header, str(e), r))
+                continue
+            if v is None and required:
+                row_errors.append(
+                    CellError(grid.sheet, a1(r, i + 1), header, f"is blank; every row needs a {title}", r)
+                )
+            record[name] = v
+        if row_errors:
+            first = to_text(cells[first_key_col - 1] if first_key_col - 1 < width else None) or ""
+            others_blank = all(
+                record.get(k) is None for k in key_fields[1:]
+            )
+            if first.casefold() in TOTAL_MARKS and others_blank:
+                continue  # a totals row under the table
+            result.errors.extend(row_errors)
+            result.skipped_rows.append(r)
+            continue
+        key = tuple(record.get(k) for k in key_fields)
+        if key in seen:
+            shown = ", ".join(str(k) for k in key)
+            result.errors.append(
+                CellError(
+                    grid.sheet,
+                    a1(r, result.columns[key_fields[0]]),
+                    result.headers[key_fields[0]],
+                    f"duplicate key ({shown}): row {seen[key]} has the same",
+                    r,
+                )
+            )
+            result.skipped_rows.append(r)
+            continue
+        seen[key] = r
+        result.records.append(record)
+        result.rows.append(r)

@@ -1,0 +1,434 @@
+"""Sales-plan metrics as pure functions: no I/O, no clock, no locale.
+
+Every function takes the date it is computed *as of*; nothing reads today's
+date. Money is plain ``float``; ratios are fractions (``0.85`` is 85 %).
+
+Definitions (they are also stated in each report's footnote):
+
+* **elapsed fraction** of a period ``[start, end]`` as of a day counts that
+  day as complete: ``(as_of - start + 1) / (end - start + 1)``, clamped to
+  ``0..1``. On the last day of a month the month is 100 % elapsed.
+* **expected by now** (straight line): each period's target × its elapsed
+  fraction, summed over the periods of a horizon (so a year made of monthly
+  quotas follows the plan's own seasonality, one straight line per month).
+* **pace** = actual ÷ expected by now. ``1.0`` is exactly on the line.
+* **attainment** = actual ÷ the target of the periods begun by ``as_of``.
+* **projection** (run-rate) = actual ÷ days elapsed × days in the horizon.
+* **gap** = target of the whole horizon − actual (never below 0).
+* **required weekly run-rate** = gap ÷ weeks left until the horizon ends.
+* **RAG** from pace: green at or above ``green_at``, amber at or above
+  ``amber_at``, red below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from .config import RagSettings
+
+GREEN, AMBER, RED, GREY = "green", "amber", "red", "grey"
+RAG_LABELS = {GREEN: "Green", AMBER: "Amber", RED: "Red", GREY: "n/a"}
+
+DONE, LATE, AT_RISK, ON_TRACK = "done", "late", "at_risk", "on_track"
+MILESTONE_CATEGORIES = (LATE, AT_RISK, ON_TRACK, DONE)
+CATEGORY_LABELS = {DONE: "Done", LATE: "Late", AT_RISK: "At risk", ON_TRACK: "On track"}
+CATEGORY_RAG = {DONE: GREEN, ON_TRACK: GREEN, AT_RISK: AMBER, LATE: RED}
+
+
+# --------------------------------------------------------------------------- basics
+
+
+def days_inclusive(start: date, end: date) -> int:
+    """Number of days in ``[start, end]``, both included (0 if end < start)."""
+    return max((end - start).days + 1, 0)
+
+
+def elapsed_days(start: date, end: date, as_of: date) -> int:
+    """Days of ``[start, end]`` completed by the end of ``as_of``."""
+    if as_of < start:
+        return 0
+    return days_inclusive(start, min(as_of, end))
+
+
+def elapsed_fraction(start: date, end: date, as_of: date) -> float:
+    """Share of ``[start, end]`` elapsed by the end of ``as_of`` (0..1)."""
+    total = days_inclusive(start, end)
+    return elapsed_days(start, end, as_of) / total if total else 1.0
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """``numerator / denominator``, or None when either is missing or the denominator is 0."""
+    if numerator is None or not denominator:
+        return None
+    return numerator / denominator
+
+
+def attainment(closed: float | None, quota: float | None) -> float | None:
+    """Closed ÷ quota (None without a quota)."""
+    return ratio(closed or 0.0, quota)
+
+
+def straight_line(target: float, start: date, end: date, as_of: date) -> float:
+    """The part of ``target`` expected by ``as_of`` on a straight line over the period."""
+    return target * elapsed_fraction(start, end, as_of)
+
+
+def run_rate_projection(actual: float, start: date, end: date, as_of: date) -> float | None:
+    """``actual`` extrapolated at its daily run-rate to the end of the period."""
+    done = elapsed_days(start, end, as_of)
+    if not done:
+        return None
+    return actual / done * days_inclusive(start, end)
+
+
+def gap(target: float, actual: float) -> float:
+    """What is still missing to reach ``target`` (0 once reached)."""
+    return max(target - actual, 0.0)
+
+
+def weeks_left(end: date, as_of: date) -> float:
+    """Weeks from the end of ``as_of`` to the end of ``end`` (0 when over)."""
+    return max((end - as_of).days, 0) / 7
+
+
+def required_weekly(missing: float, end: date, as_of: date) -> float | None:
+    """Run-rate per week needed to close ``missing`` by ``end``.
+
+    0 when nothing is missing; None when something is missing and no time is left.
+    """
+    if missing <= 0:
+        return 0.0
+    weeks = weeks_left(end, as_of)
+    return missing / weeks if weeks else None
+
+
+# --------------------------------------------------------------------------- RAG
+
+
+@dataclass(frozen=True)
+class Rag:
+    """A Red/Amber/Green verdict with the number and rule behind it."""
+
+    status: str  # green | amber | red | grey
+    value: float | None
+    explanation: str
+
+    @property
+    def label(self) -> str:
+        return RAG_LABELS[self.status]
+
+
+def rag_for_pace(pace: float | None, settings: RagSettings, what: str = "pace") -> Rag:
+    """RAG of a pace ratio against the configured thresholds, with its reason."""
+    g, a = settings.green_at, settings.amber_at
+    if pace is None:
+        return Rag(GREY, None, f"no {what}: nothing was expected yet")
+    pct = f"{pace:.0%}"
+    if pace >= g:
+        return Rag(GREEN, pace, f"{what} {pct} ≥ {g:.0%} (green threshold)")
+    if pace >= a:
+        return Rag(AMBER, pace, f"{what} {pct} is below {g:.0%} but ≥ {a:.0%}")
+    return Rag(RED, pace, f"{what} {pct} is below {a:.0%} (amber threshold)")
+
+
+def rag_rules(settings: RagSettings) -> list[str]:
+    """The RAG rules in words, for a report's footnote."""
+    g, a, d = settings.green_at, settings.amber_at, settings.at_risk_days
+    return [
+        f"Pace = actual ÷ expected by now on a straight line through each period. "
+        f"Green: pace ≥ {g:.0%}. Amber: {a:.0%} ≤ pace < {g:.0%}. Red: pace < {a:.0%}.",
+        f"Milestones: Done when marked done or complete; Late when past due and not done, "
+        f"or marked Late; At risk when marked At risk, or due within {d} days with progress "
+        f"behind a straight line from its start to its due date.",
+        "Projection = actual at its daily run-rate so far, extended to the period end. "
+        "Needed/week = gap ÷ weeks left in the period.",
+    ]
+
+
+# --------------------------------------------------------------------------- pacing
+
+
+@dataclass(frozen=True)
+class Part:
+    """One period of a horizon with its target (a monthly quota, a quarter...)."""
+
+    start: date
+    end: date
+    target: float
+
+
+@dataclass(frozen=True)
+class Pace:
+    """Where an actual stands against a target over a horizon, as of a day."""
+
+    start: date
+    end: date
+    as_of: date
+    target: float  # whole horizon
+    target_to_date: float  # periods begun by as_of
+    actual: float
+    expected: float  # straight line by as_of
+    attainment: float | None  # actual / target_to_date
+    pace: float | None  # actual / expected
+    projection: float | None  # run-rate to the end of the horizon
+    gap: float  # target - actual, >= 0
+    required_weekly: float | None
+    rag: Rag
+
+    @property
+    def share_of_target(self) -> float | None:
+        """Actual ÷ the whole horizon's target."""
+        return ratio(self.actual, self.target)
+
+    @property
+    def projected_attainment(self) -> float | None:
+        return ratio(self.projection, self.target)
+
+    @property
+    def behind(self) -> float:
+        """How far below the straight line (0 when at or above it)."""
+        return max(self.expected - self.actual, 0.0)
+
+
+def pace_parts(
+    actual: float,
+    parts: Sequence[Part],
+    as_of: date,
+    settings: RagSettings,
+    *,
+    start: date | None = None,
+    end: date | None = None,
+) -> Pace:
+    """Pace ``actual`` against a horizon made of ``parts`` (e.g. monthly quotas).
+
+    ``start``/``end`` default to the span of the parts; pass the fiscal year's
+    bounds to project a year-to-date over the whole year.
+    """
+    if not parts and (start is None or end is None):
+        raise ValueError("pace_parts needs parts or explicit start and end")
+    s = start or min(p.start for p in parts)
+    e = end or max(p.end for p in parts)
+    target = sum(p.target for p in parts)
+    to_date = sum(p.target for p in parts if p.start <= as_of)
+    expected = sum(straight_line(p.target, p.start, p.end, as_of) for p in parts)
+    pace = ratio(actual, expected)
+    missing = gap(target, actual)
+    return Pace(
+        start=s,
+        end=e,
+        as_of=as_of,
+        target=target,
+        target_to_date=to_date,
+        actual=actual,
+        expected=expected,
+        attainment=ratio(actual, to_date),
+        pace=pace,
+        projection=run_rate_projection(actual, s, e, as_of),
+        gap=missing,
+        required_weekly=required_weekly(missing, e, as_of),
+        rag=rag_for_pace(pace, settings),
+    )
+
+
+def pace_period(
+    actual: float, target: float, start: date, end: date, as_of: date, settings: RagSettings
+) -> Pace:
+    """Pace ``actual`` against one ``target`` over ``[start, end]``."""
+    return pace_parts(actual, [Part(start, end, target)], as_of, settings)
+
+
+# --------------------------------------------------------------------------- milestones
+
+
+def milestone_progress(record: Mapping[str, Any]) -> float | None:
+    """Progress of a milestone as a fraction (0..1+), or None when unknown.
+
+    ``actual_value ÷ target_value`` when both are set; a bare ``actual_value``
+    is read as a fraction when ≤ 1.5 (``0.4``) and as a percentage otherwise
+    (``40``). A milestone marked Done is 100 %.
+    """
+    actual, target = record.get("actual_value"), record.get("target_value")
+    if actual is not None and target:
+        return actual / target
+    if actual is not None:
+        return actual if actual <= 1.5 else actual / 100
+    if is_done_status(record.get("status")):
+        return 1.0
+    return None
+
+
+def is_done_status(status: str | None) -> bool:
+    return (status or "").strip().lower() in ("done", "complete", "completed", "closed")
+
+
+@dataclass(frozen=True)
+class MilestoneState:
+    category: str  # done | late | at_risk | on_track
+    reason: str
+    progress: float | None
+    expected: float | None  # straight-line progress expected by as_of
+    days_to_due: int | None  # negative: overdue
+
+    @property
+    def label(self) -> str:
+        return CATEGORY_LABELS[self.category]
+
+    @property
+    def rag(self) -> str:
+        return CATEGORY_RAG[self.category]
+
+
+def classify_milestone(
+    record: Mapping[str, Any], as_of: date, settings: RagSettings
+) -> MilestoneState:
+    """On track / at risk / late / done, from status, due date, progress and as-of."""
+    status = (record.get("status") or "").strip().lower()
+    due: date | None = record.get("due")
+    start: date | None = record.get("start")
+    completed: date | None = record.get("completed_on")
+    progress = milestone_progress(record)
+    days_to_due = (due - as_of).days if due else None
+    expected = None
+    if due and start and start <= due:
+        expected = elapsed_fraction(start, due, as_of)
+
+    def state(category: str, reason: str) -> MilestoneState:
+        return MilestoneState(category, reason, progress, expected, days_to_due)
+
+    if is_done_status(status) or (completed is not None and completed <= as_of):
+        when = f" on {completed.isoformat()}" if completed else ""
+        return state(DONE, f"completed{when}")
+    if progress is not None and progress >= 1.0 and record.get("target_value"):
+        return state(DONE, "target reached")
+    if days_to_due is not None and days_to_due < 0:
+        n = -days_to_due
+        return state(LATE, f"{n} day{'s' if n != 1 else ''} past due, not done")
+    if status == "late":
+        return state(LATE, "marked Late")
+    if status in ("at risk", "at-risk", "atrisk"):
+        return state(AT_RISK, "marked At risk")
+    if days_to_due is not None and days_to_due <= settings.at_risk_days:
+        when = "today" if days_to_due == 0 else f"in {days_to_due} days"
+        if progress is None:
+            if status in ("", "not started"):
+                return state(AT_RISK, f"due {when}, not started")
+        elif expected is not None and progress + 1e-9 < expected:
+            return state(
+                AT_RISK, f"due {when}, {progress:.0%} done vs {expected:.0%} expected by now"
+            )
+        elif expected is None and progress < 0.5:
+            return state(AT_RISK, f"due {when}, only {progress:.0%} done")
+    return state(ON_TRACK, "on schedule")
+
+
+def count_categories(states: Iterable[MilestoneState]) -> dict[str, int]:
+    counts = dict.fromkeys(MILESTONE_CATEGORIES, 0)
+    for s in states:
+        counts[s.category] += 1
+    return counts
+
+
+# --------------------------------------------------------------------------- goals
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A goal's pace against one checkpoint (e.g. 30 % of customers within a year)."""
+
+    label: str
+    due: date
+    target: float
+    baseline: float
+    current: float
+    expected: float  # value expected by as_of on the line baseline@start → target@due
+    progress: float | None  # (current - baseline) / (target - baseline)
+    pace: float | None  # progress made / progress expected by now
+    projection: float | None  # value at due at the run-rate since start
+    gap: float  # remaining change to reach target (>= 0, in the goal's direction)
+    required_weekly: float | None
+    rag: Rag
+    reached: bool
+    passed: bool  # due date is before as_of
+
+
+def pace_checkpoints(
+    baseline: float,
+    current: float,
+    start: date,
+    checkpoints: Sequence[tuple[str, date, float]],
+    as_of: date,
+    settings: RagSettings,
+) -> list[Checkpoint]:
+    """Pace a goal against each checkpoint, each on its own straight line.
+
+    A goal "30 % of customers within a year, 50 % within two" from a
+    baseline of 10 % has two lines from ``(start, 10)``: to ``(start+1y, 30)``
+    and to ``(start+2y, 50)``. Works for falling targets (churn 8 % → 5 %) too.
+    """
+    out: list[Checkpoint] = []
+    for label, due, target in sorted(checkpoints, key=lambda c: (c[1], c[2])):
+        change = target - baseline
+        sign = 1.0 if change >= 0 else -1.0
+        made = current - baseline
+        frac = elapsed_fraction(start, due, as_of)
+        expected = baseline + change * frac
+        progress = ratio(made, change)
+        pace = ratio(made, change * frac) if frac else None
+        proj = run_rate_projection(made, start, due, as_of)
+        missing = max((target - current) * sign, 0.0)
+        reached = missing == 0
+        passed = due < as_of
+        if reached:
+            rag = Rag(GREEN, progress, "checkpoint reached")
+        elif passed:
+            rag = Rag(RED, progress, f"due {due.isoformat()} passed, not reached")
+        else:
+            rag = rag_for_pace(pace, settings)
+        out.append(
+            Checkpoint(
+                label=label,
+                due=due,
+                target=target,
+                baseline=baseline,
+                current=current,
+                expected=expected,
+                progress=progress,
+                pace=pace,
+                projection=baseline + proj if proj is not None else None,
+                gap=missing,
+                required_weekly=required_weekly(missing, due, as_of),
+                rag=rag,
+                reached=reached,
+                passed=passed,
+            )
+        )
+    return out
+
+
+# --------------------------------------------------------------------------- budget
+
+
+@dataclass(frozen=True)
+class BudgetTotals:
+    planned: float
+    spent: float
+    revenue: float
+    spent_share: float | None  # spent / planned
+    spend_to_revenue: float | None  # spent / attributed revenue
+    over_plan: int  # lines with spent > planned
+
+
+def budget_totals(lines: Iterable[Mapping[str, Any]]) -> BudgetTotals:
+    planned = spent = revenue = 0.0
+    over = 0
+    for line in lines:
+        p, s = line.get("planned") or 0.0, line.get("spent") or 0.0
+        planned += p
+        spent += s
+        revenue += line.get("attributed_revenue") or 0.0
+        if s > p:
+            over += 1
+    return BudgetTotals(planned, spent, revenue, ratio(spent, planned), ratio(spent, revenue), over)
