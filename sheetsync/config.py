@@ -128,7 +128,9 @@ def _as_tuple(value: Any, where: str) -> tuple[str, ...]:
     raise ConfigError(f"{where}: expected a text or a list of texts, found {value!r}")
 
 
-def _take(section: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str, default=None):
+def _take(
+    section: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str, default=None
+):
     if key not in section:
         return default
     value = section[key]
@@ -171,7 +173,9 @@ def _source(name: str, section: dict[str, Any], root: Path) -> SourceConfig:
     where = f"sources.{name}"
     kind = _take(section, "kind", str, where, "xlsx")
     if kind not in SOURCE_KINDS:
-        raise ConfigError(f"{where}.kind: expected one of {', '.join(SOURCE_KINDS)}, found {kind!r}")
+        raise ConfigError(
+            f"{where}.kind: expected one of {', '.join(SOURCE_KINDS)}, found {kind!r}"
+        )
     tables = {
         t: _table_mapping(t, sec, f"{where}.tables.{t}")
         for t, sec in (_take(section, "tables", dict, where) or {}).items()
@@ -238,7 +242,7 @@ def _mail(section: dict[str, Any]) -> MailSettings:
     if "password" in section:
         raise ConfigError(
             "mail.password: passwords never go in the config file",
-            hint="set password_env = \"NAME\" and export NAME=... in the environment",
+            hint='set password_env = "NAME" and export NAME=... in the environment',
         )
     groups = {}
     for gname, g in (_take(section, "groups", dict, w, {}) or {}).items():

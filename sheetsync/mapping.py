@@ -137,7 +137,9 @@ def to_text(value: Any) -> str | None:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+        return (
+            value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+        )
     if isinstance(value, date):
         return value.isoformat()
     text = str(value).strip()
@@ -274,7 +276,8 @@ def map_grid(
         hint = f"; did you mean {close[0]!r}?" if close else ""
         listing = ", ".join(repr(s) for s in sheet_names)
         err = _sheet_error(
-            mapping.sheet, f"no worksheet named {mapping.sheet!r}{hint} (the workbook has {listing})"
+            mapping.sheet,
+            f"no worksheet named {mapping.sheet!r}{hint} (the workbook has {listing})",
         )
         return MappedTable(table, mapping.sheet, 0, {}, {}, fatal=[err])
     header_row = mapping.header_row or find_header_row(grid, table, mapping)
@@ -300,7 +303,9 @@ def map_grid(
         )
         hint = ""
         if close:
-            hint = f"; did you mean {next(h for h in present if normalize_header(h) == close[0])!r}?"
+            hint = (
+                f"; did you mean {next(h for h in present if normalize_header(h) == close[0])!r}?"
+            )
         shown = " or ".join(repr(h) for h in (mapping.columns.get(f.name) or (f.title,)))
         result.fatal.append(
             _sheet_error(
@@ -318,7 +323,14 @@ def map_grid(
 def _read_rows(grid: Grid, result: MappedTable, dayfirst: bool) -> None:
     table = result.table
     plan = [
-        (f.name, col - 1, converter(f.kind, grid.date1904, dayfirst), f.required, result.headers[f.name], f.title)
+        (
+            f.name,
+            col - 1,
+            converter(f.kind, grid.date1904, dayfirst),
+            f.required,
+            result.headers[f.name],
+            f.title,
+        )
         for f in table.fields
         if (col := result.columns.get(f.name))
     ]
@@ -341,14 +353,14 @@ def _read_rows(grid: Grid, result: MappedTable, dayfirst: bool) -> None:
                 continue
             if v is None and required:
                 row_errors.append(
-                    CellError(grid.sheet, a1(r, i + 1), header, f"is blank; every row needs a {title}", r)
+                    CellError(
+                        grid.sheet, a1(r, i + 1), header, f"is blank; every row needs a {title}", r
+                    )
                 )
             record[name] = v
         if row_errors:
             first = to_text(cells[first_key_col - 1] if first_key_col - 1 < width else None) or ""
-            others_blank = all(
-                record.get(k) is None for k in key_fields[1:]
-            )
+            others_blank = all(record.get(k) is None for k in key_fields[1:])
             if first.casefold() in TOTAL_MARKS and others_blank:
                 continue  # a totals row under the table
             result.errors.extend(row_errors)

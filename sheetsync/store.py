@@ -57,7 +57,9 @@ def _build_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
         sa.Column("kind", sa.String(20), nullable=False),  # pull | push | sync
         sa.Column("content_hash", sa.String(128)),
         sa.Column("summary", sa.JSON),
-        sa.Column("values_z", sa.LargeBinary),  # zlib(JSON {table: {"fields": [...], "rows": [...]}})
+        sa.Column(
+            "values_z", sa.LargeBinary
+        ),  # zlib(JSON {table: {"fields": [...], "rows": [...]}})
     )
     return md, tables
 
@@ -84,7 +86,10 @@ def encode_values(tables: dict[str, list[Record]]) -> bytes:
     out = {}
     for name, records in tables.items():
         names = [f.name for f in TABLES[name].fields]
-        out[name] = {"fields": names, "rows": [[_jsonable(r.get(n)) for n in names] for r in records]}
+        out[name] = {
+            "fields": names,
+            "rows": [[_jsonable(r.get(n)) for n in names] for r in records],
+        }
     return zlib.compress(json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode(), 1)
 
 
@@ -127,7 +132,9 @@ class Store:
         try:
             self.engine = sa.create_engine(url)
         except (sa.exc.ArgumentError, ImportError) as e:
-            raise ConfigError(f"--db {url!r} is not a database URL sheetsync can use ({e})") from None
+            raise ConfigError(
+                f"--db {url!r} is not a database URL sheetsync can use ({e})"
+            ) from None
         if self.engine.dialect.name == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         try:
@@ -174,7 +181,9 @@ class Store:
         spec = TABLES[table]
         return {record_key(spec, r): r for r in self.records(table, conn=conn)}
 
-    def history(self, table: str, key: str) -> list[tuple[datetime, datetime | None, str | None, Record]]:
+    def history(
+        self, table: str, key: str
+    ) -> list[tuple[datetime, datetime | None, str | None, Record]]:
         """Every version of one record: (valid from, valid to, source, values)."""
         t = SCHEMA[table]
         names = [f.name for f in TABLES[table].fields]
@@ -201,8 +210,13 @@ class Store:
         t = SCHEMA[table]
         spec = TABLES[table]
         rows = [
-            {"_key": record_key(spec, r), "_valid_from": at, "_valid_to": None, "_source": source,
-             **{f.name: r.get(f.name) for f in spec.fields}}
+            {
+                "_key": record_key(spec, r),
+                "_valid_from": at,
+                "_valid_to": None,
+                "_source": source,
+                **{f.name: r.get(f.name) for f in spec.fields},
+            }
             for r in upserts
         ]
         closing = [r["_key"] for r in rows] + list(deletes)
@@ -259,7 +273,10 @@ class Store:
         return decode_values(blob)
 
     def last_snapshot(
-        self, source: str, kinds: tuple[str, ...] = ("pull", "push", "sync"), conn: sa.Connection | None = None
+        self,
+        source: str,
+        kinds: tuple[str, ...] = ("pull", "push", "sync"),
+        conn: sa.Connection | None = None,
     ) -> Snapshot | None:
         t = SCHEMA["snapshots"]
         q = (

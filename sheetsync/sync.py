@@ -163,7 +163,9 @@ def pull(
         for r in reads:
             if progress:
                 progress(f"writing {r.source.name} into the model")
-            result = PullResult(r.source.name, r.source.location, skipped=r.errors, content_hash=r.content_hash)
+            result = PullResult(
+                r.source.name, r.source.location, skipped=r.errors, content_hash=r.content_hash
+            )
             last = store.last_snapshot(r.source.name, conn=conn)
             before = store.snapshot_values(last.id) if last else {}
             for name, mt in r.tables.items():

@@ -71,11 +71,15 @@ def check_workbook(path: Path) -> bool:
                 )
             names = {i.filename for i in infos}
             if "xl/workbook.xml" not in names:
-                raise WorkbookError(f"{name}: is a zip file but not an Excel workbook (no xl/workbook.xml)")
+                raise WorkbookError(
+                    f"{name}: is a zip file but not an Excel workbook (no xl/workbook.xml)"
+                )
             for info in infos:
                 if info.filename.endswith((".xml", ".rels")):
                     with z.open(info) as part:
-                        if b"<!DOCTYPE" in part.read(4096).upper().replace(b"<!doctype", b"<!DOCTYPE"):
+                        if b"<!DOCTYPE" in part.read(4096).upper().replace(
+                            b"<!doctype", b"<!DOCTYPE"
+                        ):
                             raise WorkbookError(
                                 f"{name}: part {info.filename} declares an XML DTD, which Excel never "
                                 "writes; refusing it as unsafe"
@@ -93,8 +97,9 @@ def read_workbook(path: Path, sheets: list[str] | None = None) -> tuple[list[str
     try:
         wb = pc.CalamineWorkbook.from_path(str(path))
     except pc.PasswordError:
-        raise WorkbookError(f"{path.name}: is password-protected",
-                            hint="remove the password in Excel and run again") from None
+        raise WorkbookError(
+            f"{path.name}: is password-protected", hint="remove the password in Excel and run again"
+        ) from None
     except Exception as e:  # calamine's errors carry the cause in their text
         raise WorkbookError(f"{path.name}: cannot be read ({type(e).__name__}: {e})") from None
     names = list(wb.sheet_names)
@@ -110,6 +115,28 @@ def read_workbook(path: Path, sheets: list[str] | None = None) -> tuple[list[str
     finally:
         wb.close()
     return names, grids
+
+
+def formula_columns(path: Path, sheets: dict[str, int]) -> dict[str, set[int]]:
+    """Columns whose first data row (after ``sheets[name]`` header row) holds a formula."""
+    import openpyxl
+
+    found: dict[str, set[int]] = {}
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    try:
+        for name, header_row in sheets.items():
+            if name not in wb.sheetnames:
+                continue
+            ws = wb[name]
+            row = next(ws.iter_rows(min_row=header_row + 1, max_row=header_row + 1), ())
+            found[name] = {
+                c.column
+                for c in row
+                if getattr(c, "data_type", None) == "f" and c.column is not None
+            }
+    finally:
+        wb.close()
+    return found
 
 
 class XlsxSource:

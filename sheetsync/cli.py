@@ -1,0 +1,426 @@
+"""The ``sheetsync`` command: thin Click wrappers over the library.
+
+This is the only module that imports click. Every SheetsyncError becomes a
+message on stderr and its exit code in one place (``SheetsyncGroup.main``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .errors import EXIT_CODES_HELP, SheetsyncError, UsageError
+
+
+class SheetsyncGroup(click.Group):
+    """A Click group that maps sheetsync's error family to exit codes."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except SheetsyncError as e:
+            click.secho(f"Error: {e}", err=True, fg="red")
+            sys.exit(e.exit_code)
+        except click.exceptions.UsageError as e:
+            e.show()
+            sys.exit(1)
+        except click.ClickException as e:
+            e.show()
+            sys.exit(e.exit_code)
+        except (click.exceptions.Abort, KeyboardInterrupt):
+            click.echo("Aborted.", err=True)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+class App:
+    """What the commands share: options, and the config and store, opened lazily."""
+
+    def __init__(self, config_path: str | None, db: str | None, quiet: bool) -> None:
+        self.config_path = config_path
+        self.db = db
+        self.quiet = quiet
+        self._config = None
+        self._store = None
+
+    @property
+    def config(self):
+        if self._config is None:
+            from .config import load_config
+
+            self._config = load_config(self.config_path)
+        return self._config
+
+    @property
+    def store(self):
+        if self._store is None:
+            from .store import Store
+
+            self._store = Store(self.db or self.config.default_db_url())
+        return self._store
+
+    def progress(self) -> Callable[[str], None] | None:
+        """Stage messages on a terminal; silent when piped or --quiet."""
+        if self.quiet or not sys.stderr.isatty():
+            return None
+
+        def show(message: str) -> None:
+            click.echo(f"\r\x1b[2K… {message}", err=True, nl=False)
+
+        return show
+
+    def done_progress(self) -> None:
+        if not self.quiet and sys.stderr.isatty():
+            click.echo("\r\x1b[2K", err=True, nl=False)
+
+    def say(self, message: str = "", **style: Any) -> None:
+        if not self.quiet:
+            click.secho(message, **style)
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+def sources_argument(f: Callable) -> Callable:
+    return click.argument("sources", nargs=-1, metavar="[SOURCE]...")(f)
+
+
+def json_option(f: Callable) -> Callable:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")(f)
+
+
+def as_of_option(f: Callable) -> Callable:
+    return click.option(
+        "--as-of",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        default=None,
+        help="Report as of this day (YYYY-MM-DD); default today.",
+    )(f)
+
+
+def _day(value: Any) -> date:
+    return value.date() if value is not None else date.today()
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+@click.group(
+    cls=SheetsyncGroup,
+    epilog=EXIT_CODES_HELP,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.option(
+    "--config",
+    "-c",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    envvar="SHEETSYNC_CONFIG",
+    help="Config file (default ./sheetsync.toml).",
+)
+@click.option(
+    "--db",
+    envvar="SHEETSYNC_DB",
+    help="Model database URL (default .sheetsync/model.db beside the config).",
+)
+@click.option(
+    "--quiet", "-q", is_flag=True, help="No progress or chatter; errors still go to stderr."
+)
+@click.version_option(package_name="sheetsync")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, db: str | None, quiet: bool) -> None:
+    """Keep a sales plan in sync between spreadsheets and a model, and report on it.
+
+    \b
+    Example:
+        sheetsync init plan.xlsx        # write sheetsync.toml for a workbook
+        sheetsync pull                  # read the workbook into the model
+        sheetsync status                # see the plan at a glance
+    """
+    ctx.obj = App(config_path, db, quiet)
+
+
+@cli.command()
+@click.argument("workbook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("sheetsync.toml"),
+    show_default=True,
+    help="Where to write the config.",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing config.")
+@pass_app
+def init(app: App, workbook: Path, output: Path, force: bool) -> None:
+    """Guess a config for a workbook sheetsync has never seen.
+
+    Looks at every sheet's first rows, decides which hold milestones, quotas,
+    budget and projects and which header means which field, writes a
+    commented sheetsync.toml, and prints what it guessed and what it could not.
+
+    \b
+    Example:
+        sheetsync init "Sales plan 2026.xlsx" -o sheetsync.toml
+    """
+    from .inspect import describe, guess_config, render_config
+    from .sources.xlsx import formula_columns, read_workbook
+
+    if output.exists() and not force:
+        raise UsageError(
+            f"{output} exists already",
+            hint="use --force to overwrite it, or -o to pick another name",
+        )
+    _, grids = read_workbook(workbook)
+    guess = guess_config(workbook, grids, {})
+    guess = guess_config(
+        workbook,
+        grids,
+        formula_columns(workbook, {g.sheet: g.header_row for g in guess.tables.values()}),
+    )
+    output.write_text(render_config(guess, output.resolve().parent), encoding="utf-8")
+    for line in describe(guess):
+        app.say(line, fg="yellow" if line.startswith("!") else None)
+    app.say(f"Wrote {output}. Check it, then run: sheetsync --config {output} pull", bold=True)
+
+
+def _print_errors(app: App, errors: list, label: str) -> None:
+    from .errors import format_cell_errors
+
+    if errors:
+        click.secho(f"{label} ({len(errors)}):", err=True, fg="yellow")
+        click.echo(format_cell_errors(errors), err=True)
+
+
+@cli.command()
+@sources_argument
+@click.option(
+    "--skip-invalid", is_flag=True, help="Import the valid rows; report the skipped ones."
+)
+@json_option
+@pass_app
+def pull(app: App, sources: tuple[str, ...], skip_invalid: bool, as_json: bool) -> None:
+    """Read sources (default: all) into the model, all or nothing.
+
+    Every cell is coerced and checked first; with any problem nothing is
+    written and each problem is listed by sheet and cell (exit code 2).
+
+    \b
+    Example:
+        sheetsync pull plan
+    """
+    from .sync import pull as do_pull
+
+    try:
+        results = do_pull(
+            app.config, app.store, sources, skip_invalid=skip_invalid, progress=app.progress()
+        )
+    finally:
+        app.done_progress()
+    if as_json:
+        _print_json([r.as_dict() for r in results])
+        return
+    for r in results:
+        parts = []
+        for name, c in r.tables.items():
+            bits = [
+                f"{n} {k}"
+                for k, n in (("new", c.inserted), ("updated", c.updated), ("deleted", c.deleted))
+                if n
+            ]
+            parts.append(f"{name}: {', '.join(bits) if bits else 'no change'}")
+        app.say(f"Pulled {r.source} ({Path(r.location).name}): " + "; ".join(parts))
+        for name, c in r.tables.items():
+            if c.kept:
+                app.say(
+                    f"  {name}: {c.kept} records gone from the sheet kept, because rows were skipped",
+                    fg="yellow",
+                )
+        _print_errors(app, r.skipped, f"Skipped rows in {r.source}")
+
+
+@cli.command()
+@sources_argument
+@json_option
+@pass_app
+def validate(app: App, sources: tuple[str, ...], as_json: bool) -> None:
+    """Check sources against the model's rules; write nothing.
+
+    Exit code 2 when any cell is wrong, each problem listed by sheet and cell.
+    """
+    from .sync import validate as do_validate
+
+    reads = do_validate(app.config, sources)
+    problems = [e for r in reads for e in r.errors]
+    if as_json:
+        _print_json(
+            [
+                {
+                    "source": r.source.name,
+                    "rows": {n: len(t.records) for n, t in r.tables.items()},
+                    "errors": [e.as_dict() for e in r.errors],
+                }
+                for r in reads
+            ]
+        )
+    else:
+        for r in reads:
+            counts = ", ".join(f"{len(t.records)} {n}" for n, t in r.tables.items())
+            mark = "ok" if not r.errors else f"{len(r.errors)} problems"
+            app.say(f"{r.source.name}: {counts} — {mark}")
+            _print_errors(app, r.errors, f"Problems in {r.source.name}")
+    if problems:
+        sys.exit(2)
+
+
+def _money(v: float | None) -> str:
+    return "—" if v is None else f"{v:,.0f}"
+
+
+def _pct(v: float | None) -> str:
+    return "—" if v is None else f"{v:.0%}"
+
+
+def _table(rows: list[list[str]], headers: list[str], right: set[int]) -> list[str]:
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
+    ]
+
+    def fmt(cells: list[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        )
+
+    return [fmt(headers), fmt(["─" * w for w in widths]), *(fmt(r) for r in rows)]
+
+
+@cli.command()
+@as_of_option
+@json_option
+@pass_app
+def status(app: App, as_of: Any, as_json: bool) -> None:
+    """The plan at a glance: milestones, quota attainment, budget."""
+    from .summary import summarize
+
+    day = _day(as_of)
+    s = summarize(app.store.all_records(), day, app.config.report.fiscal_year_start_month)
+    if as_json:
+        _print_json(s)
+        return
+    if not any(s["counts"].values()):
+        click.echo("The model is empty: run `sheetsync pull` first.")
+        return
+    out = [click.style(f"Plan status as of {day:%d %b %Y}", bold=True), ""]
+    out.append(click.style("Projects", bold=True))
+    out += _table(
+        [
+            [
+                p["key"],
+                p["name"][:48],
+                str(p["milestones"]),
+                str(p["done"]),
+                str(p["late"]),
+                str(p["due"]),
+            ]
+            for p in s["projects"]
+        ],
+        ["Key", "Project", "Milestones", "Done", "Late", "Due ≤14d"],
+        {2, 3, 4, 5},
+    )
+    q = s["quota"]
+    out += [
+        "",
+        click.style(
+            f"Quota attainment, {s['period']}: {_pct(q['attainment'])} "
+            f"({_money(q['closed'])} of {_money(q['quota'])})",
+            bold=True,
+        ),
+    ]
+    out += _table(
+        [
+            [
+                t["team"],
+                str(t["reps"]),
+                _money(t["quota"]),
+                _money(t["closed"]),
+                _pct(t["attainment"]),
+            ]
+            for t in s["teams"]
+        ],
+        ["Team", "Reps", "Quota", "Closed", "Attainment"],
+        {1, 2, 3, 4},
+    )
+    out.append("")
+    out += _table(
+        [
+            [
+                r["rep"],
+                r["team"] or "",
+                _money(r["quota"]),
+                _money(r["closed"]),
+                _pct(r["attainment"]),
+            ]
+            for r in s["reps"]
+        ],
+        ["Rep", "Team", "Quota", "Closed", "Attainment"],
+        {2, 3, 4},
+    )
+    if s["budget"]:
+        out += ["", click.style("Budget", bold=True)]
+        out += _table(
+            [
+                [
+                    b["project"],
+                    _money(b["planned"]),
+                    _money(b["spent"]),
+                    _pct(b["spent"] / b["planned"] if b["planned"] else None),
+                    _money(b["revenue"]),
+                ]
+                for b in s["budget"]
+            ],
+            ["Project", "Planned", "Spent", "Used", "Attributed revenue"],
+            {1, 2, 3, 4},
+        )
+    click.echo("\n".join(out))
+
+
+@cli.command()
+@click.option(
+    "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="File to write; for csv, one file per table is written beside it (NAME-TABLE.csv).",
+)
+@click.option("--table", "tables", multiple=True, help="Only these tables (repeatable).")
+@pass_app
+def export(app: App, fmt: str, output: Path, tables: tuple[str, ...]) -> None:
+    """Dump every record of every table as JSON or CSV.
+
+    \b
+    Example:
+        sheetsync export --format csv -o model.csv
+    """
+    from .export import export_csv, export_json
+
+    written = (export_json if fmt == "json" else export_csv)(app.store, output, tables)
+    for path, n in written:
+        app.say(f"Wrote {path} ({n} records)")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="sheetsync")
+
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,173 @@
+"""``sheetsync init``: look at a workbook never seen before and guess its config.
+
+For each model table, every worksheet's first rows are scored by how many of
+the table's fields their headers name (the sheet's name counts too); the best
+sheet wins. The guess is written as a commented sheetsync.toml.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .grid import Grid
+from .mapping import find_header_row, match_headers, normalize_header
+from .model import TABLES, Table
+
+SHEET_NAME_HINTS = {
+    "projects": ("project", "initiative", "goal"),
+    "milestones": ("milestone", "roadmap", "plan", "timeline"),
+    "quotas": ("quota", "sales", "target", "rep", "attainment"),
+    "budget": ("budget", "spend", "cost", "campaign"),
+    "tasks": ("task", "todo", "action"),
+}
+
+
+@dataclass
+class TableGuess:
+    table: str
+    sheet: str
+    header_row: int
+    columns: dict[str, str]  # field → header as written
+    missing_required: list[str]
+    unmapped_headers: list[str]
+    readonly: list[str] = field(default_factory=list)
+    score: int = 0
+
+
+@dataclass
+class Guess:
+    workbook: Path
+    tables: dict[str, TableGuess]
+    unused_sheets: list[str]
+    notes: list[str]
+
+
+def _score_sheet(grid: Grid, table: Table) -> TableGuess | None:
+    header_row = find_header_row(grid, table, None)
+    if header_row is None:
+        return None
+    cells = grid.rows[header_row - 1]
+    matched = match_headers(cells, table, None)
+    used = set(matched.values())
+    columns = {
+        f: str(cells[c - 1]).strip() for f, c in sorted(matched.items(), key=lambda kv: kv[1])
+    }
+    required = [f.name for f in table.fields if f.required]
+    missing = [f for f in required if f not in matched]
+    unmapped = [
+        str(c).strip() for i, c in enumerate(cells, 1) if normalize_header(c) and i not in used
+    ]
+    name = grid.sheet.casefold()
+    score = 3 * (len(required) - len(missing)) + len(matched)
+    score += 4 if any(h in name for h in SHEET_NAME_HINTS[table.name]) else 0
+    return TableGuess(table.name, grid.sheet, header_row, columns, missing, unmapped, score=score)
+
+
+def guess_config(path: Path, grids: dict[str, Grid], formula_columns: dict[str, set[int]]) -> Guess:
+    """Best sheet for each table; ``formula_columns`` marks columns holding formulas."""
+    candidates: list[TableGuess] = []
+    for table in TABLES.values():
+        for grid in grids.values():
+            g = _score_sheet(grid, table)
+            if g and len(g.columns) >= 2 and (len(g.missing_required) < len(g.columns)):
+                candidates.append(g)
+    chosen: dict[str, TableGuess] = {}
+    taken: set[str] = set()
+    for g in sorted(candidates, key=lambda g: -g.score):
+        if g.table in chosen or g.sheet in taken:
+            continue
+        chosen[g.table] = g
+        taken.add(g.sheet)
+    notes = []
+    for g in chosen.values():
+        grid = grids[g.sheet]
+        cols = match_headers(grid.rows[g.header_row - 1], TABLES[g.table], None)
+        g.readonly = [
+            f
+            for f, c in cols.items()
+            if c in formula_columns.get(g.sheet, set()) and f not in TABLES[g.table].key
+        ]
+        for f in g.missing_required:
+            notes.append(
+                f"{g.sheet}: no column found for required field {f!r} of {g.table}; add it under columns"
+            )
+    for t in TABLES.values():
+        if t.name not in chosen and not t.optional:
+            notes.append(
+                f"no sheet looks like {t.title.lower()}; add a [sources.*.tables.{t.name}] section if you have one"
+            )
+    unused = [s for s in grids if s not in taken]
+    ordered = {t: chosen[t] for t in TABLES if t in chosen}
+    return Guess(path, ordered, unused, notes)
+
+
+def _toml_str(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def render_config(guess: Guess, config_dir: Path, source_name: str = "plan") -> str:
+    """The guess as a commented sheetsync.toml."""
+    try:
+        rel = guess.workbook.resolve().relative_to(config_dir.resolve())
+    except ValueError:
+        rel = guess.workbook.resolve()
+    out = [
+        "# sheetsync configuration, written by `sheetsync init` — check the guesses below.",
+        "# Paths are relative to this file. Header names match case- and space-insensitively;",
+        '# a field may list several headers: due = ["Due date", "Deadline"].',
+        "",
+        "[report]",
+        '# company = "Your company"',
+        'locale = "en_US"',
+        'currency = "USD"',
+        "",
+        f"[sources.{source_name}]",
+        'kind = "xlsx"',
+        f"path = {_toml_str(rel.as_posix())}",
+    ]
+    for g in guess.tables.values():
+        spec = TABLES[g.table]
+        out += [
+            "",
+            f"# {spec.title}: rows are matched by {' + '.join(spec.key)}.",
+            f"[sources.{source_name}.tables.{g.table}]",
+            f"sheet = {_toml_str(g.sheet)}",
+            f"header_row = {g.header_row}",
+        ]
+        if g.readonly:
+            out.append(
+                f"readonly = [{', '.join(_toml_str(f) for f in g.readonly)}]  # formula columns: never written"
+            )
+        out.append(f"[sources.{source_name}.tables.{g.table}.columns]")
+        for f, header in g.columns.items():
+            out.append(f"{f} = {_toml_str(header)}")
+        for f in g.missing_required:
+            out.append(f'# {f} = "?"   # REQUIRED: no matching header found')
+        unmapped_fields = [
+            f.name for f in spec.fields if f.name not in g.columns and not f.required
+        ]
+        if unmapped_fields:
+            out.append(f"# not found (optional): {', '.join(unmapped_fields)}")
+        if g.unmapped_headers:
+            out.append(f"# headers left unmapped: {', '.join(g.unmapped_headers)}")
+    if guess.unused_sheets:
+        out += ["", f"# sheets not used: {', '.join(guess.unused_sheets)}"]
+    return "\n".join(out) + "\n"
+
+
+def describe(guess: Guess) -> list[str]:
+    """What was guessed and what was not, for the terminal."""
+    lines = []
+    for g in guess.tables.values():
+        pairs = ", ".join(f'"{h}" → {f}' for f, h in g.columns.items())
+        lines.append(
+            f"{TABLES[g.table].title}: sheet {g.sheet!r}, headers in row {g.header_row}: {pairs}"
+        )
+        if g.readonly:
+            cols = ", ".join(g.readonly)
+            lines.append(f"  formula columns (read-only): {cols}")
+    lines += [f"! {n}" for n in guess.notes]
+    if guess.unused_sheets:
+        lines.append(f"sheets not used: {', '.join(guess.unused_sheets)}")
+    return lines
