@@ -61,6 +61,24 @@ def _build_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
             "values_z", sa.LargeBinary
         ),  # zlib(JSON {table: {"fields": [...], "rows": [...]}})
     )
+    tables["sends"] = sa.Table(
+        "sends",
+        md,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("period", sa.String(64), nullable=False),  # e.g. "2026-W49"
+        sa.Column("group_name", sa.String(200), nullable=False),
+        sa.Column("recipient", sa.String(320), nullable=False),
+        sa.Column("pack_hash", sa.String(128), nullable=False),  # content of the pack
+        sa.Column("status", sa.String(20), nullable=False),  # sending | sent | failed
+        sa.Column("attempts", sa.Integer, nullable=False, default=0),
+        sa.Column("first_attempt_at", sa.DateTime),
+        sa.Column("last_attempt_at", sa.DateTime),
+        sa.Column("sent_at", sa.DateTime),
+        sa.Column("message_id", sa.String(400)),
+        sa.Column("subject", sa.Text),
+        sa.Column("error", sa.Text),
+        sa.UniqueConstraint("period", "recipient", "pack_hash", name="uq_sends_period_recipient_pack"),
+    )
     return md, tables
 
 
