@@ -64,8 +64,10 @@ def parse_period(value: object) -> str | None:
             y, mo = int(g["y"]), int(g["m"])
             return f"{y:04d}-{mo:02d}" if 1 <= mo <= 12 else None
         if kind == "month_name":
-            mo = MONTHS.get(g["mn"])
-            return f"{_year(g['y']):04d}-{mo:02d}" if mo else None
+            mo = MONTHS.get(g["mn"].rstrip("."))
+            if mo is None:
+                continue  # "fy27" is not a month
+            return f"{_year(g['y']):04d}-{mo:02d}"
         if kind == "quarter":
             return f"{_year(g['y']):04d}-Q{g['q']}"
         if kind == "half":

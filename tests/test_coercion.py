@@ -1,0 +1,90 @@
+from datetime import date, datetime, time
+
+import pytest
+
+from sheetsync.mapping import Invalid, to_bool, to_date, to_number, to_text
+
+
+@pytest.mark.parametrize(
+    "raw, value",
+    [
+        (12, 12.0),
+        ("1,234.50", 1234.5),
+        ("$1,234", 1234.0),
+        ("€ 2 500", 2500.0),
+        ("(500)", -500.0),
+        ("-7", -7.0),
+        ("45%", 0.45),
+        (" 3 ", 3.0),
+        ("USD 1,000", 1000.0),
+        ("", None),
+        ("—", None),
+        (None, None),
+    ],
+)
+def test_numbers(raw, value):
+    assert to_number(raw) == pytest.approx(value) if value is not None else to_number(raw) is None
+
+
+@pytest.mark.parametrize("raw", ["12k", "n/a", "1.2.3", True, date(2026, 1, 1)])
+def test_not_numbers(raw):
+    with pytest.raises(Invalid):
+        to_number(raw)
+
+
+def test_number_error_quotes_what_was_found():
+    with pytest.raises(Invalid, match=r'^"12k" is not a number$'):
+        to_number("12k")
+
+
+@pytest.mark.parametrize(
+    "raw, kwargs, value",
+    [
+        (datetime(2026, 3, 4, 9, 30), {}, date(2026, 3, 4)),
+        ("2026-03-04", {}, date(2026, 3, 4)),
+        ("2026/3/4", {}, date(2026, 3, 4)),
+        ("3/4/2026", {}, date(2026, 3, 4)),
+        ("3/4/2026", {"dayfirst": True}, date(2026, 4, 3)),
+        ("25/12/2026", {}, date(2026, 12, 25)),
+        ("4 Mar 2026", {}, date(2026, 3, 4)),
+        ("March 4, 2026", {}, date(2026, 3, 4)),
+        (46085, {}, date(2026, 3, 4)),  # 1900-epoch serial
+        (44623, {"date1904": True}, date(2026, 3, 4)),  # 1904-epoch serial
+    ],
+)
+def test_dates(raw, kwargs, value):
+    assert to_date(raw, **kwargs) == value
+
+
+@pytest.mark.parametrize("raw", ["next week", "31/31/2026", time(10, 0), -5])
+def test_not_dates(raw):
+    with pytest.raises(Invalid):
+        to_date(raw)
+
+
+@pytest.mark.parametrize(
+    "raw, value",
+    [
+        ("Yes", True),
+        ("no", False),
+        ("✓", True),
+        ("x", True),
+        (1, True),
+        (0.0, False),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_bools(raw, value):
+    assert to_bool(raw) is value
+
+
+def test_bool_error():
+    with pytest.raises(Invalid, match="not yes or no"):
+        to_bool("maybe")
+
+
+def test_text_strips_and_keeps_ids_whole():
+    assert to_text("  Dana  ") == "Dana"
+    assert to_text(1001.0) == "1001"
+    assert to_text("   ") is None
