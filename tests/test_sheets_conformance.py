@@ -6,7 +6,10 @@ replayed in order against a fresh emulator; the recorded spreadsheet ids (and
 sheet ids) are replaced by the ones the emulator assigned. Each answer must
 have the recorded status code and a JSON body of the same structure: the same
 keys at every level, lists of the same length, and the same JSON value types
-(object, array, string, number, boolean, null) at every position.
+(object, array, string, number, boolean, null) at every position. Beyond
+that, where a value cannot depend on ids, titles or time (cell values, A1
+ranges, update counts, grid sizes, error codes: ``SAME_VALUE_KEYS``), it must
+be exactly the value Google sent.
 """
 
 from __future__ import annotations
@@ -62,6 +65,47 @@ def structure_diff(want: Any, got: Any, where: str = "$") -> list[str]:
             out.append(f"{where}: expected {len(want)} items, got {len(got)}")
         for i, (a, b) in enumerate(zip(want, got, strict=False)):
             out.extend(structure_diff(a, b, f"{where}[{i}]"))
+    return out
+
+
+# Keys whose recorded values do not depend on ids, titles or time: the emulator
+# must give the very same values there (cell values, ranges, counts, grid sizes).
+SAME_VALUE_KEYS = {
+    "values",
+    "range",
+    "updatedRange",
+    "clearedRange",
+    "tableRange",
+    "updatedRows",
+    "updatedColumns",
+    "updatedCells",
+    "totalUpdatedRows",
+    "totalUpdatedColumns",
+    "totalUpdatedCells",
+    "totalUpdatedSheets",
+    "majorDimension",
+    "gridProperties",
+    "index",
+    "sheetType",
+    "status",
+    "code",
+    "kind",
+    "mimeType",
+}
+
+
+def content_diff(want: Any, got: Any, where: str = "$") -> list[str]:
+    """Differences in the values of :data:`SAME_VALUE_KEYS` (structure is checked apart)."""
+    out: list[str] = []
+    if isinstance(want, dict) and isinstance(got, dict):
+        for k in set(want) & set(got):
+            if k in SAME_VALUE_KEYS and want[k] != got[k]:
+                out.append(f"{where}.{k}: expected {want[k]!r}, got {got[k]!r}")
+            else:
+                out.extend(content_diff(want[k], got[k], f"{where}.{k}"))
+    elif isinstance(want, list) and isinstance(got, list):
+        for i, (a, b) in enumerate(zip(want, got, strict=False)):
+            out.extend(content_diff(a, b, f"{where}[{i}]"))
     return out
 
 
@@ -143,6 +187,7 @@ def test_cassette_replays_like_google(cassette: Path) -> None:
             want = _parse(resp["body"]["string"])
             have = _parse(got.text)
             problems.extend(f"{label}: {p}" for p in structure_diff(want, have))
+            problems.extend(f"{label}: {p}" for p in content_diff(want, have))
             ids.learn(want, have)
     assert not problems, "\n".join(problems)
 
