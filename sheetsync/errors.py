@@ -99,14 +99,18 @@ class ValidationError(SheetsyncError):
 
     exit_code = 2
 
-    def __init__(self, errors: list[CellError], source: str = "") -> None:
+    def __init__(
+        self, errors: list[CellError], source: str = "", sheet_level: bool = False
+    ) -> None:
         self.errors = errors
         what = f"{len(errors)} problem{'s' if len(errors) != 1 else ''}"
         head = f"{source}: {what} found" if source else f"{what} found"
-        super().__init__(
-            f"{head}; nothing was written.\n{format_cell_errors(errors)}",
-            hint="fix the cells above and run again, or use --skip-invalid to import the valid rows",
+        hint = (
+            "fix the sheet, or its mapping in sheetsync.toml, and run again"
+            if sheet_level
+            else "fix the cells above and run again, or use --skip-invalid to import the valid rows"
         )
+        super().__init__(f"{head}; nothing was written.\n{format_cell_errors(errors)}", hint=hint)
 
 
 class ConflictError(SheetsyncError):

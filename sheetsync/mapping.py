@@ -297,6 +297,18 @@ def map_grid(
         if f.name in columns or not (f.required or (f.name in mapping.columns)):
             continue
         expected = field_headers(f, mapping)
+        shown = " or ".join(repr(h) for h in (mapping.columns.get(f.name) or (f.title,)))
+        taken = [o for o, c in columns.items() if normalize_header(header_cells[c - 1]) in expected]
+        if taken:
+            result.fatal.append(
+                _sheet_error(
+                    grid.sheet,
+                    f"column {shown} is mapped to {table.field_by_name[taken[0]].title} already; "
+                    f"one column cannot also be {f.title}",
+                    cell=f"{header_row}:{header_row}",
+                )
+            )
+            continue
         present = [str(h).strip() for h in header_cells if normalize_header(h)]
         close = difflib.get_close_matches(
             expected[0], [normalize_header(h) for h in present], n=1, cutoff=0.6

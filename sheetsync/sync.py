@@ -156,7 +156,7 @@ def pull(
         reads.append(read_source(config, s))
     for r in reads:
         if r.fatal or (r.errors and not skip_invalid):
-            raise ValidationError(r.fatal + r.errors if r.fatal else r.errors, source=r.source.name)
+            raise ValidationError(r.errors, source=r.source.name, sheet_level=bool(r.fatal))
     at = utcnow()
     results = []
     with store.transaction() as conn:
