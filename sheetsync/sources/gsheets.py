@@ -1,0 +1,699 @@
+"""Google Sheets through gspread: constant API calls, bounded retries, clear errors.
+
+A pull reads every mapped worksheet with one metadata request and one
+``values:batchGet`` (``UNFORMATTED_VALUE``, dates as ``SERIAL_NUMBER``); a push
+writes every change with one ``values:batchUpdate`` (``RAW``, so a text starting
+with ``=`` stays text), split only past about 2 MB, plus one
+``spreadsheets:batchUpdate`` (``appendDimension``) only when the grid must grow.
+Metadata is fetched once per :class:`GoogleSheet` (one per command).
+
+Retries live in our own :class:`gspread.http_client.HTTPClient` subclass:
+429, 5xx and connection errors are retried with exponential backoff and
+jitter, honouring ``Retry-After``, up to ``RetryPolicy.attempts`` tries, then
+a :class:`~sheetsync.errors.RemoteError`. (gspread's ``BackOffHTTPClient``
+never gives up, so it is not used.)
+
+gspread and google-auth are imported inside functions, so importing this
+module costs nothing until a Google Sheet is opened.
+
+Example::
+
+    sheet = open_spreadsheet("https://docs.google.com/spreadsheets/d/1abc…/edit",
+                             credentials="robot.json")
+    grids = sheet.read_sheets(["Quotas", "Projects"])
+    sheet.write_cells([("Quotas", "E14", 12000)], appends=[("Projects", ["P-9", "New"])])
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import functools
+import json
+import math
+import os
+import random
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConfigError, RemoteError, WorkbookError
+
+if TYPE_CHECKING:
+    from google.auth.credentials import Credentials
+    from gspread.http_client import HTTPClient
+
+__all__ = [
+    "SCOPES",
+    "GoogleSheet",
+    "Identity",
+    "RetryPolicy",
+    "WriteResult",
+    "load_credentials",
+    "open_spreadsheet",
+    "spreadsheet_key",
+    "to_serial",
+]
+
+SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
+MAX_PAYLOAD_BYTES = 2_000_000
+GOOGLE_HOSTS = (
+    "https://sheets.googleapis.com",
+    "https://www.googleapis.com",
+    "https://oauth2.googleapis.com",
+)
+EPOCH = dt.date(1899, 12, 30)  # Google Sheets (and Excel 1900) serial day 0
+
+Cells = list[list[object]]
+
+
+# --------------------------------------------------------------------- retries
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try: ``attempts`` tries in all, waits ``backoff_base * 2**n`` (capped,
+    minus up to ``jitter`` of it at random) or what ``Retry-After`` says (capped)."""
+
+    attempts: int = 5
+    backoff_base: float = 1.0
+    backoff_max: float = 32.0
+    jitter: float = 0.5
+    max_retry_after: float = 120.0
+    timeout: float = 120.0  # seconds to wait for one answer
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ConfigError(f"retries must be at least 1, not {self.attempts}")
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait after failed try number ``attempt`` (1-based)."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self.max_retry_after)
+        wait = min(self.backoff_base * 2 ** (attempt - 1), self.backoff_max)
+        return wait * (1 - self.jitter * random.random())
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+def _is_retryable(status: int, error: Mapping[str, Any]) -> bool:
+    if status in (408, 429) or status >= 500:
+        return True
+    # Drive answers 403 with reason rateLimitExceeded / userRateLimitExceeded for quotas.
+    reasons = {e.get("reason") for e in error.get("errors", []) if isinstance(e, dict)}
+    return status == 403 and bool(reasons & {"rateLimitExceeded", "userRateLimitExceeded"})
+
+
+def _rewrite(url: str, base_url: str | None) -> str:
+    if base_url:
+        for host in GOOGLE_HOSTS:
+            if url.startswith(host + "/"):
+                return base_url.rstrip("/") + url[len(host) :]
+    return url
+
+
+@functools.cache
+def _retrying_class(base: type[HTTPClient] | None = None) -> type[HTTPClient]:
+    """Our retrying subclass of ``base`` (gspread's ``HTTPClient`` by default)."""
+    import requests
+    from google.auth.exceptions import TransportError
+    from gspread.exceptions import APIError
+    from gspread.http_client import HTTPClient
+
+    parent: Any = base or HTTPClient
+    transient = (
+        requests.exceptions.ConnectionError,
+        requests.exceptions.Timeout,
+        requests.exceptions.ChunkedEncodingError,
+        TransportError,
+    )
+
+    class RetryingHTTPClient(parent):  # type: ignore[misc, valid-type]
+        """gspread's real request path, retried within a :class:`RetryPolicy`."""
+
+        retry: RetryPolicy = RetryPolicy()
+        base_url: str | None = None
+        sleep: Callable[[float], None] = staticmethod(time.sleep)
+        attempts_made: int = 0  # total tries sent, for diagnostics and tests
+
+        def request(self, method: str, endpoint: str, *args: Any, **kwargs: Any) -> Any:
+            policy = self.retry
+            url = _rewrite(endpoint, self.base_url)
+            last = ""
+            for attempt in range(1, policy.attempts + 1):
+                retry_after: float | None = None
+                self.attempts_made += 1
+                try:
+                    return super().request(method, url, *args, **kwargs)
+                except APIError as e:
+                    status = e.response.status_code
+                    if not _is_retryable(status, e.error):
+                        raise
+                    retry_after = _parse_retry_after(e.response.headers.get("Retry-After"))
+                    last = (
+                        f"HTTP {status} {e.error.get('status', '')}: {e.error.get('message', '')}"
+                    )
+                except transient as e:
+                    last = f"{type(e).__name__}: {e}"
+                if attempt < policy.attempts:
+                    self.sleep(policy.delay(attempt, retry_after))
+            what = _describe(method, endpoint)
+            raise RemoteError(
+                f"Google Sheets API: {what} failed {policy.attempts} times; last error: "
+                f"{last.strip()}",
+                hint="Google is rate-limiting this account or is having trouble; wait a "
+                "minute and run again (or raise `retries` for this source in sheetsync.toml)",
+            )
+
+    return RetryingHTTPClient
+
+
+def _describe(method: str, endpoint: str) -> str:
+    """``POST …/values:batchUpdate`` for a message: the API path without host or query."""
+    path = endpoint.split("?")[0]
+    for host in GOOGLE_HOSTS:
+        path = path.removeprefix(host)
+    return f"{method.upper()} {path if len(path) <= 90 else path[:87] + '...'}"
+
+
+# ------------------------------------------------------------------ credentials
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the API calls run as, for error messages."""
+
+    kind: str  # "service_account" | "oauth" | "credentials"
+    email: str | None = None
+
+    def who(self) -> str:
+        if self.kind == "service_account":
+            return f"the service account {self.email}" if self.email else "the service account"
+        return self.email or "the account you signed in with"
+
+    def share_hint(self, access: str = "Editor") -> str:
+        if self.kind == "service_account" and self.email:
+            return f"share the sheet with {self.email} (Share → add it as {access})"
+        if self.email:
+            return f"share the sheet with {self.email} as {access}, or sign in with an account that has access"
+        return (
+            f"share the sheet with the account you signed in with (as {access}), "
+            "or sign in again with an account that has access"
+        )
+
+
+def load_credentials(path: str | os.PathLike[str] | None = None) -> tuple[Credentials, Identity]:
+    """Credentials from a service-account JSON or an OAuth authorized-user token file.
+
+    ``path`` defaults to ``$GOOGLE_APPLICATION_CREDENTIALS``.
+    """
+    raw = path if path is not None else os.environ.get("GOOGLE_APPLICATION_CREDENTIALS")
+    if not raw:
+        raise ConfigError(
+            "no Google credentials configured",
+            hint='set `credentials = "path/to/service-account.json"` for this source in '
+            "sheetsync.toml, or export GOOGLE_APPLICATION_CREDENTIALS",
+        )
+    p = Path(raw).expanduser()
+    try:
+        info = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"Google credentials file not found: {p}") from None
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"cannot read Google credentials file {p}: {e}") from None
+    if not isinstance(info, dict):
+        raise ConfigError(f"{p} is not a Google credentials file (expected a JSON object)")
+    kind = info.get("type")
+    try:
+        if kind == "service_account":
+            from google.oauth2 import service_account
+
+            creds = service_account.Credentials.from_service_account_info(info, scopes=SCOPES)
+            return creds, Identity("service_account", info.get("client_email"))
+        if kind == "authorized_user" or (kind is None and "refresh_token" in info):
+            from google.oauth2.credentials import Credentials as UserCredentials
+
+            ucreds = UserCredentials.from_authorized_user_info(info, scopes=info.get("scopes"))
+            email = info.get("account") or info.get("email") or None
+            return ucreds, Identity("oauth", email)
+    except (ValueError, KeyError) as e:
+        raise ConfigError(f"{p}: invalid {kind} credentials: {e}") from None
+    raise ConfigError(
+        f"{p} is neither a service-account key nor an OAuth token file (type: {kind!r})",
+        hint="download a JSON key for a service account in the Google Cloud console, "
+        "or run an OAuth sign-in that writes an authorized_user token",
+    )
+
+
+_KEY_IN_URL = re.compile(r"/spreadsheets/d/([a-zA-Z0-9-_]+)")
+_KEY = re.compile(r"^[a-zA-Z0-9-_]{20,}$")
+
+
+def spreadsheet_key(key_or_url: str) -> str:
+    """The spreadsheet id in a key or a ``docs.google.com`` URL."""
+    text = key_or_url.strip()
+    m = _KEY_IN_URL.search(text)
+    if m:
+        return m.group(1)
+    m = re.search(r"[?&]key=([a-zA-Z0-9-_]+)", text)
+    if m:
+        return m.group(1)
+    if _KEY.match(text):
+        return text
+    raise ConfigError(
+        f"not a Google Sheets key or URL: {key_or_url!r}",
+        hint="use the URL from the browser (https://docs.google.com/spreadsheets/d/<key>/edit) "
+        "or the key in it",
+    )
+
+
+# ----------------------------------------------------------------------- values
+
+
+def to_serial(value: dt.date | dt.datetime | dt.time) -> int | float:
+    """A date, datetime or time as a Sheets serial number (days since 1899-12-30)."""
+    if isinstance(value, dt.datetime):
+        naive = value.replace(tzinfo=None)
+        delta = naive - dt.datetime.combine(EPOCH, dt.time())
+        serial = delta.days + (delta.seconds + delta.microseconds / 1e6) / 86400
+        return int(serial) if float(serial).is_integer() else serial
+    if isinstance(value, dt.date):
+        return (value - EPOCH).days
+    if isinstance(value, dt.time):
+        return (
+            value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
+        ) / 86400
+    raise TypeError(value)
+
+
+def _to_api(value: object) -> object:
+    """A Python value as a RAW cell value: dates → serials, None → "" (cleared)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool | str):
+        return value
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"{value!r} cannot be written to Google Sheets")
+        return value
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dt.date | dt.datetime | dt.time):
+        return to_serial(value)
+    return str(value)
+
+
+_A1 = re.compile(r"^\$?([A-Za-z]{1,3})\$?([1-9]\d*)$")
+
+
+def _parse_a1(ref: str) -> tuple[int, int]:
+    m = _A1.match(ref.strip())
+    if not m:
+        raise ValueError(f"not a cell reference: {ref!r}")
+    col = 0
+    for ch in m.group(1).upper():
+        col = col * 26 + ord(ch) - 64
+    return int(m.group(2)) - 1, col - 1
+
+
+def _col_letters(col0: int) -> str:
+    out, n = "", col0 + 1
+    while n:
+        n, rem = divmod(n - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def _quote(title: str) -> str:
+    return "'" + title.replace("'", "''") + "'"
+
+
+# ------------------------------------------------------------------- the sheet
+
+
+@dataclass
+class WriteResult:
+    """What one :meth:`GoogleSheet.write_cells` did."""
+
+    cells: int = 0
+    rows_appended: int = 0
+    grid_rows_added: dict[str, int] = field(default_factory=dict)
+    value_requests: int = 0  # values:batchUpdate calls (1 unless past the payload limit)
+    grid_requests: int = 0  # spreadsheets:batchUpdate calls (0 or 1)
+
+
+@dataclass
+class _SheetMeta:
+    sheet_id: int
+    title: str
+    index: int
+    rows: int
+    cols: int
+
+
+class GoogleSheet:
+    """One spreadsheet. Metadata is fetched on first need and kept for this object's life."""
+
+    METADATA_FIELDS = (
+        "spreadsheetId,properties.title,"
+        "sheets.properties(sheetId,title,index,gridProperties(rowCount,columnCount))"
+    )
+
+    def __init__(
+        self,
+        key: str,
+        http: HTTPClient,
+        identity: Identity,
+        *,
+        max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+    ) -> None:
+        self.key = key
+        self.http = http
+        self.identity = identity
+        self.max_payload_bytes = max_payload_bytes
+        self._title: str | None = None
+        self._sheets: dict[str, _SheetMeta] | None = None
+        self._data_rows: dict[str, int] = {}
+
+    @property
+    def url(self) -> str:
+        return f"https://docs.google.com/spreadsheets/d/{self.key}/edit"
+
+    # ---- metadata
+
+    def refresh(self) -> None:
+        """Forget cached metadata; the next call fetches it again."""
+        self._sheets = None
+        self._data_rows.clear()
+
+    def _metadata(self) -> dict[str, _SheetMeta]:
+        if self._sheets is None:
+            meta = self._call(
+                self.http.fetch_sheet_metadata, self.key, {"fields": self.METADATA_FIELDS}
+            )
+            self._title = meta.get("properties", {}).get("title", self.key)
+            sheets = {}
+            for s in meta.get("sheets", []):
+                p = s["properties"]
+                grid = p.get("gridProperties", {})
+                sheets[p["title"]] = _SheetMeta(
+                    int(p.get("sheetId", 0)),
+                    p["title"],
+                    int(p.get("index", 0)),
+                    int(grid.get("rowCount", 0)),
+                    int(grid.get("columnCount", 0)),
+                )
+            self._sheets = sheets
+        return self._sheets
+
+    @property
+    def title(self) -> str:
+        self._metadata()
+        return self._title or self.key
+
+    def sheet_names(self) -> list[str]:
+        """Worksheet titles in tab order."""
+        return [m.title for m in sorted(self._metadata().values(), key=lambda m: m.index)]
+
+    def grid_size(self, sheet: str) -> tuple[int, int]:
+        """(rows, columns) of a worksheet's grid, as last known."""
+        m = self._require([sheet])[0]
+        return m.rows, m.cols
+
+    def _require(self, names: Iterable[str]) -> list[_SheetMeta]:
+        sheets = self._metadata()
+        wanted = list(dict.fromkeys(names))
+        missing = [n for n in wanted if n not in sheets]
+        if missing:
+            have = ", ".join(repr(n) for n in self.sheet_names()) or "none"
+            what = "worksheet" if len(missing) == 1 else "worksheets"
+            raise WorkbookError(
+                f"{what} {', '.join(repr(n) for n in missing)} not found in Google Sheet "
+                f"'{self.title}'; it has: {have}",
+                hint="fix the sheet name in sheetsync.toml or rename the tab",
+            )
+        return [sheets[n] for n in wanted]
+
+    # ---- reading
+
+    def read_sheets(self, names: Sequence[str]) -> dict[str, Cells]:
+        """Values of the named worksheets, one metadata request and one ``values:batchGet``.
+
+        Rows are lists (row 1 is index 0) with Google's trailing blanks trimmed;
+        numbers stay numbers and dates are serial numbers (days since 1899-12-30).
+        """
+        metas = self._require(names)
+        if not metas:
+            return {}
+        resp = self._call(
+            self.http.values_batch_get,
+            self.key,
+            [_quote(m.title) for m in metas],
+            {
+                "valueRenderOption": "UNFORMATTED_VALUE",
+                "dateTimeRenderOption": "SERIAL_NUMBER",
+                "majorDimension": "ROWS",
+            },
+        )
+        out: dict[str, Cells] = {}
+        for m, vr in zip(metas, resp.get("valueRanges", []), strict=True):
+            rows = vr.get("values", [])
+            out[m.title] = rows
+            self._data_rows[m.title] = len(rows)
+        return out
+
+    # ---- writing
+
+    def write_cells(
+        self,
+        changes: Iterable[tuple[str, str, object]],
+        appends: Iterable[tuple[str, Sequence[object]]] = (),
+    ) -> WriteResult:
+        """Write ``(sheet, "B7", value)`` changes and append ``(sheet, row)`` rows.
+
+        One ``values:batchUpdate`` with ``valueInputOption=RAW`` (split only past
+        ``max_payload_bytes``), preceded by one ``spreadsheets:batchUpdate``
+        (``appendDimension``) only when the grid is too small. Appended rows go
+        below the last row that holds data (as read by :meth:`read_sheets`;
+        sheets not read yet cost one extra ``values:batchGet`` between them).
+        Dates are written as serial numbers; ``None`` clears a cell; a text
+        starting with ``=`` is written as text, not as a formula.
+        """
+        changes = list(changes)
+        appends = list(appends)
+        metas = {
+            m.title: m for m in self._require([c[0] for c in changes] + [a[0] for a in appends])
+        }
+        result = WriteResult()
+        if not changes and not appends:
+            return result
+
+        # where appended rows go
+        by_sheet: dict[str, list[list[object]]] = {}
+        for sheet, row in appends:
+            by_sheet.setdefault(sheet, []).append([_to_api(v) for v in row])
+        unknown = [s for s in by_sheet if s not in self._data_rows]
+        if unknown:
+            self.read_sheets(unknown)
+
+        # cells by sheet and row, for the size check and for merging into runs
+        cells: dict[str, dict[int, dict[int, object]]] = {}
+        need: dict[str, tuple[int, int]] = {}
+        for sheet, ref, value in changes:
+            r, c = _parse_a1(ref)
+            cells.setdefault(sheet, {}).setdefault(r, {})[c] = _to_api(value)
+            nr, nc = need.get(sheet, (0, 0))
+            need[sheet] = (max(nr, r + 1), max(nc, c + 1))
+        for sheet, rows in by_sheet.items():
+            start = self._data_rows[sheet]
+            nr, nc = need.get(sheet, (0, 0))
+            width = max((len(r) for r in rows), default=0)
+            need[sheet] = (max(nr, start + len(rows)), max(nc, width))
+
+        # grow the grid in one request, only if needed
+        grow: list[dict[str, Any]] = []
+        for sheet, (nr, nc) in need.items():
+            m = metas[sheet]
+            if nr > m.rows:
+                grow.append(_append_dim(m.sheet_id, "ROWS", nr - m.rows))
+                result.grid_rows_added[sheet] = nr - m.rows
+            if nc > m.cols:
+                grow.append(_append_dim(m.sheet_id, "COLUMNS", nc - m.cols))
+        if grow:
+            self._call(self.http.batch_update, self.key, {"requests": grow})
+            result.grid_requests = 1
+            for sheet, (nr, nc) in need.items():
+                m = metas[sheet]
+                m.rows, m.cols = max(m.rows, nr), max(m.cols, nc)
+
+        # the value ranges: runs of adjacent cells in a row, and one block per appended sheet
+        data: list[dict[str, Any]] = []
+        for sheet, rows in cells.items():
+            for r in sorted(rows):
+                cols = rows[r]
+                run: list[object] = []
+                start = prev = -2
+                for c in sorted(cols):
+                    if c != prev + 1 and run:
+                        data.append(_value_range(sheet, r, start, run))
+                        run = []
+                    if not run:
+                        start = c
+                    run.append(cols[c])
+                    prev = c
+                if run:
+                    data.append(_value_range(sheet, r, start, run))
+                result.cells += len(cols)
+        for sheet, rows in by_sheet.items():
+            start = self._data_rows[sheet]
+            data.append(
+                {"range": f"{_quote(sheet)}!A{start + 1}", "majorDimension": "ROWS", "values": rows}
+            )
+            result.cells += sum(len(r) for r in rows)
+            result.rows_appended += len(rows)
+
+        for chunk in _chunks(data, self.max_payload_bytes):
+            self._call(
+                self.http.values_batch_update,
+                self.key,
+                {"valueInputOption": "RAW", "data": chunk},
+            )
+            result.value_requests += 1
+        for sheet, rows in by_sheet.items():
+            self._data_rows[sheet] += len(rows)
+        return result
+
+    # ---- errors
+
+    def _call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        from google.auth.exceptions import RefreshError
+        from gspread.exceptions import APIError
+
+        try:
+            return fn(*args)
+        except APIError as e:
+            raise self._remote_error(e) from None
+        except RefreshError as e:
+            raise RemoteError(
+                f"Google refused the credentials of {self.identity.who()}: {e}",
+                hint="check the key file is current (service-account keys can be revoked), "
+                "or sign in again for an OAuth token",
+            ) from None
+
+    def _remote_error(self, e: Any) -> RemoteError:
+        status = e.response.status_code
+        message = e.error.get("message", "") if isinstance(e.error, dict) else str(e)
+        who = self.identity.who()
+        if status == 404:
+            return RemoteError(
+                f"Google Sheet {self.key} was not found, or is not shared with {who}",
+                hint=self.identity.share_hint(),
+            )
+        if status == 403:
+            return RemoteError(
+                f"{who[0].upper() + who[1:]} has no access to Google Sheet {self.key} ({message})",
+                hint=self.identity.share_hint(),
+            )
+        if status == 401:
+            return RemoteError(
+                f"Google did not accept the credentials of {who} ({message})",
+                hint="check the credentials file, or sign in again",
+            )
+        return RemoteError(f"Google Sheets API refused the request: HTTP {status}: {message}")
+
+
+def _append_dim(sheet_id: int, dimension: str, length: int) -> dict[str, Any]:
+    return {"appendDimension": {"sheetId": sheet_id, "dimension": dimension, "length": length}}
+
+
+def _value_range(sheet: str, row0: int, col0: int, run: list[object]) -> dict[str, Any]:
+    start = f"{_col_letters(col0)}{row0 + 1}"
+    end = f"{_col_letters(col0 + len(run) - 1)}{row0 + 1}"
+    a1 = start if len(run) == 1 else f"{start}:{end}"
+    return {"range": f"{_quote(sheet)}!{a1}", "majorDimension": "ROWS", "values": [run]}
+
+
+def _chunks(data: list[dict[str, Any]], limit: int) -> Iterable[list[dict[str, Any]]]:
+    """Split value ranges so that no request body is much over ``limit`` bytes."""
+    chunk: list[dict[str, Any]] = []
+    size = 64  # the envelope
+    for item in data:
+        n = len(json.dumps(item, ensure_ascii=False).encode()) + 2
+        if chunk and size + n > limit:
+            yield chunk
+            chunk, size = [], 64
+        chunk.append(item)
+        size += n
+    if chunk:
+        yield chunk
+
+
+# ----------------------------------------------------------------------- opening
+
+
+def open_spreadsheet(
+    spreadsheet: str,
+    credentials: str | os.PathLike[str] | Credentials | None = None,
+    *,
+    retries: int | None = None,
+    retry: RetryPolicy | None = None,
+    base_url: str | None = None,
+    http_client: type[HTTPClient] | None = None,
+    identity: Identity | None = None,
+    max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+) -> GoogleSheet:
+    """A :class:`GoogleSheet` for a key or URL. Sends no request until it is used.
+
+    ``credentials``: a service-account JSON or OAuth token file path (default
+    ``$GOOGLE_APPLICATION_CREDENTIALS``), or a google-auth credentials object.
+    ``retries`` sets ``RetryPolicy.attempts``; ``retry`` gives the whole policy.
+    ``base_url`` sends every Google API request there instead (an emulator);
+    ``http_client`` is a gspread ``HTTPClient`` subclass to build the retrying
+    client on (default: gspread's own).
+    """
+    import gspread
+
+    key = spreadsheet_key(spreadsheet)
+    if credentials is None or isinstance(credentials, str | os.PathLike):
+        creds, who = load_credentials(credentials)
+    else:
+        creds = credentials
+        email = getattr(creds, "service_account_email", None)
+        if email:
+            who = Identity("service_account", email)
+        else:
+            who = Identity("credentials", getattr(creds, "account", None) or None)
+    policy = retry or RetryPolicy()
+    if retries is not None:
+        policy = RetryPolicy(
+            attempts=retries,
+            backoff_base=policy.backoff_base,
+            backoff_max=policy.backoff_max,
+            jitter=policy.jitter,
+            max_retry_after=policy.max_retry_after,
+            timeout=policy.timeout,
+        )
+    client = gspread.Client(creds, http_client=_retrying_class(http_client))
+    http: Any = client.http_client
+    http.retry = policy
+    http.base_url = base_url
+    http.set_timeout(policy.timeout)
+    return GoogleSheet(key, http, identity or who, max_payload_bytes=max_payload_bytes)
