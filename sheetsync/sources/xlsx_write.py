@@ -43,6 +43,7 @@ Behaviours chosen:
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import hashlib
 import math
@@ -386,7 +387,7 @@ class _Package:
             tail = b""
             with self.zf.open(self.names[part.lower()]) as fh:
                 while chunk := fh.read(1 << 20):
-                    if _F_ANY.search(tail + chunk):
+                    if _has_formula_tag(tail + chunk, None):
                         return True
                     tail = chunk[-64:]
         return False
@@ -537,6 +538,15 @@ def _number(x: float | int) -> bytes:
 
 
 _F_ANY = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+
+
+def _has_formula_tag(data: bytes, prefix: bytes | None) -> bool:
+    """Whether ``data`` holds an ``<f>`` element (fast substring tests, then a regex)."""
+    if prefix is not None:
+        return any(b"<" + prefix + b"f" + end in data for end in (b">", b" ", b"/"))
+    return (b"<f" in data or b":f" in data) and bool(_F_ANY.search(data))
+
+
 _FORMULA_TOKENS = re.compile(
     r"""
       (?P<str>"(?:[^"]|"")*")
@@ -634,6 +644,13 @@ class _Cell:
         )
 
 
+_ROW_NUM = re.compile(rb"""\sr\s*=\s*["'](\d+)["']""")
+
+
+class _NoRowNumbers(Exception):
+    pass
+
+
 @dataclass
 class _Row:
     num: int
@@ -671,16 +688,90 @@ class _Sheet:
         self._row_close = b"</" + self.p + b"row>"
         self._cell_close = b"</" + self.p + b"c>"
         self._arrays: list[tuple[int, int, int, int]] | None = None
+        self._no_row_numbers = False
         self.new_bounds: list[tuple[int, int]] = []
 
     # -- reading
 
+    def _row_at(self, m: re.Match[bytes], num: int) -> _Row:
+        if m.group(2):
+            return _Row(num, m.start(), m.end(), m.end(), m.end(), m.group(1), True)
+        c = self.data.find(self._row_close, m.end(), self.sd_body[1])
+        if c < 0:
+            raise WorkbookError(f"worksheet row {num} is not closed")
+        return _Row(num, m.start(), m.end(), c, c + len(self._row_close), m.group(1), False)
+
+    def _row_from(self, pos: int) -> _Row | None:
+        """The first row whose tag starts at or after ``pos``; needs its r= attribute."""
+        m = self._row_re.search(self.data, pos, self.sd_body[1])
+        if m is None:
+            return None
+        rm = _ROW_NUM.search(m.group(1))
+        if rm is None:
+            raise _NoRowNumbers
+        return self._row_at(m, int(rm.group(1)))
+
+    def find_row(self, num: int) -> tuple[_Row | None, int]:
+        """(row ``num`` or None, the offset where it starts or would be inserted).
+
+        Rows are in ascending order (the spec requires it), so this bisects the
+        byte range instead of indexing every row; sheets whose rows lack ``r=``
+        fall back to a full index.
+        """
+        if self._rows is None and not self._no_row_numbers:
+            try:
+                lo, hi = self.sd_body
+                while hi - lo > 16_384:
+                    mid = (lo + hi) // 2
+                    row = self._row_from(mid)
+                    if row is None or row.start >= hi:
+                        hi = mid
+                    elif row.num == num:
+                        return row, row.start
+                    elif row.num < num:
+                        lo = row.end
+                    else:
+                        hi = mid
+                pos = lo
+                while (row := self._row_from(pos)) is not None:
+                    if row.num >= num:
+                        return (row if row.num == num else None), row.start
+                    pos = row.end
+                return None, self.sd_body[1]
+            except _NoRowNumbers:
+                self._no_row_numbers = True
+        rows = self.rows()
+        i = bisect.bisect_left([r.num for r in rows], num)
+        if i < len(rows):
+            return (rows[i] if rows[i].num == num else None), rows[i].start
+        return None, self.sd_body[1]
+
+    def rows_reversed(self) -> Iterator[_Row]:
+        """Rows from the last one up."""
+        if self._rows is not None or self._no_row_numbers:
+            yield from reversed(self.rows())
+            return
+        start, pos = self.sd_body
+        tag = b"<" + self.p + b"row"
+        while (i := self.data.rfind(tag, start, pos)) >= 0:
+            pos = i
+            m = self._row_re.match(self.data, i, self.sd_body[1])
+            if m is None:
+                continue
+            rm = _ROW_NUM.search(m.group(1))
+            if rm is None:
+                self._no_row_numbers = True
+                yield from reversed([r for r in self.rows() if r.start < i + 1])
+                return
+            yield self._row_at(m, int(rm.group(1)))
+
     def rows(self) -> list[_Row]:
+        """Every row (a full index; only for sheets whose rows lack r=, and formula_cells)."""
         if self._rows is None:
             rows: list[_Row] = []
             data, pos, end = self.data, self.sd_body[0], self.sd_body[1]
             search, close, prev = self._row_re.search, self._row_close, 0
-            r_attr = re.compile(rb"""\sr\s*=\s*["'](\d+)["']""")
+            r_attr = _ROW_NUM
             while (m := search(data, pos, end)) is not None:
                 attrs = m.group(1)
                 rm = r_attr.search(attrs)
@@ -719,7 +810,7 @@ class _Sheet:
         return out
 
     def has_formulas(self) -> bool:
-        return bool(_F_ANY.search(self.data))
+        return _has_formula_tag(self.data, self.p)
 
     def arrays(self) -> list[tuple[int, int, int, int]]:
         """Ranges covered by array and data-table formulas."""
@@ -932,11 +1023,10 @@ class _Sheet:
     ) -> dict[str, bytes]:
         """Plan every edit on this sheet; return the table parts that change."""
         by_row: dict[int, dict[int, tuple[CellValue, bool]]] = {}
-        rows = self.rows()
-        existing = {r.num: r for r in rows}
         for num in deletes:
-            if num in existing:
-                cols = {c.col: (None, True) for c in self.cells(existing[num])}
+            row, _ = self.find_row(num)
+            if row is not None:
+                cols = {c.col: (None, True) for c in self.cells(row)}
                 by_row.setdefault(num, {}).update(cols)
                 result.deleted_rows.append(num)
         for w in writes:
@@ -953,11 +1043,12 @@ class _Sheet:
                 sheet, appends, tables, max(written_rows, default=0), result
             )
 
-        for num, values in by_row.items():
-            if num in existing and num not in new_rows:
-                self._patch_row(sheet, existing[num], values, result)
-            elif num in new_rows:
+        for num, values in sorted(by_row.items()):
+            row, _ = self.find_row(num)
+            if num in new_rows:
                 raise ValueError(f"'{sheet}'!row {num}: written and appended in the same patch")
+            if row is not None:
+                self._patch_row(sheet, row, values, result)
             else:
                 cells = []
                 for col, (value, is_delete) in sorted(values.items()):
@@ -973,14 +1064,11 @@ class _Sheet:
         # Place new rows in row order; merge into a row element that already exists.
         for num in sorted(new_rows):
             row_attrs, cells = new_rows[num]
-            if num in existing:
-                self._merge_row(existing[num], cells)
-                continue
-            xml = self._row_xml(num, row_attrs, [x for _, x in cells])
-            pos = next((r.start for r in rows if r.num > num), None)
-            if pos is None:
-                pos = self.sd_body[1]
-            self.edits.append((pos, pos, xml))
+            row, pos = self.find_row(num)
+            if row is not None:
+                self._merge_row(row, cells)
+            else:
+                self.edits.append((pos, pos, self._row_xml(num, row_attrs, [x for _, x in cells])))
         if self.edits and self.sd_open[2]:
             # <sheetData/> → <sheetData>...</sheetData>
             s, e, _ = self.sd_open
@@ -1037,7 +1125,7 @@ class _Sheet:
         # the template: the last row with data in one of the appended columns
         template: _Row | None = None
         tcells: list[_Cell] = []
-        for row in reversed(self.rows()):
+        for row in self.rows_reversed():
             cells = self.cells(row)
             if any(c.has_data and (not want or c.col in want) for c in cells):
                 template, tcells = row, cells
@@ -1161,7 +1249,7 @@ class _Sheet:
             return
         rows = [r for r, _ in self.new_bounds]
         cols = [c for _, c in self.new_bounds]
-        empty = self.sd_open[2] or not self.rows()
+        empty = self._row_re.search(self.data, *self.sd_body) is None
         if empty:
             r1, c1, r2, c2 = min(rows), min(cols), max(rows), max(cols)
         else:
