@@ -4,7 +4,19 @@ Every model table keeps its history in place: a record version is a row with
 ``_valid_from`` and ``_valid_to`` (NULL while current), so the model as of any
 moment is one query, and week-over-week comes free. Every pull or sync adds a
 ``snapshots`` row: when, which source, the content hash and the values read.
-SQLite is the default (a file beside the config); PostgreSQL for a shared model.
+SQLite is the default (a file beside the config); PostgreSQL for a shared model
+(``postgresql://`` URLs use psycopg 3).
+
+The schema is managed by Alembic (``sheetsync.migrations``): opening a Store
+brings the model to the newest revision, cheaply when it is there already.
+``METADATA`` describes that newest schema for queries; a test checks the two
+agree.
+
+Concurrency: ``transaction()`` is the one way to write. On SQLite it begins
+with ``BEGIN IMMEDIATE``, so writers queue (up to the busy timeout) instead of
+failing halfway; on PostgreSQL writers run side by side and
+``lock(conn, name)`` serialises the ones that touch the same resource
+(``source:<name>`` for a sync of one source).
 """
 
 from __future__ import annotations
@@ -20,7 +32,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .errors import ConfigError
+from .errors import ConfigError, RefusedError
 from .model import TABLES, Record, Table
 
 _KIND_TYPES = {
@@ -47,6 +59,14 @@ def _build_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
         cols += [sa.Column(f.name, _KIND_TYPES[f.kind]) for f in spec.fields]
         t = sa.Table(spec.name, md, *cols)
         sa.Index(f"ix_{spec.name}_current", t.c._key, t.c._valid_to)
+        # At most one current version per key (revision 0002).
+        sa.Index(
+            f"uq_{spec.name}_current_key",
+            t.c._key,
+            unique=True,
+            sqlite_where=t.c._valid_to.is_(None),
+            postgresql_where=t.c._valid_to.is_(None),
+        )
         tables[spec.name] = t
     tables["snapshots"] = sa.Table(
         "snapshots",
@@ -60,6 +80,7 @@ def _build_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
         sa.Column(
             "values_z", sa.LargeBinary
         ),  # zlib(JSON {table: {"fields": [...], "rows": [...]}})
+        sa.Index("ix_snapshots_source_id", "source", "id"),
     )
     tables["sends"] = sa.Table(
         "sends",
@@ -77,7 +98,9 @@ def _build_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
         sa.Column("message_id", sa.String(400)),
         sa.Column("subject", sa.Text),
         sa.Column("error", sa.Text),
-        sa.UniqueConstraint("period", "recipient", "pack_hash", name="uq_sends_period_recipient_pack"),
+        sa.UniqueConstraint(
+            "period", "recipient", "pack_hash", name="uq_sends_period_recipient_pack"
+        ),
     )
     return md, tables
 
@@ -90,9 +113,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+KEY_SEPARATOR = "\x1f"  # ASCII unit separator: never typed into a cell
+
+
 def record_key(table: Table, record: Record) -> str:
-    """The stored identity of a record: its key fields, JSON-encoded."""
-    return json.dumps([_jsonable(record.get(k)) for k in table.key], ensure_ascii=False)
+    """The stored identity of a record: its key fields' text, joined."""
+    return KEY_SEPARATOR.join(str(record.get(k)) for k in table.key)
 
 
 def _jsonable(v: Any) -> Any:
@@ -104,11 +130,9 @@ def encode_values(tables: dict[str, list[Record]]) -> bytes:
     out = {}
     for name, records in tables.items():
         names = [f.name for f in TABLES[name].fields]
-        out[name] = {
-            "fields": names,
-            "rows": [[_jsonable(r.get(n)) for n in names] for r in records],
-        }
-    return zlib.compress(json.dumps(out, ensure_ascii=False, separators=(",", ":")).encode(), 1)
+        out[name] = {"fields": names, "rows": [[r.get(n) for n in names] for r in records]}
+    text = json.dumps(out, ensure_ascii=False, separators=(",", ":"), default=_jsonable)
+    return zlib.compress(text.encode(), 1)
 
 
 def decode_values(blob: bytes | None) -> dict[str, list[Record]]:
@@ -141,33 +165,101 @@ class Snapshot:
 class Store:
     """The model: a SQLAlchemy engine over SQLite or PostgreSQL."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = url
-        if url.startswith("sqlite:///"):
-            path = Path(url.removeprefix("sqlite:///"))
-            if str(path) not in ("", ":memory:"):
-                path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.engine = sa.create_engine(url)
-        except (sa.exc.ArgumentError, ImportError) as e:
+            parsed = _engine_url(url)
+        except sa.exc.ArgumentError as e:
             raise ConfigError(
                 f"--db {url!r} is not a database URL sheetsync can use ({e})"
             ) from None
-        if self.engine.dialect.name == "sqlite":
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.display_url = parsed.render_as_string(hide_password=True)
+        if parsed.get_backend_name() == "sqlite":
+            db = parsed.database or ""
+            if db and db != ":memory:" and not db.startswith("file:"):
+                Path(db).parent.mkdir(parents=True, exist_ok=True)
         try:
-            METADATA.create_all(self.engine)
-        except sa.exc.OperationalError as e:
-            raise ConfigError(f"cannot open the model at {url}: {e.orig}") from None
+            self.engine = sa.create_engine(parsed)
+        except (sa.exc.ArgumentError, ImportError) as e:
+            raise ConfigError(
+                f"--db {self.display_url!r} is not a database URL sheetsync can use ({e})"
+            ) from None
+        self.dialect = self.engine.dialect.name
+        if self.dialect == "sqlite":
+            sa.event.listen(self.engine, "connect", _sqlite_connect)
+            sa.event.listen(self.engine, "begin", _sqlite_begin)
+        if migrate:
+            try:
+                from .migrations import ensure_current
+
+                ensure_current(self.engine, _IMMEDIATE)
+            except sa.exc.OperationalError as e:
+                self.engine.dispose()
+                if _sqlite_busy(e):
+                    raise RefusedError(
+                        f"the model at {self.display_url} is busy: another sheetsync is "
+                        "upgrading or writing it",
+                        hint="try again when it has finished",
+                    ) from None
+                raise ConfigError(
+                    f"cannot open the model at {self.display_url}: {_first_line(e.orig)}"
+                ) from None
+            except BaseException:
+                self.engine.dispose()
+                raise
 
     def close(self) -> None:
         self.engine.dispose()
 
     @contextmanager
-    def transaction(self) -> Iterator[sa.Connection]:
-        """One all-or-nothing unit of work."""
-        with self.engine.begin() as conn:
-            yield conn
+    def transaction(self, *, wait: bool = True) -> Iterator[sa.Connection]:
+        """One all-or-nothing unit of work; the only way sheetsync writes.
+
+        SQLite: begins with BEGIN IMMEDIATE, taking the database's write lock
+        up front, so a second writer waits its turn (busy timeout) rather than
+        failing at its first write; ``wait=False`` refuses at once instead.
+        PostgreSQL: an ordinary READ COMMITTED transaction; call ``lock()``
+        for the resources it must have to itself.
+        """
+        with self.engine.connect() as conn:
+            conn.execution_options(**_IMMEDIATE)
+            if self.dialect == "sqlite" and not wait:
+                conn.exec_driver_sql("PRAGMA busy_timeout=0")
+            try:
+                with conn.begin():
+                    if self.dialect == "sqlite" and not wait:
+                        conn.exec_driver_sql(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+                    yield conn
+            except sa.exc.OperationalError as e:
+                if _sqlite_busy(e):
+                    raise RefusedError(
+                        "another sheetsync is writing to this model"
+                        + ("" if not wait else f" and has been for {_BUSY_TIMEOUT_MS // 1000} s"),
+                        hint="try again when it has finished",
+                    ) from None
+                raise
+            finally:
+                if self.dialect == "sqlite" and not wait:
+                    conn.exec_driver_sql(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+
+    def lock(self, conn: sa.Connection, name: str, wait: bool = True) -> None:
+        """Have the named resource to this transaction alone until it ends.
+
+        ``name`` is e.g. ``"source:plan"`` (a sync of source plan) or
+        ``"send:2026-W49"``. PostgreSQL: a transaction-scoped advisory lock
+        (released at commit or rollback); ``wait=False`` raises RefusedError
+        at once when another transaction holds it. SQLite: ``transaction()``
+        already holds the whole database's write lock, so there is nothing
+        more to take.
+        """
+        if self.dialect != "postgresql":
+            return
+        key = (LOCK_NAMESPACE, sa.func.hashtext(name))
+        if wait:
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(*key)))
+            return
+        if not conn.execute(sa.select(sa.func.pg_try_advisory_xact_lock(*key))).scalar():
+            raise RefusedError(_busy_message(name), hint="try again when it has finished")
 
     # ------------------------------------------------------------ reading
 
@@ -223,8 +315,13 @@ class Store:
         *,
         source: str,
         at: datetime,
+        replaced: Iterable[str] | None = None,
     ) -> None:
-        """Close the current versions of changed/deleted records and insert new ones."""
+        """Close the current versions of changed/deleted records and insert new ones.
+
+        ``replaced``: keys of the upserts that have a current version (None: all
+        of them may); passing it spares a bulk load the needless updates.
+        """
         t = SCHEMA[table]
         spec = TABLES[table]
         rows = [
@@ -237,7 +334,8 @@ class Store:
             }
             for r in upserts
         ]
-        closing = [r["_key"] for r in rows] + list(deletes)
+        closing = [r["_key"] for r in rows] if replaced is None else list(replaced)
+        closing += list(deletes)
         for i in range(0, len(closing), 500):
             chunk = closing[i : i + 500]
             conn.execute(
@@ -247,7 +345,19 @@ class Store:
                 .values(_valid_to=at)
             )
         if rows:
-            conn.execute(sa.insert(t), rows)
+            try:
+                conn.execute(sa.insert(t), rows)
+            except sa.exc.IntegrityError as e:
+                msg = str(e.orig)
+                if f"uq_{table}_current_key" not in msg and f"{table}._key" not in msg:
+                    raise
+                # Another transaction made a current version of the same
+                # record meanwhile (a concurrent sync that did not lock).
+                raise RefusedError(
+                    f"another sheetsync changed {table} in this model at the same time "
+                    f"(source {source!r}); nothing was written",
+                    hint="try again when it has finished",
+                ) from None
 
     def add_snapshot(
         self,
@@ -312,9 +422,53 @@ class Store:
         return Snapshot(*row) if row else None
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+LOCK_NAMESPACE = 0x5EE7  # advisory locks: sheetsync's first key (see migrations)
+_BUSY_TIMEOUT_MS = 30000
+# Execution option read by _sqlite_begin: this transaction takes the write lock now.
+_IMMEDIATE = {"sheetsync_begin": "BEGIN IMMEDIATE"}
+
+
+def _engine_url(url: str) -> sa.URL:
+    """Parse a --db URL; plain postgresql:// (and postgres://) use psycopg 3."""
+    parsed = sa.make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _busy_message(name: str) -> str:
+    kind, _, what = name.partition(":")
+    if kind == "source" and what:
+        return (
+            f"another sheetsync is syncing source {what!r} into this model; "
+            "try again when it has finished"
+        )
+    if kind == "send" and what:
+        return (
+            f"another sheetsync is sending {what!r} from this model; try again when it has finished"
+        )
+    return f"another sheetsync holds {name!r} in this model; try again when it has finished"
+
+
+def _sqlite_busy(e: sa.exc.OperationalError) -> bool:
+    return "database is locked" in str(e.orig) or "database is busy" in str(e.orig)
+
+
+def _first_line(e: BaseException | None) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    # Autocommit at the driver level; _sqlite_begin emits BEGIN itself, so
+    # transactions (and DDL in migrations) behave as SQLAlchemy says they do.
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")  # first: the next line may wait
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    conn.exec_driver_sql(conn.get_execution_options().get("sheetsync_begin", "BEGIN"))
