@@ -250,6 +250,8 @@ def load_credentials(path: str | os.PathLike[str] | None = None) -> tuple[Creden
             from google.oauth2.credentials import Credentials as UserCredentials
 
             ucreds = UserCredentials.from_authorized_user_info(info, scopes=info.get("scopes"))
+            if info.get("token_uri"):  # google-auth ignores the file's own token endpoint
+                ucreds = ucreds.with_token_uri(info["token_uri"])
             email = info.get("account") or info.get("email") or None
             return ucreds, Identity("oauth", email)
     except (ValueError, KeyError) as e:
@@ -681,6 +683,11 @@ def open_spreadsheet(
             who = Identity("service_account", email)
         else:
             who = Identity("credentials", getattr(creds, "account", None) or None)
+    if base_url:
+        token_uri = getattr(creds, "token_uri", None) or getattr(creds, "_token_uri", None)
+        if token_uri and hasattr(creds, "with_token_uri"):
+            # every Google endpoint, the OAuth token exchange included, goes to base_url
+            creds = creds.with_token_uri(_rewrite(token_uri, base_url))
     policy = retry or RetryPolicy()
     if retries is not None:
         policy = RetryPolicy(
