@@ -424,3 +424,8 @@ def main() -> None:
 
 
 __all__ = ["cli", "main"]
+
+
+from . import cli_mail  # noqa: E402  (send, history, run weekly)
+
+cli_mail.register(cli)

@@ -1,0 +1,882 @@
+"""The status pack by email: MIME messages, SMTP delivery, exactly once.
+
+A *pack* is what one recipient of one recipient group gets for one period::
+
+    multipart/mixed
+    ├── multipart/alternative
+    │   ├── text/plain     the summary as text
+    │   └── text/html      the summary: headline KPIs, what needs attention
+    ├── application/pdf    one per report of the group (filtered to its teams)
+    └── application/vnd.openxmlformats-officedocument.spreadsheetml.sheet
+                           the model as a workbook (``attach_workbook = true``)
+
+Its ``pack_hash`` is a SHA-256 over everything a reader sees (sender, subject,
+both bodies, every attachment's name, type and bytes) and nothing that changes
+between two identical runs (no Date, no MIME boundaries, no recipient), so the
+same model and as-of give the same hash. The reports are deterministic PDFs and
+the workbook is written with fixed timestamps for that reason. The Message-ID
+is derived from the hash and the recipient: a resend of the same pack carries
+the same Message-ID, so mail clients can fold a duplicate.
+
+Delivery is smtplib (the only module that imports it): STARTTLS, implicit TLS
+or plain, AUTH with the password from the environment variable named by
+``mail.password_env`` (never from the config file, never printed), one
+connection reused for all messages and re-opened after a dropped connection.
+Which pack went to whom is kept in the send ledger (``sheetsync.ledger``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+import socket
+import ssl
+import zipfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import ledger
+from .config import Config, RecipientGroup
+from .errors import ConfigError, DeliveryError, UsageError
+from .store import Store
+
+if TYPE_CHECKING:
+    import smtplib
+
+Progress = Callable[[str], None]
+Records = dict[str, list[dict[str, Any]]]
+Renderer = Callable[..., bytes]
+
+PDF = "application/pdf"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SUMMARY_HTML = "email_summary.html"
+SUMMARY_TEXT = "email_summary.txt"
+
+# --------------------------------------------------------------------------- periods
+
+
+def period_key(as_of: date) -> str:
+    """The ledger's period of a weekly pack: the ISO week of ``as_of`` (``2026-W49``)."""
+    y, w, _ = as_of.isocalendar()
+    return f"{y:04d}-W{w:02d}"
+
+
+def _fmt_date(d: date, locale: str) -> str:
+    from babel.dates import format_date
+
+    return format_date(d, "d MMM y", locale=locale)
+
+
+def pack_subject(config: Config, group: RecipientGroup, as_of: date) -> str:
+    """``Northwind Traders sales status — week 49, 2026 (30 Nov 2026)``.
+
+    The period is in the subject so that weekly packs do not collapse into one
+    thread; a group filtered to teams says which.
+    """
+    y, w, _ = as_of.isocalendar()
+    subject = (
+        f"{config.report.company} sales status — week {w}, {y} "
+        f"({_fmt_date(as_of, config.report.locale)})"
+    )
+    if group.teams:
+        subject += f" · {', '.join(group.teams)}"
+    return subject
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or "sheetsync"
+
+
+# --------------------------------------------------------------------------- the summary
+
+
+def _records_for(store: Store, as_of: date) -> tuple[Records, Records]:
+    """The model at the end of ``as_of`` and a week earlier, as ``render_report`` reads it."""
+    end_of = datetime.combine(as_of, time.max)
+    return store.all_records(as_of=end_of), store.all_records(as_of=end_of - timedelta(days=7))
+
+
+def summary_variables(
+    config: Config,
+    current: Records,
+    previous: Records,
+    as_of: date,
+    group: RecipientGroup,
+    attachments: Sequence[Attachment] = (),
+) -> dict[str, Any]:
+    """The variables of ``email_summary.html`` / ``.txt``.
+
+    Every field of the executive report's :class:`sheetsync.report.ReportContext`
+    (``meta``, ``branding``, ``kpis``, ``attention``, ``changes``, ``rag_rules``
+    ...), built for the group's teams, so the email says exactly what the
+    attached PDF says; plus ``email``: ``subject``, ``heading`` ("Sales status —
+    week 49, 2026"), ``as_of`` (text), ``colors`` (CSS colour per RAG status,
+    ``accent``, ``ink``, ``muted``) and ``attachments`` (``filename``,
+    ``description``, ``size``).
+    """
+    from .report import build_context
+
+    ctx = build_context(current, previous, config, name="executive", as_of=as_of, teams=group.teams)
+    colors = {"grey": "#5f6368", **ctx.branding.colors}
+    y, w, _ = as_of.isocalendar()
+    variables = ctx.variables()
+    variables["email"] = {
+        "subject": pack_subject(config, group, as_of),
+        "heading": f"Sales status — week {w}, {y}",
+        "as_of": _fmt_date(as_of, config.report.locale),
+        "colors": colors,
+        "attachments": [
+            {"filename": a.filename, "description": a.description, "size": _size(len(a.data))}
+            for a in attachments
+        ],
+    }
+    return variables
+
+
+def _size(n: int) -> str:
+    return f"{max(n, 1024) / 1024:.0f} KB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MB"
+
+
+def render_summary(config: Config, variables: dict[str, Any]) -> tuple[str, str]:
+    """(text, html) of the email summary, through the report's Jinja environment.
+
+    A ``template_dir`` in ``[report]`` may hold its own ``email_summary.html``
+    or ``.txt``. Autoescape is on for the HTML (off for the text) and an
+    undefined name is an error naming the template and line.
+    """
+    import jinja2
+
+    from .report import Formatter, _template_error, build_environment, template_dirs_for
+
+    dirs = template_dirs_for(config)
+    env = build_environment(dirs, Formatter(config.report.locale, config.report.currency))
+    text_env = env.overlay(autoescape=False)
+    try:
+        text = text_env.get_template(SUMMARY_TEXT).render(variables)
+        html = env.get_template(SUMMARY_HTML).render(variables)
+    except jinja2.TemplateError as e:
+        raise _template_error(e, dirs) from None
+    return text, html
+
+
+# --------------------------------------------------------------------------- the workbook
+
+
+def workbook_bytes(records: Records, as_of: date) -> bytes:
+    """The model as an .xlsx, one sheet per table, byte-identical for the same model.
+
+    openpyxl stamps the current time into docProps/core.xml and every zip
+    entry; both are pinned to ``as_of`` so the pack hash stays stable.
+    """
+    from openpyxl import Workbook
+
+    from .model import TABLES
+
+    wb = Workbook()
+    wb.remove(wb.active)
+    for name, spec in TABLES.items():
+        rows = records.get(name, [])
+        if spec.optional and not rows:
+            continue
+        ws = wb.create_sheet(spec.title)
+        ws.append([fl.label or fl.name for fl in spec.fields])
+        for r in rows:
+            ws.append([r.get(fl.name) for fl in spec.fields])
+        ws.freeze_panes = "A2"
+    stamp = datetime(as_of.year, as_of.month, as_of.day)
+    wb.properties.created = wb.properties.modified = stamp
+    wb.properties.creator = "sheetsync"
+    raw = io.BytesIO()
+    wb.save(raw)
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(raw.getvalue())) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(
+                    rb"(<dcterms:modified[^>]*>)[^<]*(<)",
+                    rb"\g<1>" + stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + rb"\2",
+                    data,
+                )
+            zi = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            dst.writestr(zi, data)
+    return out.getvalue()
+
+
+# --------------------------------------------------------------------------- packs
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
+    description: str = ""
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+@dataclass
+class Pack:
+    """One recipient's status pack for one period."""
+
+    group: str
+    recipient: str
+    period: str
+    as_of: date
+    subject: str
+    pack_hash: str
+    message_id: str
+    message: EmailMessage
+    attachments: list[Attachment] = field(default_factory=list)
+
+    def as_bytes(self, *, date_header: bool = True) -> bytes:
+        """The message as sent (CRLF line ends), with a Date header stamped now."""
+        from email import policy
+
+        if date_header:
+            del self.message["Date"]
+            self.message["Date"] = formatdate(usegmt=True)
+        return self.message.as_bytes(policy=policy.SMTP)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "group": self.group,
+            "recipient": self.recipient,
+            "period": self.period,
+            "subject": self.subject,
+            "pack_hash": self.pack_hash,
+            "message_id": self.message_id,
+            "attachments": [
+                {"filename": a.filename, "content_type": a.content_type, "bytes": len(a.data)}
+                for a in self.attachments
+            ],
+        }
+
+
+def _default_renderer() -> Renderer:
+    try:
+        from .report import render_report
+    except ImportError as e:  # pragma: no cover - report.py ships with the package
+        raise ConfigError(f"reports cannot be rendered: {e}") from None
+    return render_report
+
+
+def _known_reports() -> tuple[str, ...] | None:
+    try:
+        from .report import REPORTS
+    except ImportError:
+        return None
+    return tuple(REPORTS)
+
+
+def _domain(sender: str) -> str:
+    addr = parseaddr(sender)[1]
+    return addr.rpartition("@")[2] or "sheetsync.localhost"
+
+
+def _hash_content(
+    sender: str, subject: str, text: str, html: str, attachments: Iterable[Attachment]
+) -> str:
+    h = hashlib.sha256(b"sheetsync-pack-v1\0")
+    for part in (sender, subject, text, html):
+        b = part.encode("utf-8")
+        h.update(len(b).to_bytes(8, "big") + b)
+    for a in attachments:
+        h.update(f"{a.filename}\0{a.content_type}\0{a.sha256}\0".encode())
+    return h.hexdigest()
+
+
+class PackBuilder:
+    """Builds packs for one as-of day, rendering each (report, teams) PDF once."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        as_of: date,
+        *,
+        renderer: Renderer | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.as_of = as_of
+        self.renderer = renderer
+        self.progress = progress
+        self._pdfs: dict[tuple[str, tuple[str, ...]], bytes] = {}
+        self._workbook: bytes | None = None
+        self._records: tuple[Records, Records] | None = None
+
+    def pdf(self, name: str, teams: tuple[str, ...]) -> bytes:
+        key = (name, teams)
+        if key not in self._pdfs:
+            if self.progress:
+                self.progress(
+                    f"rendering the {name} report" + (f" for {', '.join(teams)}" if teams else "")
+                )
+            render = self.renderer or _default_renderer()
+            template_dirs = (
+                (self.config.report.template_dir,) if self.config.report.template_dir else ()
+            )
+            self._pdfs[key] = render(
+                self.store,
+                self.config,
+                name=name,
+                as_of=self.as_of,
+                fmt="pdf",
+                template_dirs=template_dirs,
+                teams=teams,
+            )
+        return self._pdfs[key]
+
+    def workbook(self) -> bytes:
+        if self._workbook is None:
+            self._workbook = workbook_bytes(self.records[0], self.as_of)
+        return self._workbook
+
+    @property
+    def records(self) -> tuple[Records, Records]:
+        """The model at the end of the as-of day, and a week earlier."""
+        if self._records is None:
+            self._records = _records_for(self.store, self.as_of)
+        return self._records
+
+    def group_packs(self, group: RecipientGroup) -> list[Pack]:
+        cfg = self.config
+        known = _known_reports()
+        if known is not None:
+            unknown = [r for r in group.reports if r not in known]
+            if unknown:
+                raise ConfigError(
+                    f"mail.groups.{group.name}.reports: unknown report "
+                    f"{', '.join(repr(u) for u in unknown)}",
+                    hint=f"reports are: {', '.join(known)}",
+                )
+        current = self.records[0]
+        if not any(current.values()):
+            raise UsageError(
+                f"the model holds no records as of {self.as_of.isoformat()}: "
+                "there is nothing to report",
+                hint="run `sheetsync pull` first (or `sheetsync run weekly`, which pulls)",
+            )
+        if group.teams:
+            known_teams = sorted(
+                {str(q["team"]) for q in current.get("quotas", []) if q.get("team")}
+            )
+            unknown_teams = [t for t in group.teams if t not in known_teams]
+            if unknown_teams:
+                raise ConfigError(
+                    f"mail.groups.{group.name}.teams: no quotas for team "
+                    f"{', '.join(repr(t) for t in unknown_teams)} in the model",
+                    hint=f"teams in the model: {', '.join(known_teams) or '(none)'}",
+                )
+        period = period_key(self.as_of)
+        company = _slug(cfg.report.company)
+        suffix = f"-{_slug('-'.join(group.teams))}" if group.teams else ""
+        attachments = [
+            Attachment(
+                f"{company}-{name}-{period}{suffix}.pdf",
+                PDF,
+                self.pdf(name, group.teams),
+                f"the {name} report (PDF)",
+            )
+            for name in group.reports
+        ]
+        if group.attach_workbook:
+            attachments.append(
+                Attachment(
+                    f"{company}-model-{period}.xlsx",
+                    XLSX,
+                    self.workbook(),
+                    "the plan as a workbook",
+                )
+            )
+        subject = pack_subject(cfg, group, self.as_of)
+        current, previous = self.records
+        variables = summary_variables(cfg, current, previous, self.as_of, group, attachments)
+        text, html = render_summary(cfg, variables)
+        sender = cfg.mail.sender
+        pack_hash = _hash_content(sender, subject, text, html, attachments)
+        packs = []
+        for rcpt in group.recipients:
+            rid = hashlib.sha256(rcpt.strip().casefold().encode()).hexdigest()[:10]
+            message_id = f"<{period}.{pack_hash[:20]}.{rid}@{_domain(sender)}>"
+            msg = EmailMessage()
+            msg["From"] = sender
+            msg["To"] = rcpt
+            msg["Subject"] = subject
+            msg["Message-ID"] = message_id
+            msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies
+            msg["X-Sheetsync-Pack"] = f"{period} {pack_hash}"
+            msg.set_content(text, cte="quoted-printable")
+            msg.add_alternative(html, subtype="html", cte="quoted-printable")
+            for a in attachments:
+                maintype, _, subtype = a.content_type.partition("/")
+                msg.add_attachment(a.data, maintype=maintype, subtype=subtype, filename=a.filename)
+            packs.append(
+                Pack(
+                    group=group.name,
+                    recipient=rcpt,
+                    period=period,
+                    as_of=self.as_of,
+                    subject=subject,
+                    pack_hash=pack_hash,
+                    message_id=message_id,
+                    message=msg,
+                    attachments=attachments,
+                )
+            )
+        return packs
+
+
+def select_groups(config: Config, names: Sequence[str] = ()) -> list[RecipientGroup]:
+    groups = config.mail.groups
+    if not groups:
+        raise ConfigError(
+            "no recipient groups: add a [mail.groups.NAME] section with recipients",
+            hint='e.g. [mail.groups.executives]  recipients = ["ceo@example.com"]',
+        )
+    missing = [n for n in names if n not in groups]
+    if missing:
+        raise ConfigError(
+            f"unknown recipient group {', '.join(repr(m) for m in missing)}",
+            hint=f"groups in the config: {', '.join(groups)}",
+        )
+    return [groups[n] for n in names] if names else list(groups.values())
+
+
+def build_packs(
+    config: Config,
+    store: Store,
+    group: RecipientGroup | str,
+    as_of: date,
+    *,
+    renderer: Renderer | None = None,
+) -> list[Pack]:
+    """The packs of one recipient group, one per recipient."""
+    g = select_groups(config, [group])[0] if isinstance(group, str) else group
+    return PackBuilder(config, store, as_of, renderer=renderer).group_packs(g)
+
+
+def build_all_packs(
+    config: Config,
+    store: Store,
+    as_of: date,
+    groups: Sequence[str] = (),
+    *,
+    renderer: Renderer | None = None,
+    progress: Progress | None = None,
+) -> list[Pack]:
+    """The packs of every group (or the named ones); each PDF is rendered once."""
+    builder = PackBuilder(config, store, as_of, renderer=renderer, progress=progress)
+    return [p for g in select_groups(config, groups) for p in builder.group_packs(g)]
+
+
+# --------------------------------------------------------------------------- SMTP
+
+
+class _Fatal(DeliveryError):
+    """A failure of the connection or the login: every remaining message would fail too."""
+
+
+def smtp_password(config: Config) -> str | None:
+    """The SMTP password: the env var ``mail.password_env``, else the system keyring."""
+    m = config.mail
+    password = os.environ.get(m.password_env)
+    if password:
+        return password
+    if m.username:
+        try:
+            import keyring  # optional
+        except ImportError:
+            return None
+        try:
+            return keyring.get_password("sheetsync", f"{m.username}@{m.host}")
+        except Exception:  # a broken keyring backend must not stop a send
+            return None
+    return None
+
+
+def _where(config: Config) -> str:
+    return f"{config.mail.host}:{config.mail.port}"
+
+
+class SmtpSession:
+    """One lazily opened SMTP connection, re-opened after the server drops it."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> SmtpSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except Exception:
+                self._smtp.close()
+            self._smtp = None
+
+    def _drop(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.close()
+            finally:
+                self._smtp = None
+
+    def connect(self) -> smtplib.SMTP:
+        import smtplib
+
+        m = self.config.mail
+        where = _where(self.config)
+        password = smtp_password(self.config)
+        if m.username and not password:
+            raise _Fatal(
+                f"mail.username is {m.username!r} but no password was found",
+                hint=f"export {m.password_env}=... in the environment of the send",
+            )
+        ctx = ssl.create_default_context()
+        smtp: smtplib.SMTP | None = None
+        try:
+            if m.security == "tls":
+                smtp = smtplib.SMTP_SSL(m.host, m.port, timeout=m.timeout, context=ctx)
+            else:
+                smtp = smtplib.SMTP(m.host, m.port, timeout=m.timeout)
+            smtp.ehlo()
+            if m.security == "starttls":
+                if not smtp.has_extn("starttls"):
+                    raise _Fatal(
+                        f"the SMTP server at {where} does not offer STARTTLS",
+                        hint='use security = "tls" for an implicit-TLS port (465), or '
+                        'security = "none" only for a trusted local relay',
+                    )
+                smtp.starttls(context=ctx)
+                smtp.ehlo()
+            if m.username:
+                if not smtp.has_extn("auth"):
+                    raise _Fatal(
+                        f"the SMTP server at {where} does not offer AUTH"
+                        + (" before TLS" if m.security == "none" else ""),
+                        hint="remove mail.username, or use security = starttls / tls",
+                    )
+                smtp.login(m.username, password or "")
+        except _Fatal:
+            if smtp is not None:
+                smtp.close()
+            raise
+        except smtplib.SMTPAuthenticationError as e:
+            if smtp is not None:
+                smtp.close()
+            raise _Fatal(
+                f"the SMTP server at {where} rejected the login of {m.username!r} "
+                f"({e.smtp_code} {_text(e.smtp_error)})",
+                hint=f"check mail.username and the password in ${m.password_env}",
+            ) from None
+        except ConnectionRefusedError:
+            raise _Fatal(
+                f"cannot connect to the SMTP server at {where}: connection refused",
+                hint="check mail.host and mail.port, and that the server is running",
+            ) from None
+        except socket.gaierror as e:
+            raise _Fatal(
+                f"cannot find the SMTP server {m.host!r}: {e.strerror}",
+                hint="check mail.host",
+            ) from None
+        except TimeoutError:
+            if smtp is not None:
+                smtp.close()
+            raise _Fatal(
+                f"the SMTP server at {where} did not answer within {m.timeout:g} s",
+                hint="check mail.host, mail.port and the firewall, or raise mail.timeout",
+            ) from None
+        except ssl.SSLCertVerificationError as e:
+            raise _Fatal(
+                f"the TLS certificate of {where} cannot be trusted: {e.verify_message}",
+                hint="the server must present a certificate valid for mail.host "
+                "(set SSL_CERT_FILE to add a private CA)",
+            ) from None
+        except ssl.SSLError as e:
+            raise _Fatal(
+                f"TLS with the SMTP server at {where} failed: {e.reason or e}",
+                hint='security = "tls" is for implicit TLS (465), "starttls" for 587',
+            ) from None
+        except smtplib.SMTPServerDisconnected:
+            raise _Fatal(
+                f"the SMTP server at {where} closed the connection during the greeting",
+                hint="check mail.port and mail.security (implicit TLS vs STARTTLS)",
+            ) from None
+        except smtplib.SMTPException as e:
+            if smtp is not None:
+                smtp.close()
+            raise _Fatal(f"the SMTP server at {where} refused the session: {_text(e)}") from None
+        except OSError as e:
+            raise _Fatal(
+                f"cannot connect to the SMTP server at {where}: {e.strerror or e}",
+                hint="check mail.host and mail.port",
+            ) from None
+        self._smtp = smtp
+        return smtp
+
+    def send(self, pack: Pack) -> None:
+        """Deliver one pack; DeliveryError says why not (``_Fatal``: stop the run)."""
+        import smtplib
+
+        smtp = self._smtp or self.connect()
+        sender = parseaddr(self.config.mail.sender)[1] or self.config.mail.sender
+        rcpt = parseaddr(pack.recipient)[1] or pack.recipient
+        try:
+            smtp.sendmail(sender, [rcpt], pack.as_bytes())
+        except smtplib.SMTPRecipientsRefused as e:
+            code, msg = next(iter(e.recipients.values()))
+            raise DeliveryError(
+                f"the server rejected recipient {rcpt}: {code} {_text(msg)}",
+                hint="check the address in mail.groups; the other recipients are unaffected",
+            ) from None
+        except smtplib.SMTPSenderRefused as e:
+            self._drop()
+            if e.smtp_code == 530:
+                raise _Fatal(
+                    f"the SMTP server at {_where(self.config)} requires a login "
+                    f"({e.smtp_code} {_text(e.smtp_error)})",
+                    hint=f"set mail.username and export {self.config.mail.password_env}",
+                ) from None
+            raise _Fatal(
+                f"the server refused the sender {sender}: {e.smtp_code} {_text(e.smtp_error)}",
+                hint="check mail.from: the server may only accept its own domain",
+            ) from None
+        except smtplib.SMTPDataError as e:
+            raise DeliveryError(
+                f"the server refused the message to {rcpt}: {e.smtp_code} {_text(e.smtp_error)}"
+            ) from None
+        except smtplib.SMTPServerDisconnected:
+            self._drop()
+            raise DeliveryError(
+                f"the SMTP server closed the connection while sending to {rcpt}; "
+                "it did not confirm the message"
+            ) from None
+        except TimeoutError:
+            self._drop()
+            raise DeliveryError(
+                f"the SMTP server did not answer within {self.config.mail.timeout:g} s "
+                f"while sending to {rcpt}"
+            ) from None
+        except smtplib.SMTPResponseException as e:
+            self._drop()
+            raise DeliveryError(
+                f"the server refused the message to {rcpt}: {e.smtp_code} {_text(e.smtp_error)}"
+            ) from None
+        except (smtplib.SMTPException, OSError) as e:
+            self._drop()
+            raise DeliveryError(f"sending to {rcpt} failed: {_text(e)}") from None
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+# --------------------------------------------------------------------------- sending
+
+
+@dataclass
+class Outcome:
+    """What happened to one pack in one run.
+
+    ``status``: ``sent``; ``failed``; ``skipped`` (already sent: nothing to
+    do); ``in_flight`` (another run is sending it now); ``unknown`` (a run
+    died mid-send: not resent without ``--resend``); ``written`` (dry run).
+    """
+
+    pack: Pack
+    status: str
+    detail: str = ""
+    path: Path | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "group": self.pack.group,
+            "recipient": self.pack.recipient,
+            "period": self.pack.period,
+            "subject": self.pack.subject,
+            "pack_hash": self.pack.pack_hash,
+            "status": self.status,
+            "detail": self.detail,
+            "path": str(self.path) if self.path else None,
+        }
+
+
+@dataclass
+class SendReport:
+    outcomes: list[Outcome] = field(default_factory=list)
+    dry_run: bool = False
+
+    def _with(self, *statuses: str) -> list[Outcome]:
+        return [o for o in self.outcomes if o.status in statuses]
+
+    @property
+    def sent(self) -> list[Outcome]:
+        return self._with("sent")
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return self._with("failed")
+
+    @property
+    def unknown(self) -> list[Outcome]:
+        return self._with("unknown")
+
+    @property
+    def skipped(self) -> list[Outcome]:
+        return self._with("skipped", "in_flight")
+
+    @property
+    def ok(self) -> bool:
+        """Nothing failed and nothing is in doubt."""
+        return not self.failed and not self.unknown
+
+    def raise_for_failures(self) -> None:
+        """DeliveryError (exit 4) when a message failed or its fate is unknown."""
+        if self.ok:
+            return
+        parts = []
+        if self.failed:
+            parts.append(f"{len(self.failed)} not delivered")
+        if self.unknown:
+            parts.append(f"{len(self.unknown)} in doubt after an interrupted run")
+        hint = []
+        if self.failed:
+            hint.append(
+                "fix the cause and run the same command again: only the missing messages are sent"
+            )
+        if self.unknown:
+            hint.append(
+                "ask whether the messages in doubt arrived; to send them again use "
+                "--resend --group NAME"
+            )
+        raise DeliveryError(
+            f"{len(self.outcomes)} messages: " + ", ".join(parts), hint="; ".join(hint)
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"dry_run": self.dry_run, "outcomes": [o.as_dict() for o in self.outcomes]}
+
+
+def _when(dt: datetime | None) -> str:
+    return dt.strftime("%Y-%m-%d %H:%M UTC") if dt else "?"
+
+
+def send_packs(
+    config: Config,
+    store: Store,
+    packs: Sequence[Pack],
+    *,
+    resend: bool = False,
+    progress: Progress | None = None,
+) -> SendReport:
+    """Send each pack that the ledger says still needs sending; record every outcome.
+
+    Never raises for a delivery problem: each pack's fate is in the report
+    (``report.raise_for_failures()`` turns failures into a DeliveryError). A
+    refused connection or login fails every pack still waiting, without
+    hammering the server once per message.
+    """
+    report = SendReport()
+    fatal: DeliveryError | None = None
+    with SmtpSession(config) as session:
+        for pack in packs:
+            c = ledger.claim(
+                store,
+                period=pack.period,
+                group=pack.group,
+                recipient=pack.recipient,
+                pack_hash=pack.pack_hash,
+                subject=pack.subject,
+                message_id=pack.message_id,
+                resend=resend,
+            )
+            if not c.claimed:
+                r = c.record
+                detail = {
+                    "sent": f"already sent {_when(r.sent_at)}",
+                    "in_flight": "another run is sending it right now",
+                    "unknown": (
+                        f"a run stopped while sending it at {_when(r.last_attempt_at)}; "
+                        "it may or may not have arrived"
+                    ),
+                }[c.reason]
+                status = "skipped" if c.reason == "sent" else c.reason
+                report.outcomes.append(Outcome(pack, status, detail))
+                continue
+            if fatal is None:
+                if progress:
+                    progress(f"sending to {pack.recipient}")
+                try:
+                    session.send(pack)
+                except _Fatal as e:
+                    fatal = e
+                except DeliveryError as e:
+                    ledger.mark_failed(store, c.record.id, e.message)
+                    report.outcomes.append(Outcome(pack, "failed", e.message))
+                    continue
+                else:
+                    ledger.mark_sent(store, c.record.id)
+                    earlier = ledger.sent_before(store, pack.period, pack.recipient, pack.pack_hash)
+                    note = (
+                        f"updated pack: an earlier version went out {_when(earlier[-1].sent_at)}"
+                        if earlier
+                        else ""
+                    )
+                    report.outcomes.append(Outcome(pack, "sent", note))
+                    continue
+            assert fatal is not None
+            ledger.mark_failed(store, c.record.id, fatal.message)
+            report.outcomes.append(Outcome(pack, "failed", fatal.message))
+    return report
+
+
+def _eml_name(pack: Pack) -> str:
+    who = re.sub(r"[^A-Za-z0-9.@_-]+", "_", parseaddr(pack.recipient)[1] or pack.recipient)
+    return f"{pack.period}-{_slug(pack.group)}-{who}.eml"
+
+
+def write_outbox(store: Store, packs: Sequence[Pack], outbox: Path) -> SendReport:
+    """Dry run: write each pack as an .eml file; record nothing in the ledger.
+
+    Each outcome's detail says what a real send would do with it now.
+    """
+    outbox.mkdir(parents=True, exist_ok=True)
+    report = SendReport(dry_run=True)
+    for pack in packs:
+        path = outbox / _eml_name(pack)
+        path.write_bytes(pack.as_bytes())
+        row = ledger.lookup(store, pack.period, pack.recipient, pack.pack_hash)
+        if row is None:
+            detail = "a real send would deliver it"
+        elif row.status == "sent":
+            detail = f"already sent {_when(row.sent_at)}; a real send would skip it"
+        elif row.status == "failed":
+            detail = "failed before; a real send would retry it"
+        else:
+            detail = f"{row.outcome}: a real send would not touch it without --resend"
+        report.outcomes.append(Outcome(pack, "written", detail, path))
+    return report
