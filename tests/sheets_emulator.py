@@ -1363,7 +1363,11 @@ class SheetsEmulator:
 
     def _batch_update(self, ss: Spreadsheet, body: dict[str, Any]) -> Any:
         reqs = body.get("requests") or []
-        snapshot = _snapshot(ss)
+        # rows are copied only when a request can move or drop cells
+        row_ops = {"insertDimension", "deleteDimension", "updateSheetProperties"}
+        snapshot = _snapshot(
+            ss, with_rows=any(isinstance(r, dict) and set(r) & row_ops for r in reqs)
+        )
         replies = []
         try:
             for i, req in enumerate(reqs):
@@ -1606,7 +1610,7 @@ def _field_list(fields: str | None, props: dict[str, Any]) -> list[str]:
     return [f.strip() for f in fields.split(",") if f.strip()]
 
 
-def _snapshot(ss: Spreadsheet) -> Any:
+def _snapshot(ss: Spreadsheet, with_rows: bool = True) -> Any:
     return (
         list(ss.sheets),
         ss.title,
@@ -1621,7 +1625,7 @@ def _snapshot(ss: Spreadsheet) -> Any:
                 s.column_count,
                 dict(s.extra_grid),
                 dict(s.extra_props),
-                [list(r) for r in s.rows],
+                [list(r) for r in s.rows] if with_rows else s.rows,
             )
             for s in ss.sheets
         ],

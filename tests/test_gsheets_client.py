@@ -573,3 +573,37 @@ def test_emulator_refuses_urls_off_loopback(sheets_emulator: SheetsEmulator) -> 
     gc = gspread_client(sheets_emulator)
     with pytest.raises(AssertionError, match="off loopback"):
         gc.http_client.request("get", "https://example.com/steal")
+
+
+def test_emulator_batches_are_all_or_nothing(sheets_emulator: SheetsEmulator) -> None:  # noqa: F811
+    import requests
+
+    emu = sheets_emulator
+    key = emu.create_spreadsheet("Plan", {"Q": [["a"]]}, rows=10, cols=2)
+    auth = {"Authorization": "Bearer x"}
+    base = f"{emu.url}/v4/spreadsheets/{key}"
+    r = requests.post(
+        f"{base}:batchUpdate",
+        json={
+            "requests": [
+                {"addSheet": {"properties": {"title": "New"}}},
+                {"deleteSheet": {"sheetId": 42}},
+            ]
+        },
+        headers=auth,
+        timeout=5,
+    )
+    assert r.status_code == 400
+    assert r.json()["error"]["message"] == "Invalid requests[1].deleteSheet: No sheet with id: 42"
+    r = requests.post(
+        f"{base}/values:batchUpdate",
+        json={
+            "valueInputOption": "RAW",
+            "data": [{"range": "Q!A1", "values": [["b"]]}, {"range": "Q!A11", "values": [["c"]]}],
+        },
+        headers=auth,
+        timeout=5,
+    )
+    assert r.status_code == 400 and "exceeds grid limits" in r.json()["error"]["message"]
+    assert emu.get_values(key, "Q") == [["a"]]
+    assert [s.title for s in emu.spreadsheets[key].sheets] == ["Q"]
