@@ -920,11 +920,7 @@ class _Sheet:
 
     def _row_xml(self, num: int, attrs: bytes, cells: list[bytes]) -> bytes:
         p = self.p
-        attrs = (
-            _set_attr(attrs, b"r", str(num).encode())
-            if attrs
-            else b' r="' + str(num).encode() + b'"'
-        )
+        attrs = b' r="' + str(num).encode() + b'"' + _drop_attrs(attrs, (b"r",))
         if not cells:
             return b"<" + p + b"row" + attrs + b"/>"
         return b"<" + p + b"row" + attrs + b">" + b"".join(cells) + b"</" + p + b"row>"
@@ -935,8 +931,7 @@ class _Sheet:
         """Write ``values`` (col → (value, is_delete)) into an existing row."""
         cells = self.cells(row)
         by_col = {c.col: c for c in cells}
-        missing_r = any(not c.has_r for c in cells)
-        out_of_order: list[tuple[int, int, bytes]] = []
+        replaced: list[tuple[int, int, bytes]] = []
         inserts: dict[int, list[bytes]] = {}  # position → new cells
         new_cols: list[int] = []
         for col, (value, is_delete) in sorted(values.items()):
@@ -950,7 +945,7 @@ class _Sheet:
                 continue
             if cell is not None:
                 attrs = cell.attrs if cell.has_r else b' r="' + ref.encode() + b'"' + cell.attrs
-                out_of_order.append((cell.start, cell.end, self._value_xml(attrs, value, False)))
+                replaced.append((cell.start, cell.end, self._value_xml(attrs, value, False)))
             elif value is None:
                 continue
             else:
@@ -961,25 +956,8 @@ class _Sheet:
                 new_cols.append(col)
             if not is_delete:
                 result.written.append(CellWrite(sheet, ref, value))
-        if new_cols and missing_r:
-            # Cells without r= take their column from the previous cell: pin the ones after an insert.
-            first_new = min(new_cols)
-            for c in cells:
-                if (
-                    c.col > first_new
-                    and not c.has_r
-                    and c.start not in {s for s, _, _ in out_of_order}
-                ):
-                    ref = _ref(row.num, c.col).encode()
-                    tail = b"/>" if not c.inner and self.data[c.end - 2 : c.end] == b"/>" else b">"
-                    open_end = c.start + len(b"<" + self.p + b"c") + len(c.attrs) + len(tail)
-                    out_of_order.append(
-                        (
-                            c.start,
-                            open_end,
-                            b"<" + self.p + b"c" + b' r="' + ref + b'"' + c.attrs + tail,
-                        )
-                    )
+        # (A cell without r= sits right after its left neighbour, so no insert can land
+        # between the two: cells after an insert never need pinning.)
         if new_cols and row.self_closing:
             # <row .../> becomes <row ...>cells</row>
             cells_xml = b"".join(b"".join(v) for _, v in sorted(inserts.items()))
@@ -1000,7 +978,7 @@ class _Sheet:
             self.new_bounds.extend((row.num, c) for c in new_cols)
         for pos, xs in inserts.items():
             self.edits.append((pos, pos, b"".join(xs)))
-        self.edits.extend(out_of_order)
+        self.edits.extend(replaced)
 
     @staticmethod
     def _widen_spans(attrs: bytes, cols: list[int]) -> bytes:
