@@ -9,6 +9,8 @@ a ``CellError`` such as ``'Quotas'!E14 (Target ($)): "12k" is not a number``.
 from __future__ import annotations
 
 import difflib
+import functools
+import operator
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -51,6 +53,8 @@ def _show(value: object) -> str:
 
 
 def to_number(value: Any) -> float | None:
+    if type(value) is float:
+        return value
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -132,6 +136,8 @@ def to_date(value: Any, date1904: bool = False, dayfirst: bool = False) -> date 
 
 
 def to_text(value: Any) -> str | None:
+    if type(value) is str:
+        return value.strip() or None
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer():
@@ -162,15 +168,20 @@ def to_bool(value: Any) -> bool | None:
 
 
 def to_period(value: Any) -> str | None:
+    if type(value) is date or type(value) is datetime:
+        return f"{value.year:04d}-{value.month:02d}"
     if value is None or value == "":
         return None
-    label = parse_period(value)
+    label = _parse_period_cached(value) if type(value) is str else parse_period(value)
     if label is None:
         raise Invalid(
             f"{_show(value)} is not a period "
             "(expected e.g. Jan 2026, 2026-03, 2026-Q3, FY27 H1 or 2026-W48)"
         )
     return label
+
+
+_parse_period_cached = functools.lru_cache(maxsize=4096)(parse_period)
 
 
 def converter(kind: str, date1904: bool = False, dayfirst: bool = False) -> Callable[[Any], Any]:
@@ -332,66 +343,100 @@ def map_grid(
     return result
 
 
+def _convert_column(
+    values: list[Any], conv: Callable[[Any], Any]
+) -> tuple[list[Any], dict[int, str]]:
+    """A whole column converted, and {index: problem} for the cells that did not fit."""
+    try:
+        return [conv(v) for v in values], {}
+    except Invalid:
+        pass
+    out: list[Any] = []
+    errors: dict[int, str] = {}
+    for i, v in enumerate(values):
+        try:
+            out.append(conv(v))
+        except Invalid as e:
+            out.append(None)
+            errors[i] = str(e)
+    return out, errors
+
+
+def _picker(indexes: list[int]) -> Callable[[tuple], tuple]:
+    """A fast function picking ``indexes`` out of a row tuple, always as a tuple."""
+    if not indexes:
+        return lambda _row: ()
+    if len(indexes) == 1:
+        i = indexes[0]
+        return lambda row: (row[i],)
+    return operator.itemgetter(*indexes)
+
+
+def _blank(v: Any) -> bool:
+    return v is None or (type(v) is str and not v.strip())
+
+
 def _read_rows(grid: Grid, result: MappedTable, dayfirst: bool) -> None:
+    """Convert column by column (fast), then assemble and check row by row."""
     table = result.table
-    plan = [
-        (
-            f.name,
-            col - 1,
-            converter(f.kind, grid.date1904, dayfirst),
-            f.required,
-            result.headers[f.name],
-            f.title,
-        )
-        for f in table.fields
-        if (col := result.columns.get(f.name))
-    ]
-    key_fields = table.key
+    fields = [f for f in table.fields if f.name in result.columns]
+    names = [f.name for f in fields]
+    data = grid.rows[result.header_row :]
+    first_row = result.header_row + 1
+    raw_cols, cols, col_errors = [], [], []
+    for f in fields:
+        i = result.columns[f.name] - 1
+        raw = [row[i] if i < len(row) else None for row in data]
+        converted, errors = _convert_column(raw, converter(f.kind, grid.date1904, dayfirst))
+        raw_cols.append(raw)
+        cols.append(converted)
+        col_errors.append(errors)
+    required = [j for j, f in enumerate(fields) if f.required]
+    bad_rows = set().union(*(e.keys() for e in col_errors)) if col_errors else set()
+    key_idx = [names.index(k) for k in table.key]
+    required_of = _picker(required)
+    key_of = _picker(key_idx)
     seen: dict[tuple, int] = {}
-    first_key_col = result.columns.get(key_fields[0], 1)
-    for r in range(result.header_row + 1, grid.height + 1):
-        cells = grid.rows[r - 1]
-        width = len(cells)
-        raw = [cells[i] if i < width else None for _, i, *_ in plan]
-        if all(v is None or (isinstance(v, str) and not v.strip()) for v in raw):
-            continue  # blank or spacer row
-        record: Record = {}
-        row_errors: list[CellError] = []
-        for (name, i, conv, required, header, title), value in zip(plan, raw, strict=True):
-            try:
-                v = conv(value)
-            except Invalid as e:
-                row_errors.append(CellError(grid.sheet, a1(r, i + 1), header, str(e), r))
-                continue
-            if v is None and required:
-                row_errors.append(
-                    CellError(
-                        grid.sheet, a1(r, i + 1), header, f"is blank; every row needs a {title}", r
-                    )
-                )
-            record[name] = v
-        if row_errors:
-            first = to_text(cells[first_key_col - 1] if first_key_col - 1 < width else None) or ""
-            others_blank = all(record.get(k) is None for k in key_fields[1:])
-            if first.casefold() in TOTAL_MARKS and others_blank:
+    for idx, values in enumerate(zip(*cols, strict=True)):
+        r = first_row + idx
+        if idx in bad_rows or None in required_of(values):
+            if all(_blank(rc[idx]) for rc in raw_cols):
+                continue  # blank or spacer row
+            missing = [j for j in required if values[j] is None]
+            first = values[key_idx[0]]
+            if (
+                isinstance(first, str)
+                and first.casefold() in TOTAL_MARKS
+                and all(values[k] is None for k in key_idx[1:])
+            ):
                 continue  # a totals row under the table
-            result.errors.extend(row_errors)
+            for j, f in enumerate(fields):
+                cell = a1(r, result.columns[f.name])
+                if idx in col_errors[j]:
+                    message = col_errors[j][idx]
+                elif j in missing:
+                    message = f"is blank; every row needs a {f.title}"
+                else:
+                    continue
+                result.errors.append(
+                    CellError(grid.sheet, cell, result.headers[f.name], message, r)
+                )
             result.skipped_rows.append(r)
             continue
-        key = tuple(record.get(k) for k in key_fields)
+        key = key_of(values)
         if key in seen:
-            shown = ", ".join(str(k) for k in key)
+            k0 = table.key[0]
             result.errors.append(
                 CellError(
                     grid.sheet,
-                    a1(r, result.columns[key_fields[0]]),
-                    result.headers[key_fields[0]],
-                    f"duplicate key ({shown}): row {seen[key]} has the same",
+                    a1(r, result.columns[k0]),
+                    result.headers[k0],
+                    f"duplicate key ({', '.join(str(k) for k in key)}): row {seen[key]} has the same",
                     r,
                 )
             )
             result.skipped_rows.append(r)
             continue
         seen[key] = r
-        result.records.append(record)
+        result.records.append(dict(zip(names, values, strict=True)))
         result.rows.append(r)

@@ -191,6 +191,8 @@ def _apply_table(
     current = store.keyed(conn, spec.name)
     change = TableChange()
     upserts: list[Record] = []
+    keys: list[str] = []
+    replaced: list[str] = []
     seen: set[str] = set()
     for rec in mt.records:
         key = record_key(spec, rec)
@@ -198,6 +200,7 @@ def _apply_table(
         old = current.get(key)
         if old is None:
             upserts.append(rec)
+            keys.append(key)
             change.inserted += 1
             continue
         merged = {**old, **{f: rec.get(f) for f in mapped}}
@@ -205,6 +208,8 @@ def _apply_table(
             change.unchanged += 1
         else:
             upserts.append(merged)
+            keys.append(key)
+            replaced.append(key)
             change.updated += 1
     gone = {record_key(spec, r) for r in before} - seen
     deletes = [k for k in gone if k in current]
@@ -214,5 +219,14 @@ def _apply_table(
         change.kept = len(deletes)
         deletes = []
     change.deleted = len(deletes)
-    store.apply(conn, spec.name, upserts, deletes, source=read.source.name, at=at)
+    store.apply(
+        conn,
+        spec.name,
+        upserts,
+        deletes,
+        source=read.source.name,
+        at=at,
+        replaced=replaced,
+        keys=keys,
+    )
     return change

@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 
 from sheetsync.config import load_config
-from sheetsync.store import SCHEMA, Store
+from sheetsync.model import TABLES
+from sheetsync.store import SCHEMA, Store, record_key
 
 
 def _store(d: Path) -> Store:
@@ -82,7 +83,7 @@ def test_history_and_as_of(sample_dir, run_cli):
     _edit(sample_dir / "sales_plan.xlsx", "Quotas", F2=123456)
     r = run_cli("--config", cfg, "pull")
     assert "quotas: 1 updated" in r.output, r.output
-    key = json.dumps([rep, f"{month:%Y-%m}"])
+    key = record_key(TABLES["quotas"], {"rep": rep, "period": f"{month:%Y-%m}"})
     versions = store.history("quotas", key)
     assert [v[3]["closed"] for v in versions][-1] == 123456
     assert len(versions) == 2 and versions[0][1] is not None

@@ -1,0 +1,187 @@
+"""Pull speed: `sheetsync pull` on a 100,000-row × 10-column quota sheet vs the raw read.
+
+Prints, in one run: calamine's raw read of the sheet (the library sheetsync
+reads with), the library pull (read + validate + write a fresh SQLite model),
+the same pull through the CLI in a fresh process, and the ratios.
+Target: pull ≤ 1.5× the raw read. Also: openpyxl read-only for reference
+(skip with --no-openpyxl), and `sheetsync --help` start-up time.
+
+    .venv/bin/python benchmarks/bench_pull.py [--rows 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent / "_data"
+TOML = """
+[sources.big]
+kind = "xlsx"
+path = "{path}"
+[sources.big.tables.quotas]
+sheet = "Quotas"
+header_row = 1
+[sources.big.tables.quotas.columns]
+rep = "Salesperson"
+team = "Team"
+region = "Region"
+period = "Month"
+quota = "Target ($)"
+closed = "Sales ($)"
+pipeline = "Pipeline ($)"
+commit = "Commit ($)"
+"""
+
+
+def make_workbook(rows: int) -> Path:
+    import openpyxl
+
+    path = DATA / f"quotas_{rows}.xlsx"
+    if path.exists():
+        return path
+    DATA.mkdir(exist_ok=True)
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("Quotas")
+    ws.append(
+        [
+            "Salesperson",
+            "Team",
+            "Region",
+            "Month",
+            "Target ($)",
+            "Sales ($)",
+            "Pipeline ($)",
+            "Commit ($)",
+            "Notes",
+            "Stage",
+        ]
+    )
+    months = [date(2000 + m // 12, m % 12 + 1, 1) for m in range(rows // 1000 + 1)]
+    for i in range(rows):
+        rep, m = divmod(i, len(months))
+        ws.append(
+            [
+                f"Rep {rep:05d}",
+                f"Team {rep % 12}",
+                ("EMEA", "AMER", "APAC")[rep % 3],
+                months[m],
+                50_000 + (i % 97) * 100,
+                40_000 + (i % 89) * 130,
+                120_000.5 + i % 7,
+                60_000 + i % 11,
+                "ok" if i % 5 else "",
+                ("Open", "Won", "Lost")[i % 3],
+            ]
+        )
+    wb.save(path)
+    return path
+
+
+def best(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--no-openpyxl", action="store_true")
+    args = ap.parse_args()
+
+    import python_calamine
+
+    from sheetsync.config import load_config
+    from sheetsync.store import Store
+    from sheetsync.sync import pull
+
+    path = make_workbook(args.rows)
+    print(
+        f"workbook: {path.name} ({path.stat().st_size / 1e6:.1f} MB), {args.rows:,} rows × 10 columns"
+    )
+
+    def raw() -> None:
+        wb = python_calamine.CalamineWorkbook.from_path(str(path))
+        wb.get_sheet_by_name("Quotas").to_python(skip_empty_area=False)
+        wb.close()
+
+    t_raw = best(raw, args.repeat)
+    tmp = Path(tempfile.mkdtemp())
+    cfg = tmp / "sheetsync.toml"
+    cfg.write_text(TOML.format(path=path))
+    config = load_config(cfg)
+
+    def lib_pull() -> None:
+        db = tmp / "model.db"
+        for p in tmp.glob("model.db*"):
+            p.unlink()
+        store = Store(f"sqlite:///{db}")
+        pull(config, store)
+        store.close()
+
+    t_pull = best(lib_pull, args.repeat)
+
+    def cli_pull() -> None:
+        for p in tmp.glob("model.db*"):
+            p.unlink()
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "sheetsync",
+                "--config",
+                str(cfg),
+                "--db",
+                f"sqlite:///{tmp / 'model.db'}",
+                "--quiet",
+                "pull",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+
+    t_cli = best(cli_pull, args.repeat)
+    t_help = best(
+        lambda: subprocess.run(
+            [sys.executable, "-m", "sheetsync", "--help"], check=True, stdout=subprocess.DEVNULL
+        ),
+        5,
+    )
+    t_bare = best(lambda: subprocess.run([sys.executable, "-c", "pass"], check=True), 5)
+    print(f"raw read (calamine to_python)        {t_raw:7.2f} s")
+    print(
+        f"sheetsync pull (library, fresh model) {t_pull:7.2f} s   ratio {t_pull / t_raw:4.2f}× raw  (target ≤ 1.5×)"
+    )
+    print(f"sheetsync pull (CLI process)          {t_cli:7.2f} s   ratio {t_cli / t_raw:4.2f}× raw")
+    print(
+        f"sheetsync --help                      {t_help:7.2f} s   (bare python start {t_bare:.2f} s; target ≤ 0.3 s)"
+    )
+    if not args.no_openpyxl:
+        import openpyxl
+
+        def opx() -> None:
+            wb = openpyxl.load_workbook(path, read_only=True)
+            for _ in wb["Quotas"].iter_rows(values_only=True):
+                pass
+            wb.close()
+
+        t_opx = best(opx, 1)
+        print(
+            f"openpyxl read-only (reference)        {t_opx:7.2f} s   ({t_opx / t_raw:.0f}× calamine)"
+        )
+    shutil.rmtree(tmp)
+
+
+if __name__ == "__main__":
+    main()
