@@ -295,7 +295,8 @@ def _table(rows: list[list[str]], headers: list[str], right: set[int]) -> list[s
 
     def fmt(cells: list[str]) -> str:
         return "  ".join(
-            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
         )
 
     return [fmt(headers), fmt(["─" * w for w in widths]), *(fmt(r) for r in rows)]
@@ -416,6 +417,150 @@ def export(app: App, fmt: str, output: Path, tables: tuple[str, ...]) -> None:
     written = (export_json if fmt == "json" else export_csv)(app.store, output, tables)
     for path, n in written:
         app.say(f"Wrote {path} ({n} records)")
+
+
+def write_options(f: Callable) -> Callable:
+    """--dry-run, --force, --delete-rows, --json: shared by push and sync."""
+    f = json_option(f)
+    f = click.option(
+        "--delete-rows",
+        is_flag=True,
+        help="Clear sheet rows whose records were deleted from the model (default: report them).",
+    )(f)
+    f = click.option(
+        "--force",
+        is_flag=True,
+        help="Write even if the workbook changed since it was read or is open in Excel.",
+    )(f)
+    return click.option("--dry-run", is_flag=True, help="Print the plan; write nothing anywhere.")(
+        f
+    )
+
+
+def _show_plans(app: App, plans: list, as_json: bool, verb: str, dry_run: bool) -> None:
+    if as_json:
+        _print_json([p.as_dict() for p in plans])
+        return
+    for p in plans:
+        lines = p.lines()
+        head = f"{p.source.name} ({Path(p.source.location).name})"
+        if not lines:
+            click.echo(f"{head}: already in sync, nothing to do.")
+            continue
+        if dry_run:
+            click.echo(f"{head}: would {verb}:")
+        elif p.written:
+            click.echo(
+                f"{head}: {verb} done"
+                + (f" (previous version kept in {p.backup})" if p.backup else "")
+                + ":"
+            )
+        else:
+            click.echo(f"{head}: {verb} done, model updated:")
+        for line in lines:
+            click.echo(f"  {line}")
+
+
+@cli.command()
+@sources_argument
+@write_options
+@pass_app
+def push(
+    app: App, sources: tuple[str, ...], dry_run: bool, force: bool, delete_rows: bool, as_json: bool
+) -> None:
+    """Write the model's values into workbooks: only cells that differ.
+
+    Rows are matched by key, never by position. New records append rows that
+    take the formatting of the row above; formula cells are never overwritten;
+    every other part of the workbook is kept byte for byte. Refuses when the
+    workbook changed since sheetsync last read it (use `sync`), or when Excel
+    has it open.
+
+    \b
+    Example:
+        sheetsync push --dry-run
+        sheetsync push plan
+    """
+    from .sync import push as do_push
+
+    _show_plans(
+        app,
+        do_push(
+            app.config, app.store, sources, dry_run=dry_run, force=force, delete_rows=delete_rows
+        ),
+        as_json,
+        "push",
+        dry_run,
+    )
+
+
+@cli.command()
+@sources_argument
+@click.option(
+    "--prefer",
+    type=click.Choice(["sheet", "model"]),
+    help="Settle conflicts in favour of one side.",
+)
+@write_options
+@pass_app
+def sync(
+    app: App,
+    sources: tuple[str, ...],
+    prefer: str | None,
+    dry_run: bool,
+    force: bool,
+    delete_rows: bool,
+    as_json: bool,
+) -> None:
+    """Three-way sync: sheet, model and the last sync decide where each change goes.
+
+    A field changed on one side only flows to the other. Changed on both sides
+    to different values, it is a conflict: reported by cell, nothing written,
+    exit code 3, unless --prefer settles it. With several sources, a change in
+    one reaches the others.
+
+    \b
+    Example:
+        sheetsync sync --dry-run
+        sheetsync sync --prefer sheet
+    """
+    from .sync import sync as do_sync
+
+    _show_plans(
+        app,
+        do_sync(
+            app.config,
+            app.store,
+            sources,
+            prefer=prefer,
+            dry_run=dry_run,
+            force=force,
+            delete_rows=delete_rows,
+        ),
+        as_json,
+        "sync",
+        dry_run,
+    )
+
+
+@cli.command()
+@sources_argument
+@json_option
+@pass_app
+def diff(app: App, sources: tuple[str, ...], as_json: bool) -> None:
+    """Show, cell by cell, what `sync` would do; write nothing.
+
+    \b
+    Example:
+        sheetsync diff
+        sheetsync diff --json
+    """
+    from .sync import diff as do_diff
+
+    plans = do_diff(app.config, app.store, sources)
+    _show_plans(app, plans, as_json, "sync", True)
+    if any(p.conflicts for p in plans):
+        sys.exit(3)
 
 
 def main() -> None:

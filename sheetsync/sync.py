@@ -10,13 +10,25 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal
 
 from .config import Config, SourceConfig
-from .errors import CellError, ValidationError
+from .errors import CellError, ConflictError, RefusedError, ValidationError
+from .grid import Grid
 from .mapping import MappedTable, map_grid
+from .merge import (
+    CellChange,
+    Conflict,
+    Prefer,
+    TablePlan,
+    append_values,
+    cell_value,
+    plan_table,
+    show,
+)
 from .model import TABLES, Record
-from .sources import open_source
+from .sources import CellWrite, RowAppend, open_source
 from .store import Store, record_key, utcnow
 
 Progress = Callable[[str], None]
@@ -30,6 +42,7 @@ class SourceRead:
     tables: dict[str, MappedTable]
     content_hash: str | None
     sheet_names: list[str]
+    grids: dict[str, Grid] = field(default_factory=dict)
 
     @property
     def fatal(self) -> list[CellError]:
@@ -89,7 +102,7 @@ def read_source(config: Config, source: SourceConfig) -> SourceRead:
         name: map_grid(grids.get(m.sheet), TABLES[name], m, sheet_names=names, dayfirst=dayfirst)
         for name, m in source.tables.items()
     }
-    read = SourceRead(source, tables, backend.fingerprint(), names)
+    read = SourceRead(source, tables, backend.fingerprint(), names, grids)
     _check_references(read)
     return read
 
@@ -161,6 +174,8 @@ def pull(
     results = []
     with store.transaction() as conn:
         for r in reads:
+            store.lock(conn, f"source:{r.source.name}")
+        for r in reads:
             if progress:
                 progress(f"writing {r.source.name} into the model")
             result = PullResult(
@@ -230,3 +245,296 @@ def _apply_table(
         keys=keys,
     )
     return change
+
+
+# ---------------------------------------------------------------- push, sync, diff
+
+
+@dataclass
+class SourcePlan:
+    """Everything a push or sync of one source would do, cell by cell."""
+
+    source: SourceConfig
+    mode: str
+    read: SourceRead
+    tables: dict[str, TablePlan]
+    base_hash: str | None
+    skipped_formulas: list[CellChange] = field(default_factory=list)
+    written: bool = False
+    backup: str | None = None
+
+    @property
+    def conflicts(self) -> list[Conflict]:
+        return [c for t in self.tables.values() for c in t.conflicts]
+
+    @property
+    def empty(self) -> bool:
+        return all(t.empty for t in self.tables.values())
+
+    def lines(self) -> list[str]:
+        out = []
+        for t in self.tables.values():
+            out += [c.line() for c in t.to_sheet]
+            out += [c.line() for c in t.to_model]
+            out += [r.line() for r in t.rows]
+            out += [f"! {c.line()}" for c in t.conflicts]
+            out += [f"  {c.line()} — settled by --prefer" for c in t.resolved]
+        out += [
+            f"~ skipped '{c.sheet}'!{c.cell} ({c.column}): a formula cell is never overwritten "
+            f"(model has {show(c.new)})"
+            for c in self.skipped_formulas
+        ]
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source.name,
+            "mode": self.mode,
+            "written": self.written,
+            "backup": self.backup,
+            "to_sheet": [c.as_dict() for t in self.tables.values() for c in t.to_sheet],
+            "to_model": [c.as_dict() for t in self.tables.values() for c in t.to_model],
+            "rows": [r.as_dict() for t in self.tables.values() for r in t.rows],
+            "conflicts": [c.as_dict() for c in self.conflicts],
+            "resolved": [c.as_dict() for t in self.tables.values() for c in t.resolved],
+            "skipped_formulas": [c.as_dict() for c in self.skipped_formulas],
+        }
+
+
+def plan_source(
+    config: Config,
+    store: Store,
+    source: SourceConfig,
+    *,
+    mode: Literal["sync", "push"] = "sync",
+    prefer: Prefer = None,
+    delete_rows: bool = False,
+    conn: Any = None,
+) -> SourcePlan:
+    """Read ``source`` and plan its merge with the model; writes nothing."""
+    read = read_source(config, source)
+    if read.errors:
+        raise ValidationError(read.errors, source=source.name, sheet_level=bool(read.fatal))
+    last = store.last_snapshot(source.name, conn=conn)
+    base_values = store.snapshot_values(last.id) if last else {}
+    tables = {}
+    for name, mt in read.tables.items():
+        spec = TABLES[name]
+        model = (
+            store.keyed(conn, name)
+            if conn is not None
+            else {record_key(spec, r): r for r in store.records(name)}
+        )
+        base = {record_key(spec, r): r for r in base_values.get(name, [])} if last else None
+        tables[name] = plan_table(
+            mt,
+            model,
+            base,
+            mode=mode,
+            prefer=prefer,
+            readonly=source.tables[name].readonly,
+            delete_rows=delete_rows,
+        )
+    plan = SourcePlan(source, mode, read, tables, last.content_hash if last else None)
+    _skip_formula_cells(plan)
+    return plan
+
+
+def _skip_formula_cells(plan: SourcePlan) -> None:
+    """Formula cells are never written: move them from the plan to the skipped list."""
+    backend = open_source(plan.source)
+    targets = {c.sheet for t in plan.tables.values() for c in t.to_sheet}
+    formulas = {sheet: backend.formula_cells(sheet) for sheet in targets}
+    for t in plan.tables.values():
+        keep = []
+        for c in t.to_sheet:
+            if c.cell in formulas[c.sheet]:
+                plan.skipped_formulas.append(c)
+            else:
+                keep.append(c)
+        t.to_sheet = keep
+
+
+def _sheet_writes(
+    plan: SourcePlan,
+) -> tuple[list[CellWrite], list[RowAppend], dict[str, list[int]]]:
+    writes, appends, deletes = [], [], {}
+    for name, t in plan.tables.items():
+        mt = plan.read.tables[name]
+        samples = {
+            f: next((r[f] for r in mt.records if r.get(f) is not None), None) for f in mt.columns
+        }
+        grid_samples = _raw_samples(plan, name)
+        writes += [
+            CellWrite(c.sheet, c.cell, cell_value(c.new, grid_samples.get(c.field)))
+            for c in t.to_sheet
+        ]
+        for r in t.rows:
+            if r.kind == "append":
+                appends.append(
+                    RowAppend(t.sheet, append_values(mt, r.record, {**samples, **grid_samples}))
+                )
+            elif r.kind == "delete_sheet" and r.row:
+                deletes.setdefault(t.sheet, []).append(r.row)
+    return writes, appends, deletes
+
+
+def _raw_samples(plan: SourcePlan, table: str) -> dict[str, Any]:
+    """A non-blank raw cell value per field, to shape new values like the column's."""
+    mt = plan.read.tables[table]
+    grid = plan.read.grids.get(mt.sheet)
+    if grid is None:
+        return {}
+    found: dict[str, Any] = {}
+    for f, col in mt.columns.items():
+        for row in mt.rows[:50]:
+            v = grid.value(row, col)
+            if v not in (None, ""):
+                found[f] = v
+                break
+    return found
+
+
+def execute_plan(store: Store, plan: SourcePlan, *, force: bool = False) -> SourcePlan:
+    """Carry out a plan: model changes and sheet writes, all or nothing.
+
+    Refuses on unresolved conflicts (ConflictError, nothing written). The model
+    transaction commits only after the workbook was written; a failed write
+    leaves both as they were.
+    """
+    if plan.conflicts:
+        lines = "\n".join(c.line() for c in plan.conflicts[:50])
+        more = f"\n... and {len(plan.conflicts) - 50} more" if len(plan.conflicts) > 50 else ""
+        raise ConflictError(
+            f"{plan.source.name}: {len(plan.conflicts)} cell(s) changed both in the sheet and in the model "
+            f"since the last sync; nothing was written.\n{lines}{more}",
+            hint="choose with --prefer sheet or --prefer model, or make the two agree and sync again",
+        )
+    source = plan.source
+    backend = open_source(source)
+    at = utcnow()
+    with store.transaction() as conn:
+        store.lock(conn, f"source:{source.name}")
+        for name, t in plan.tables.items():
+            if t.model_upserts or t.model_deletes:
+                current = store.keyed(conn, name)
+                spec = TABLES[name]
+                keys = [record_key(spec, r) for r in t.model_upserts]
+                store.apply(
+                    conn,
+                    name,
+                    t.model_upserts,
+                    t.model_deletes,
+                    source=source.name,
+                    at=at,
+                    keys=keys,
+                    replaced=[k for k in keys if k in current],
+                )
+        writes, appends, deletes = _sheet_writes(plan)
+        expected = plan.read.content_hash
+        if plan.mode == "push" and plan.base_hash and plan.base_hash != expected and not force:
+            raise RefusedError(
+                f"{source.name}: {Path(source.location).name} changed since sheetsync last read it; "
+                "pushing could overwrite those edits",
+                hint="run `sheetsync sync` to merge both sides, or use --force to push anyway",
+            )
+        new_hash = expected
+        if writes or appends or deletes:
+            result = backend.write(writes, appends, deletes, expected_hash=expected, force=force)
+            plan.written = True
+            plan.backup = str(result.backup) if result.backup else None
+            new_hash = backend.fingerprint()
+        store.add_snapshot(
+            conn,
+            source=source.name,
+            kind=plan.mode,
+            at=at,
+            content_hash=new_hash,
+            summary={
+                "to_sheet": sum(len(t.to_sheet) for t in plan.tables.values()),
+                "to_model": sum(len(t.to_model) for t in plan.tables.values()),
+                "rows": sum(len(t.rows) for t in plan.tables.values()),
+            },
+            values={name: t.sheet_after for name, t in plan.tables.items()},
+        )
+    return plan
+
+
+def push(
+    config: Config,
+    store: Store,
+    names: tuple[str, ...] = (),
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+    delete_rows: bool = False,
+) -> list[SourcePlan]:
+    """Write the model's values into the selected sources (only cells that differ)."""
+    plans = []
+    for s in config.select_sources(names):
+        plan = plan_source(config, store, s, mode="push", delete_rows=delete_rows)
+        plans.append(plan if dry_run else execute_plan(store, plan, force=force))
+    return plans
+
+
+def sync(
+    config: Config,
+    store: Store,
+    names: tuple[str, ...] = (),
+    *,
+    prefer: Prefer = None,
+    dry_run: bool = False,
+    force: bool = False,
+    delete_rows: bool = False,
+) -> list[SourcePlan]:
+    """Three-way merge of each selected source with the model, until all agree.
+
+    A change made in one source reaches the model and, in a second round, the
+    other sources. A dry run plans one round and writes nothing.
+    """
+    sources = config.select_sources(names)
+    done: list[SourcePlan] = []
+    for _round in range(3 if len(sources) > 1 else 1):
+        changed_model = False
+        for s in sources:
+            plan = plan_source(
+                config, store, s, mode="sync", prefer=prefer, delete_rows=delete_rows
+            )
+            if dry_run:
+                done.append(plan)
+                continue
+            execute_plan(store, plan, force=force)
+            changed_model |= any(
+                t.to_model or t.model_upserts or t.model_deletes for t in plan.tables.values()
+            )
+            done.append(plan)
+        if dry_run or not changed_model:
+            break
+    return _merge_rounds(done)
+
+
+def _merge_rounds(plans: list[SourcePlan]) -> list[SourcePlan]:
+    """One plan per source: the latest round's, with earlier rounds' changes folded in."""
+    by_source: dict[str, SourcePlan] = {}
+    for p in plans:
+        prev = by_source.get(p.source.name)
+        if prev is not None:
+            for name, t in p.tables.items():
+                old = prev.tables[name]
+                t.to_sheet[:0], t.to_model[:0], t.rows[:0] = old.to_sheet, old.to_model, old.rows
+                t.resolved[:0] = old.resolved
+            p.skipped_formulas[:0] = prev.skipped_formulas
+            p.written = p.written or prev.written
+            p.backup = p.backup or prev.backup
+        by_source[p.source.name] = p
+    return list(by_source.values())
+
+
+def diff(
+    config: Config, store: Store, names: tuple[str, ...] = (), *, prefer: Prefer = None
+) -> list[SourcePlan]:
+    """The cell-level plan of a sync, written nowhere."""
+    return [
+        plan_source(config, store, s, mode="sync", prefer=prefer)
+        for s in config.select_sources(names)
+    ]

@@ -7,11 +7,16 @@ A backend is registered by dotted path (as tablib does with its formats), so
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from .xlsx_write import CellWrite, RowAppend
 
 if TYPE_CHECKING:
     from ..config import SourceConfig
     from ..grid import Grid
+
+__all__ = ["BACKENDS", "CellWrite", "RowAppend", "Source", "open_source"]
 
 BACKENDS = {
     "xlsx": "sheetsync.sources.xlsx:XlsxSource",
@@ -34,6 +39,23 @@ class Source(Protocol):
 
     def fingerprint(self) -> str:
         """A content hash of the source as read, to detect changes since."""
+        ...
+
+    def formula_cells(self, sheet: str) -> set[str]:
+        """A1 refs of the cells of ``sheet`` that hold formulas (never written)."""
+        ...
+
+    def write(
+        self,
+        writes: list[CellWrite],
+        appends: list[RowAppend],
+        deletes: Mapping[str, list[int]],
+        *,
+        expected_hash: str | None,
+        force: bool,
+    ) -> Any:
+        """Write only these cells and rows, all at once; refuse if the source
+        changed since ``expected_hash`` (unless ``force``)."""
         ...
 
 

@@ -7,14 +7,16 @@ reason naming the file. The lossless patch writer lives in ``xlsx_write``.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import WorkbookError
 from ..grid import Grid
+from .xlsx_write import CellWrite, PatchResult, RowAppend, file_sha256, patch_workbook
+from .xlsx_write import formula_cells as sheet_formula_cells
 
 if TYPE_CHECKING:
     from ..config import SourceConfig
@@ -24,15 +26,6 @@ MAX_UNCOMPRESSED = 1 << 30  # 1 GiB of XML in all
 MAX_RATIO = 200  # a member that inflates more than this (and is big) is a bomb
 MAX_MEMBERS = 10_000
 _DATE1904 = re.compile(rb"<(?:\w+:)?workbookPr\b[^>]*\bdate1904=\"(?:1|true)\"")
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes, streamed."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def check_workbook(path: Path) -> bool:
@@ -164,3 +157,27 @@ class XlsxSource:
         if self._hash is None:
             self._hash = file_sha256(self.path)
         return self._hash
+
+    def formula_cells(self, sheet: str) -> set[str]:
+        return sheet_formula_cells(self.path, sheet)
+
+    def write(
+        self,
+        writes: list[CellWrite],
+        appends: list[RowAppend],
+        deletes: Mapping[str, list[int]],
+        *,
+        expected_hash: str | None,
+        force: bool,
+    ) -> PatchResult:
+        result = patch_workbook(
+            self.path,
+            writes,
+            appends,
+            deletes,
+            backups=self.config.backups,
+            expected_sha256=expected_hash,
+            force=force,
+        )
+        self._hash = None
+        return result

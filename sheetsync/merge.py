@@ -1,0 +1,288 @@
+"""Three-way merge of one sheet table with the model, against the base snapshot.
+
+Pure functions, no I/O. For every record key and mapped field, the sheet value
+``s``, the model value ``m`` and the base ``b`` (what the sheet held after this
+source's last successful sync) decide:
+
+    s == m            nothing to do
+    s == b, m != b    the model changed: write m into the cell
+    m == b, s != b    the sheet changed: write s into the model
+    otherwise         a conflict, unless --prefer sheet|model settles it
+
+Rows: new in the sheet → into the model; new in the model → appended to the
+sheet; gone from the sheet (present in the base) → deleted from the model;
+gone from the model → reported, and cleared from the sheet only on request.
+``mode="push"`` treats the model as right everywhere (base ignored).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal
+
+from .grid import a1, column_letter
+from .mapping import MappedTable
+from .model import Record
+from .store import record_key
+
+Prefer = Literal["sheet", "model"] | None
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal as far as a spreadsheet cell can tell."""
+    if isinstance(a, float | int) and isinstance(b, float | int) and not isinstance(a, bool):
+        return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+    if isinstance(a, datetime):
+        a = a.date()
+    if isinstance(b, datetime):
+        b = b.date()
+    return a == b
+
+
+def show(value: Any) -> str:
+    """A value as a person reads it in a plan line."""
+    if value is None:
+        return "(blank)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return (
+            f"{value:,.0f}"
+            if value.is_integer()
+            else f"{value:,.4g}"
+            if abs(value) < 1
+            else f"{value:,.2f}"
+        )
+    if isinstance(value, date):
+        return value.isoformat()
+    return f'"{value}"'
+
+
+@dataclass
+class CellChange:
+    sheet: str
+    cell: str
+    column: str
+    key: str
+    field: str
+    old: Any
+    new: Any
+    to: Literal["sheet", "model"]
+    reason: str = ""
+
+    def line(self) -> str:
+        arrow = "→ sheet" if self.to == "sheet" else "→ model"
+        return f"{arrow}  '{self.sheet}'!{self.cell} ({self.column}): {show(self.old)} → {show(self.new)}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sheet": self.sheet,
+            "cell": self.cell,
+            "column": self.column,
+            "key": self.key,
+            "field": self.field,
+            "old": _j(self.old),
+            "new": _j(self.new),
+            "to": self.to,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class Conflict:
+    sheet: str
+    cell: str
+    column: str
+    key: str
+    field: str
+    sheet_value: Any
+    model_value: Any
+    base_value: Any
+
+    def line(self) -> str:
+        return (
+            f"conflict '{self.sheet}'!{self.cell} ({self.column}): sheet {show(self.sheet_value)}, "
+            f"model {show(self.model_value)}, last sync {show(self.base_value)}"
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sheet": self.sheet,
+            "cell": self.cell,
+            "column": self.column,
+            "key": self.key,
+            "field": self.field,
+            "sheet_value": _j(self.sheet_value),
+            "model_value": _j(self.model_value),
+            "base_value": _j(self.base_value),
+        }
+
+
+@dataclass
+class RowChange:
+    sheet: str
+    key: str
+    record: Record
+    kind: Literal["append", "insert", "delete_model", "delete_sheet", "gone_from_model"]
+    row: int | None = None  # sheet row, where known
+
+    def line(self) -> str:
+        shown = self.key.replace("\x1f", " / ")
+        where = f"'{self.sheet}'!{self.row}:{self.row}" if self.row else f"'{self.sheet}'"
+        return {
+            "append": f"+ row    {where}: {shown} (new in the model)",
+            "insert": f"+ model  {where}: {shown} (new in the sheet)",
+            "delete_model": f"- model  {shown} (row deleted from {where})",
+            "delete_sheet": f"- row    {where}: {shown} (deleted from the model; clearing the row)",
+            "gone_from_model": f"? row    {where}: {shown} is not in the model any more; kept "
+            "(use --delete-rows to clear it)",
+        }[self.kind]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "sheet": self.sheet,
+            "key": self.key.split("\x1f"),
+            "kind": self.kind,
+            "row": self.row,
+            "record": {k: _j(v) for k, v in self.record.items()},
+        }
+
+
+def _j(v: Any) -> Any:
+    return v.isoformat() if isinstance(v, date) else v
+
+
+@dataclass
+class TablePlan:
+    """What syncing one sheet table would do."""
+
+    table: str
+    sheet: str
+    to_sheet: list[CellChange] = field(default_factory=list)
+    to_model: list[CellChange] = field(default_factory=list)
+    rows: list[RowChange] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    resolved: list[Conflict] = field(default_factory=list)
+    model_upserts: list[Record] = field(default_factory=list)  # merged records to store
+    model_deletes: list[str] = field(default_factory=list)
+    sheet_after: list[Record] = field(default_factory=list)  # the sheet's records once written
+
+    @property
+    def empty(self) -> bool:
+        return not (self.to_sheet or self.to_model or self.rows)
+
+
+def plan_table(
+    mt: MappedTable,
+    model: dict[str, Record],
+    base: dict[str, Record] | None,
+    *,
+    mode: Literal["sync", "push"] = "sync",
+    prefer: Prefer = None,
+    readonly: tuple[str, ...] = (),
+    delete_rows: bool = False,
+) -> TablePlan:
+    """Plan the merge of a sheet table (``mt``) with the model's records (by key)."""
+    spec = mt.table
+    plan = TablePlan(spec.name, mt.sheet)
+    fields = [f for f in mt.columns if f not in spec.key]
+    writable = [f for f in fields if f not in readonly]
+    base = base or {}
+    sheet_keys: set[str] = set()
+    for rec, row in zip(mt.records, mt.rows, strict=True):
+        key = record_key(spec, rec)
+        sheet_keys.add(key)
+        m = model.get(key)
+        b = base.get(key)
+        after = dict(rec)
+        if m is None:
+            if mode == "sync" and b is None:
+                plan.rows.append(RowChange(mt.sheet, key, rec, "insert", row))
+                plan.model_upserts.append(dict(rec))
+            elif mode == "sync" or delete_rows:
+                kind = "delete_sheet" if delete_rows else "gone_from_model"
+                plan.rows.append(RowChange(mt.sheet, key, rec, kind, row))
+                if delete_rows:
+                    continue
+            else:
+                plan.rows.append(RowChange(mt.sheet, key, rec, "gone_from_model", row))
+            plan.sheet_after.append(after)
+            continue
+        merged = dict(m)
+        model_changed = False
+        for f in fields:
+            s_val, m_val = rec.get(f), m.get(f)
+            if same(s_val, m_val):
+                continue
+            cell = a1(row, mt.columns[f])
+            header = mt.headers[f]
+            if mode == "push":
+                direction = "sheet"
+            else:
+                b_val = b.get(f) if b is not None else None
+                sheet_moved = b is None or not same(s_val, b_val)
+                model_moved = b is None or not same(m_val, b_val)
+                if sheet_moved and not model_moved:
+                    direction = "model"
+                elif model_moved and not sheet_moved:
+                    direction = "sheet"
+                else:
+                    c = Conflict(mt.sheet, cell, header, key, f, s_val, m_val, b_val if b else None)
+                    if prefer is None:
+                        plan.conflicts.append(c)
+                        continue
+                    plan.resolved.append(c)
+                    direction = "model" if prefer == "sheet" else "sheet"
+            if direction == "sheet" and f in writable:
+                plan.to_sheet.append(
+                    CellChange(mt.sheet, cell, header, key, f, s_val, m_val, "sheet")
+                )
+                after[f] = m_val
+            elif direction == "sheet":
+                continue  # read-only (formula) column: the sheet keeps its own value
+            else:
+                plan.to_model.append(
+                    CellChange(mt.sheet, cell, header, key, f, m_val, s_val, "model")
+                )
+                merged[f] = s_val
+                model_changed = True
+        if model_changed:
+            plan.model_upserts.append(merged)
+        plan.sheet_after.append(after)
+    for key, m in model.items():
+        if key in sheet_keys:
+            continue
+        if mode == "sync" and key in base:
+            plan.rows.append(RowChange(mt.sheet, key, m, "delete_model"))
+            plan.model_deletes.append(key)
+        else:
+            plan.rows.append(RowChange(mt.sheet, key, m, "append"))
+            plan.sheet_after.append({f: m.get(f) for f in mt.columns})
+    return plan
+
+
+def cell_value(value: Any, sample: Any) -> Any:
+    """A model value as it should go into a cell, shaped like the column's other cells."""
+    if (
+        isinstance(value, str)
+        and isinstance(sample, date | datetime)
+        and len(value) == 7
+        and value[4] == "-"
+    ):
+        try:
+            return date(int(value[:4]), int(value[5:]), 1)  # a month period in a date column
+        except ValueError:
+            return value
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
+def append_values(mt: MappedTable, record: Record, samples: dict[str, Any]) -> dict[str, Any]:
+    """Column letter → cell value for a new row holding ``record``."""
+    return {
+        column_letter(col): cell_value(record.get(f), samples.get(f))
+        for f, col in mt.columns.items()
+        if record.get(f) is not None
+    }
