@@ -1,0 +1,43 @@
+"""Child process for tests/test_xlsx_kill.py: patch a workbook, to be SIGKILLed at any moment.
+
+    python tests/xlsx_write_kill_child.py once WORKBOOK
+    python tests/xlsx_write_kill_child.py loop WORKBOOK
+
+``once`` does one push (cells written and a row appended); ``loop`` toggles
+the cells between the "old" and the "new" values forever, so a kill lands in
+every phase of a write (reading, writing the temp file, fsync, backup,
+replace).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sheetsync.sources.xlsx_write import CellWrite, RowAppend, patch_workbook  # noqa: E402
+
+SHEET = "Quotas"
+OLD = {"B2": "old", "C7": 1.5, "D500": 7, "E1999": "old"}
+NEW = {"B2": "new ✓", "C7": 2.5, "D500": 8, "E1999": "new"}
+APPEND = {"A": "Rep new", "B": "EMEA", "C": 1.0, "D": 2}
+
+
+def writes(values: dict[str, object]) -> list[CellWrite]:
+    return [CellWrite(SHEET, ref, v) for ref, v in values.items()]
+
+
+def main() -> None:
+    mode, path = sys.argv[1], Path(sys.argv[2])
+    print("ready", flush=True)  # the parent times its kill from here
+    if mode == "once":
+        patch_workbook(path, writes(NEW), [RowAppend(SHEET, APPEND)], backups=2)
+        return
+    while True:
+        patch_workbook(path, writes(NEW), backups=2)
+        patch_workbook(path, writes(OLD), backups=2)
+
+
+if __name__ == "__main__":
+    main()
