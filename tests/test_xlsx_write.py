@@ -33,6 +33,8 @@ from sheetsync.sources.xlsx_write import (
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CORPUS = SHARED / "corpus" / "xlsx"
+pytestmark = pytest.mark.filterwarnings("ignore:Workbook contains no default style")
+
 CORPUS_FILES = sorted(p.name for p in CORPUS.glob("*.xls[xm]")) if CORPUS.is_dir() else []
 
 
@@ -778,3 +780,71 @@ def test_zip64_packages_fall_back_to_a_member_by_member_copy(corpus: Path, tmp_p
         assert a.namelist() == b.namelist()
         assert [n for n in a.namelist() if a.read(n) != b.read(n)] == ["xl/worksheets/sheet1.xml"]
     assert openpyxl.load_workbook(path)["Sheet1"]["C2"].value == 42
+
+
+def test_array_formula_cells_are_skipped_and_not_carried_down(tmp_path: Path) -> None:
+    from openpyxl.worksheet.formula import ArrayFormula
+
+    path = tmp_path / "array.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["n", "double"])
+    for i in range(2, 5):
+        ws.append([i])
+    ws["B2"] = ArrayFormula("B2:B4", "=A2:A4*2")
+    wb.save(path)
+    assert {"B2", "B3", "B4"} <= formula_cells(path, "Sheet")
+    result = patch_workbook(
+        path,
+        [CellWrite("Sheet", "B3", 1), CellWrite("Sheet", "A3", 30)],
+        [RowAppend("Sheet", {"A": 5})],
+        backups=0,
+    )
+    assert result.skipped_formulas == [CellWrite("Sheet", "B3", 1)]
+    assert result.written == [CellWrite("Sheet", "A3", 30)]
+    assert result.appended_rows == [5]
+    assert openpyxl.load_workbook(path)["Sheet"]["A5"].value == 5
+
+
+def test_several_sheets_in_one_patch(corpus: Path, tmp_path: Path) -> None:
+    path = copy(corpus, "table-multiple.xlsx", tmp_path)
+    patch_workbook(path, [CellWrite("Sheet1", "C2", 11), CellWrite("Sheet3", "B2", 12)], backups=0)
+    assert changed_members(corpus / "table-multiple.xlsx", path) == {
+        sheet_part(path, "Sheet1"),
+        sheet_part(path, "Sheet3"),
+    }
+    wb = openpyxl.load_workbook(path)
+    assert (wb["Sheet1"]["C2"].value, wb["Sheet3"]["B2"].value) == (11, 12)
+
+
+def rewrite_member(src: Path, dst: Path, name: str, edit) -> None:
+    with zipfile.ZipFile(src) as a, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as b:
+        for info in a.infolist():
+            data = a.read(info)
+            b.writestr(info, edit(data) if info.filename == name else data)
+
+
+def test_table_with_a_totals_row_refuses_appends(corpus: Path, tmp_path: Path) -> None:
+    path = tmp_path / "totals.xlsx"
+    rewrite_member(
+        corpus / "inventory-table.xlsx",
+        path,
+        "xl/tables/table1.xml",
+        lambda d: d.replace(b'totalsRowShown="0"', b'totalsRowCount="1"'),
+    )
+    before = path.read_bytes()
+    with pytest.raises(WorkbookError, match="totals row"):
+        patch_workbook(path, [], [RowAppend("Sheet1", {"A": 5})])
+    assert path.read_bytes() == before
+
+
+def test_damaged_sheet_xml_is_refused_with_the_file_name(corpus: Path, tmp_path: Path) -> None:
+    path = tmp_path / "damaged.xlsx"
+    rewrite_member(
+        corpus / "inventory-table.xlsx",
+        path,
+        "xl/worksheets/sheet1.xml",
+        lambda d: d.replace(b"</row></sheetData>", b"</sheetData>"),
+    )
+    with pytest.raises(WorkbookError, match=r"damaged\.xlsx: .*row 5 is not closed"):
+        patch_workbook(path, [CellWrite("Sheet1", "C5", 1)])

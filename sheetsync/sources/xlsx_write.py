@@ -128,9 +128,11 @@ def file_sha256(path: Path) -> str:
 def formula_cells(path: Path, sheet: str) -> set[str]:
     """Refs (``"B7"``) of the cells of ``sheet`` that hold or are covered by a formula."""
     path = Path(path)
+    _check_package(path)
     with _open_checked(path) as f, _zip(path, f) as zf:
         pkg = _Package(path, zf)
-        ws = _Sheet(pkg.read(pkg.sheet_part(sheet)))
+        part = pkg.sheet_part(sheet)
+        ws = _Sheet(pkg.read(part), where=part)
         return {_ref(r, c) for r, c in ws.formula_positions()}
 
 
@@ -158,6 +160,7 @@ def patch_workbook(
     deletes = {s: sorted(set(rows)) for s, rows in (delete_rows or {}).items()}
     for w in writes:
         _parse_ref(w.ref)  # fail fast on a bad ref, before touching anything
+    _check_package(path)
     if not force:
         _check_not_open(path)
     result = PatchResult()
@@ -219,7 +222,7 @@ def _plan(
     formulas_seen = False
     for name in sheets:
         part = pkg.sheet_part(name)
-        ws = _Sheet(pkg.read(part), pkg.date1904, pkg.date_style)
+        ws = _Sheet(pkg.read(part), pkg.date1904, pkg.date_style, where=part)
         table_edits = ws.apply(
             name,
             [w for w in writes if w.sheet == name],
@@ -275,10 +278,17 @@ def _zip(path: Path, f: BinaryIO) -> Iterator[zipfile.ZipFile]:
         raise WorkbookError(f"{path.name}: is not an Excel workbook (.xlsx/.xlsm): {e}") from None
     try:
         yield zf
-    except (zipfile.BadZipFile, zlib.error, EOFError, ET.ParseError) as e:
+    except (zipfile.BadZipFile, zlib.error, EOFError, ET.ParseError, _BadSheet) as e:
         raise WorkbookError(f"{path.name}: is a damaged workbook ({e})") from None
     finally:
         zf.close()
+
+
+def _check_package(path: Path) -> None:
+    """The reader's safety checks: not a workbook, encrypted, zip bomb, DTD (one-line errors)."""
+    from .xlsx import check_workbook  # imported here: xlsx may import this module
+
+    check_workbook(path)
 
 
 def _sha256_of(f: BinaryIO) -> str:
@@ -651,6 +661,10 @@ class _NoRowNumbers(Exception):
     pass
 
 
+class _BadSheet(Exception):
+    """Worksheet XML that cannot be patched safely."""
+
+
 @dataclass
 class _Row:
     num: int
@@ -665,13 +679,20 @@ class _Row:
 class _Sheet:
     """One worksheet's XML, the edits planned on it and the splice that applies them."""
 
-    def __init__(self, data: bytes, date1904: bool = False, date_style: int | None = None) -> None:
+    def __init__(
+        self,
+        data: bytes,
+        date1904: bool = False,
+        date_style: int | None = None,
+        where: str = "worksheet",
+    ) -> None:
+        self.where = where
         self.data = data
         self.date1904 = date1904
         self.date_style = date_style
         m = re.search(rb"<((?:[A-Za-z_][\w.-]*:)?)sheetData\b[^>]*?(/?)>", data)
         if not m:
-            raise WorkbookError("worksheet has no <sheetData>")
+            raise _BadSheet(f"{where} has no <sheetData>")
         self.p = m.group(1)
         self.sd_open = (m.start(), m.end(), bool(m.group(2)))
         if m.group(2):
@@ -679,7 +700,7 @@ class _Sheet:
         else:
             close = data.find(b"</" + self.p + b"sheetData>", m.end())
             if close < 0:
-                raise WorkbookError("worksheet's <sheetData> is not closed")
+                raise _BadSheet(f"{where}: <sheetData> is not closed")
             self.sd_body = (m.end(), close)
         self.edits: list[tuple[int, int, bytes]] = []
         self._rows: list[_Row] | None = None
@@ -698,7 +719,7 @@ class _Sheet:
             return _Row(num, m.start(), m.end(), m.end(), m.end(), m.group(1), True)
         c = self.data.find(self._row_close, m.end(), self.sd_body[1])
         if c < 0:
-            raise WorkbookError(f"worksheet row {num} is not closed")
+            raise _BadSheet(f"{self.where}: row {num} is not closed")
         return _Row(num, m.start(), m.end(), c, c + len(self._row_close), m.group(1), False)
 
     def _row_from(self, pos: int) -> _Row | None:
@@ -782,7 +803,7 @@ class _Sheet:
                 else:
                     c = data.find(close, m.end(), end)
                     if c < 0:
-                        raise WorkbookError(f"worksheet row {num} is not closed")
+                        raise _BadSheet(f"{self.where}: row {num} is not closed")
                     pos = c + len(close)
                     rows.append(_Row(num, m.start(), m.end(), c, pos, attrs, False))
                 prev = num
@@ -803,7 +824,7 @@ class _Sheet:
             else:
                 c = data.find(self._cell_close, m.end(), row.close_start)
                 if c < 0:
-                    raise WorkbookError(f"worksheet cell {_ref(row.num, col)} is not closed")
+                    raise _BadSheet(f"{self.where}: cell {_ref(row.num, col)} is not closed")
                 pos = c + len(self._cell_close)
                 out.append(_Cell(col, m.start(), pos, attrs, data[m.end() : c], rm is not None))
             prev = col
