@@ -848,3 +848,13 @@ def test_damaged_sheet_xml_is_refused_with_the_file_name(corpus: Path, tmp_path:
     )
     with pytest.raises(WorkbookError, match=r"damaged\.xlsx: .*row 5 is not closed"):
         patch_workbook(path, [CellWrite("Sheet1", "C5", 1)])
+
+
+def test_a_symlinked_workbook_stays_a_symlink(corpus: Path, tmp_path: Path) -> None:
+    real = copy(corpus, "inventory-table.xlsx", tmp_path)
+    (tmp_path / "links").mkdir()
+    link = tmp_path / "links" / "plan.xlsx"
+    link.symlink_to(real)
+    r = patch_workbook(link, [CellWrite("Sheet1", "C2", 5)])
+    assert link.is_symlink() and openpyxl.load_workbook(link)["Sheet1"]["C2"].value == 5
+    assert r.backup and r.backup.parent == tmp_path / ".sheetsync" / "backups"

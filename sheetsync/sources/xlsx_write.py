@@ -163,6 +163,10 @@ def patch_workbook(
     _check_package(path)
     if not force:
         _check_not_open(path)
+    if path.is_symlink():  # write through the link, keep the link
+        path = Path(os.path.realpath(path))
+        if not force:
+            _check_not_open(path)
     result = PatchResult()
     with _open_checked(path) as f:
         if expected_sha256 is not None and not force:
