@@ -33,7 +33,7 @@ import traceback
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -989,7 +989,8 @@ def _kpis(q, counts, btot, fmt: Formatter, rag, plabel, fy_label) -> list[Kpi]:
                 f"Projected {fy_label}",
                 y.projection,
                 "money",
-                f"{fmt.pct(y.projected_attainment)} of {fmt.money(y.target)} · needs {need}/week",
+                f"{fmt.pct(y.projected_attainment)} of the {fmt.money(y.target)} quota; "
+                f"closing it needs {need} a week",
                 proj_rag.status,
             )
         )
@@ -1088,11 +1089,14 @@ class Formatter:
         sign = "+" if v > 0 else "−" if v < 0 else "±"
         return f"{sign}{format_decimal(abs(v) * 100, format='#,##0.0', locale=self.locale)} pp"
 
-    def num(self, v: float | None, digits: int = 1) -> str:
+    def num(self, v: float | None, digits: int | None = None) -> str:
+        """A plain number; ``digits`` None picks 2 below 10, 1 below 1,000, else 0."""
         from babel.numbers import format_decimal
 
         if v is None:
             return self.DASH
+        if digits is None:
+            digits = 2 if abs(v) < 10 else 1 if abs(v) < 1000 else 0
         fmt = "#,##0" + ("." + "#" * digits if digits else "")
         return format_decimal(v, format=fmt, locale=self.locale)
 
@@ -1452,9 +1456,9 @@ def svg_timeline(
     lo = date(lo.year, lo.month, 1)
     hi = date(hi.year + (hi.month == 12), hi.month % 12 + 1, 1) - timedelta(days=1)
     span = max((hi - lo).days + 1, 1)
-    width, label_w, right, row_h, top = 680, 210, 14, 15, 30
+    width, label_w, right, row_h, top = 680, 210, 14, 15, 40
     pw = width - label_w - right
-    h = top + row_h * len(dated) + 8
+    h = top + row_h * len(dated) + 4
 
     def X(day: date) -> float:
         return label_w + pw * ((day - lo).days) / span
@@ -1482,11 +1486,11 @@ def svg_timeline(
     every = max(1, math.ceil(len(months) / 12))
     for i, d in enumerate(months):
         out.append(
-            f'<line x1="{X(d):.1f}" y1="{top - 6}" x2="{X(d):.1f}" y2="{h - 4}" stroke="#e3e3e3" stroke-width="0.6"/>'
+            f'<line x1="{X(d):.1f}" y1="{top - 12}" x2="{X(d):.1f}" y2="{h}" stroke="#e3e3e3" stroke-width="0.6"/>'
         )
         if i % every == 0:
             label = fmt.month_short(d) + (f" {d.year % 100:02d}" if d.month == 1 or i == 0 else "")
-            out.append(_t(X(d) + 2, top - 8, label, 7, fill="#5f6368"))
+            out.append(_t(X(d) + 2, top - 4, label, 7, fill="#5f6368"))
     for i, r in enumerate(dated):
         y = top + i * row_h
         out.append(_t(label_w - 6, y + 10, _short(f"{r.key} {r.name}", 38), 7.5, "end"))
@@ -1505,12 +1509,11 @@ def svg_timeline(
         )
     xa = X(as_of)
     out.append(
-        f'<line x1="{xa:.1f}" y1="{top - 4}" x2="{xa:.1f}" y2="{h - 2}" stroke="#1a1a1a" stroke-width="1" stroke-dasharray="2 2"/>'
+        f'<line x1="{xa:.1f}" y1="{top - 12}" x2="{xa:.1f}" y2="{h + 2}" stroke="#1a1a1a" stroke-width="1" stroke-dasharray="2 2"/>'
     )
-    out.append(_t(xa, h + 0, "", 7))
-    out.append(_t(min(xa + 3, width - 40), top - 1, fmt.day_short(as_of), 7, font_weight="bold"))
+    out.append(_t(xa, h + 11, f"as of {fmt.day_short(as_of)}", 7, "middle", font_weight="bold"))
     name = str(project.get("name") or project.get("key") or "")
-    return _svg(width, h + 2, "".join(out), f"Milestone timeline: {name}")
+    return _svg(width, h + 14, "".join(out), f"Milestone timeline: {name}")
 
 
 # =========================================================================== rendering
@@ -1643,14 +1646,24 @@ def _url_fetcher(allowed: Sequence[Path]):
     return SafeFetcher()
 
 
-def _write_pdf(html: str, base_url: str, allowed: Sequence[Path]) -> bytes:
+def _write_pdf(html: str, base_url: str, allowed: Sequence[Path], epoch: int) -> bytes:
     from weasyprint import HTML
 
     fetcher = _url_fetcher(allowed)
     doc = HTML(string=html, base_url=base_url, url_fetcher=fetcher)
-    # pdf_identifier: a fixed /ID keeps the bytes reproducible; created/modified
-    # dates come from <meta name=dcterms.created/modified> (the as-of date).
-    return doc.write_pdf(pdf_identifier=b"sheetsync-report", uncompressed_pdf=False)
+    # Reproducible bytes: a fixed /ID; creation/modification dates from
+    # <meta name=dcterms.created/modified> (the as-of day); and fontTools, which
+    # stamps "now" into each embedded font subset's head table unless
+    # SOURCE_DATE_EPOCH is set.
+    saved = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
+    try:
+        return doc.write_pdf(pdf_identifier=b"sheetsync-report")
+    finally:
+        if saved is None:
+            os.environ.pop("SOURCE_DATE_EPOCH", None)
+        else:
+            os.environ["SOURCE_DATE_EPOCH"] = saved
 
 
 def _child(fn: Callable[[], bytes], conn) -> None:  # pragma: no cover - runs in the fork
@@ -1716,8 +1729,11 @@ def render_pdf(
     dirs = template_dirs_for(config, template_dirs)
     allowed = list(dirs) + ([config.report.logo] if config.report.logo else [])
     base_url = dirs[0].as_uri() + "/"
+    epoch = int(datetime.combine(context.meta.as_of, time(), tzinfo=UTC).timestamp())
     return run_with_deadline(
-        lambda: _write_pdf(html, base_url, allowed), timeout, f"the {context.meta.name} report"
+        lambda: _write_pdf(html, base_url, allowed, epoch),
+        timeout,
+        f"the {context.meta.name} report",
     )
 
 

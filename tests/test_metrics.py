@@ -1,0 +1,170 @@
+"""Metrics are pure functions: each checked against numbers worked out by hand."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from sheetsync import metrics as m
+from sheetsync.config import RagSettings
+
+RAG = RagSettings()  # green >= 95 %, amber >= 80 %, at risk within 14 days
+NOV = (date(2026, 11, 1), date(2026, 11, 30))
+
+
+def test_elapsed_fraction_counts_the_as_of_day_as_done():
+    assert m.elapsed_fraction(*NOV, date(2026, 11, 30)) == 1.0
+    assert m.elapsed_fraction(*NOV, date(2026, 11, 1)) == pytest.approx(1 / 30)
+    assert m.elapsed_fraction(*NOV, date(2026, 11, 15)) == pytest.approx(0.5)
+    assert m.elapsed_fraction(*NOV, date(2026, 10, 31)) == 0.0
+    assert m.elapsed_fraction(*NOV, date(2027, 1, 1)) == 1.0
+
+
+def test_pace_over_one_period():
+    p = m.pace_period(45_000, 100_000, *NOV, date(2026, 11, 15), RAG)
+    assert p.expected == pytest.approx(50_000)  # straight line: half the month gone
+    assert p.pace == pytest.approx(0.9)
+    assert p.attainment == pytest.approx(0.45)
+    assert p.projection == pytest.approx(90_000)  # 3,000 a day for 30 days
+    assert p.gap == pytest.approx(55_000)
+    assert p.required_weekly == pytest.approx(55_000 / (15 / 7))  # 15 days left
+    assert p.rag.status == m.AMBER
+    assert "90%" in p.rag.explanation and "95%" in p.rag.explanation
+
+
+def test_pace_parts_follow_each_periods_quota():
+    # Jan quota 100 (done), Feb quota 300 (half gone on Feb 14), Mar 500 (not begun).
+    parts = [
+        m.Part(date(2026, 1, 1), date(2026, 1, 31), 100.0),
+        m.Part(date(2026, 2, 1), date(2026, 2, 28), 300.0),
+        m.Part(date(2026, 3, 1), date(2026, 3, 31), 500.0),
+    ]
+    p = m.pace_parts(
+        250.0, parts, date(2026, 2, 14), RAG, start=date(2026, 1, 1), end=date(2026, 12, 31)
+    )
+    assert p.expected == pytest.approx(100 + 150)
+    assert p.pace == pytest.approx(1.0)
+    assert p.target == 900 and p.target_to_date == 400
+    assert p.attainment == pytest.approx(250 / 400)
+    assert p.projection == pytest.approx(250 / 45 * 365)  # run-rate over the year
+    assert p.gap == 650
+    assert p.rag.status == m.GREEN
+
+
+def test_required_weekly_when_time_is_up():
+    assert m.required_weekly(0.0, date(2026, 11, 30), date(2026, 11, 30)) == 0.0
+    assert m.required_weekly(10.0, date(2026, 11, 30), date(2026, 11, 30)) is None
+    assert m.required_weekly(70.0, date(2026, 12, 7), date(2026, 11, 30)) == pytest.approx(70.0)
+
+
+def test_rag_thresholds_are_configurable_and_explained():
+    strict = RagSettings(green_at=1.0, amber_at=0.9)
+    assert m.rag_for_pace(0.97, RAG).status == m.GREEN
+    assert m.rag_for_pace(0.97, strict).status == m.AMBER
+    assert m.rag_for_pace(0.85, strict).status == m.RED
+    assert m.rag_for_pace(None, RAG).status == m.GREY
+    assert "below 90%" in m.rag_for_pace(0.85, strict).explanation
+    rules = " ".join(m.rag_rules(strict))
+    assert "100%" in rules and "90%" in rules and "14 days" in rules
+
+
+AS_OF = date(2026, 11, 30)
+
+
+@pytest.mark.parametrize(
+    ("record", "category"),
+    [
+        ({"status": "Done", "due": date(2026, 10, 1)}, m.DONE),
+        ({"status": "On track", "completed_on": date(2026, 11, 2)}, m.DONE),
+        ({"status": "On track", "due": date(2026, 11, 20)}, m.LATE),  # past due
+        ({"status": "Late", "due": date(2027, 1, 20)}, m.LATE),  # marked
+        ({"status": "At risk", "due": date(2027, 3, 1)}, m.AT_RISK),  # marked
+        # due in 10 days, started Nov 1: 75 % expected, 40 % done
+        (
+            {"status": "On track", "start": date(2026, 11, 1), "due": date(2026, 12, 10),
+             "target_value": 10, "actual_value": 4},
+            m.AT_RISK,
+        ),
+        # same, but ahead of the line
+        (
+            {"status": "On track", "start": date(2026, 11, 1), "due": date(2026, 12, 10),
+             "target_value": 10, "actual_value": 8},
+            m.ON_TRACK,
+        ),
+        ({"status": "Not started", "due": date(2026, 12, 5)}, m.AT_RISK),
+        ({"status": "Not started", "due": date(2027, 2, 5)}, m.ON_TRACK),
+        ({"status": None, "due": date(2027, 2, 5), "target_value": 5, "actual_value": 5}, m.DONE),
+    ],
+)  # fmt: skip
+def test_milestone_classification(record, category):
+    assert m.classify_milestone(record, AS_OF, RAG).category == category
+
+
+def test_at_risk_window_is_configurable():
+    rec = {"status": "Not started", "due": date(2026, 12, 20)}
+    assert m.classify_milestone(rec, AS_OF, RAG).category == m.ON_TRACK  # 20 days away
+    wide = RagSettings(at_risk_days=30)
+    state = m.classify_milestone(rec, AS_OF, wide)
+    assert state.category == m.AT_RISK and "not started" in state.reason
+
+
+def test_milestone_progress_reads_fractions_and_percentages():
+    assert m.milestone_progress({"target_value": 1500, "actual_value": 910}) == pytest.approx(
+        910 / 1500
+    )
+    assert m.milestone_progress({"actual_value": 0.4}) == pytest.approx(0.4)
+    assert m.milestone_progress({"actual_value": 40}) == pytest.approx(0.4)
+    assert m.milestone_progress({"status": "Done"}) == 1.0
+    assert m.milestone_progress({}) is None
+
+
+def test_goal_paced_against_each_checkpoint():
+    # 30 % of customers within a year, 40 % within two, from 10 % on 1 Jan 2026.
+    start = date(2026, 1, 1)
+    cps = m.pace_checkpoints(
+        10.0, 24.0, start,
+        [("40% in two years", date(2027, 12, 31), 40.0), ("30% in a year", date(2026, 12, 31), 30.0)],
+        AS_OF, RAG,
+    )  # fmt: skip
+    one, two = cps  # sorted by due date
+    assert one.label == "30% in a year"
+    f1 = 334 / 365  # Jan 1 .. Nov 30 of 2026
+    assert one.expected == pytest.approx(10 + 20 * f1)
+    assert one.pace == pytest.approx(14 / (20 * f1))
+    assert one.projection == pytest.approx(10 + 14 / 334 * 365)
+    assert one.gap == pytest.approx(6)
+    assert one.required_weekly == pytest.approx(6 / (31 / 7))
+    assert one.rag.status == m.RED  # 14 of 18.3 points expected: 76.5 %
+    f2 = 334 / 730
+    assert two.expected == pytest.approx(10 + 30 * f2)
+    assert two.pace == pytest.approx(14 / (30 * f2))
+    assert two.rag.status == m.GREEN  # ahead of the two-year line
+
+
+def test_falling_goal_and_passed_checkpoint():
+    # churn 8 % -> 5 % by 30 Jun 2026; it is 6 % now and the date has passed.
+    (cp,) = m.pace_checkpoints(
+        8.0, 6.0, date(2026, 1, 1), [("5%", date(2026, 6, 30), 5.0)], AS_OF, RAG
+    )
+    assert cp.passed and not cp.reached
+    assert cp.gap == pytest.approx(1.0)
+    assert cp.progress == pytest.approx(2 / 3)
+    assert cp.rag.status == m.RED
+    (ok,) = m.pace_checkpoints(
+        8.0, 4.5, date(2026, 1, 1), [("5%", date(2026, 6, 30), 5.0)], AS_OF, RAG
+    )
+    assert ok.reached and ok.gap == 0 and ok.rag.status == m.GREEN
+
+
+def test_budget_totals():
+    t = m.budget_totals(
+        [
+            {"planned": 100.0, "spent": 120.0, "attributed_revenue": 600.0},
+            {"planned": 200.0, "spent": 50.0, "attributed_revenue": None},
+            {"planned": None, "spent": None},
+        ]
+    )
+    assert (t.planned, t.spent, t.revenue, t.over_plan) == (300.0, 170.0, 600.0, 1)
+    assert t.spent_share == pytest.approx(170 / 300)
+    assert t.spend_to_revenue == pytest.approx(170 / 600)
