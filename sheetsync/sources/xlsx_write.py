@@ -20,10 +20,13 @@ Behaviours chosen:
   datetimes as serial numbers in the workbook's epoch (``date1904``). ``None``
   clears the value and keeps the style. A cell keeps its ``s`` (style); a new
   cell receiving a date gets the workbook's first date style, if it has one.
+  Characters XML cannot hold are escaped as Excel does (``_x0001_``). New cells
+  and rows go in column and row order; ``<dimension>`` and row ``spans`` grow.
 * Cells holding a formula (or covered by an array formula) are never written;
   they come back in ``PatchResult.skipped_formulas``.
 * ``RowAppend`` puts the row after the last row that has a value or formula in
-  any of the appended columns. The new row copies the attributes (height,
+  any of the appended columns (and after any row this patch writes values
+  into); cells already in that row (another table beside it) are kept. The new row copies the attributes (height,
   style) of that row and the styles of its cells across the block the data sits
   in (the appended columns, any Excel table they are in, and neighbouring
   filled cells). Formulas of that row are carried down with relative row
