@@ -26,10 +26,10 @@ Behaviours chosen:
   they come back in ``PatchResult.skipped_formulas``.
 * ``RowAppend`` puts the row after the last row that has a value or formula in
   any of the appended columns (and after any row this patch writes values
-  into); cells already in that row (another table beside it) are kept. The new row copies the attributes (height,
-  style) of that row and the styles of its cells across the block the data sits
-  in (the appended columns, any Excel table they are in, and neighbouring
-  filled cells). Formulas of that row are carried down with relative row
+  into); cells already in that row (another table beside it) are kept. The new
+  row copies the attributes (height, style) of the row above and the styles of
+  its cells across the block the data sits in (the appended columns, any Excel
+  table they are in, and neighbouring filled cells). Formulas of that row are carried down with relative row
   references shifted (shared formulas are expanded to plain ones); array and
   data-table formulas are not carried (the cell keeps its style, a warning is
   returned). An Excel table ending on that row is extended; a table with a
