@@ -22,6 +22,7 @@ failing halfway; on PostgreSQL writers run side by side and
 from __future__ import annotations
 
 import json
+import operator
 import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -98,9 +99,11 @@ def _build_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
         sa.Column("message_id", sa.String(400)),
         sa.Column("subject", sa.Text),
         sa.Column("error", sa.Text),
+        # The ledger's guarantee that a pack is sent once (sheetsync.ledger): keep it.
         sa.UniqueConstraint(
             "period", "recipient", "pack_hash", name="uq_sends_period_recipient_pack"
         ),
+        sa.Index("ix_sends_status", "status"),
     )
     return md, tables
 
@@ -130,6 +133,14 @@ def encode_values(tables: dict[str, list[Record]]) -> bytes:
     out = {}
     for name, records in tables.items():
         names = [f.name for f in TABLES[name].fields]
+        present = [n for n in names if records and n in records[0]]
+        if len(present) > 1:
+            pick = operator.itemgetter(*present)
+            try:  # records read from one sheet share their fields: the fast path
+                out[name] = {"fields": present, "rows": [pick(r) for r in records]}
+                continue
+            except KeyError:
+                pass
         out[name] = {"fields": names, "rows": [[r.get(n) for n in names] for r in records]}
     text = json.dumps(out, ensure_ascii=False, separators=(",", ":"), default=_jsonable)
     return zlib.compress(text.encode(), 1)
@@ -223,13 +234,28 @@ class Store:
         """
         with self.engine.connect() as conn:
             conn.execution_options(**_IMMEDIATE)
-            if self.dialect == "sqlite" and not wait:
-                conn.exec_driver_sql("PRAGMA busy_timeout=0")
+            nowait = self.dialect == "sqlite" and not wait
+            if nowait:  # on the driver connection: no SQLAlchemy autobegin
+                conn.connection.dbapi_connection.execute("PRAGMA busy_timeout=0")
             try:
                 with conn.begin():
-                    if self.dialect == "sqlite" and not wait:
-                        conn.exec_driver_sql(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+                    if nowait:
+                        conn.connection.dbapi_connection.execute(
+                            f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}"
+                        )
+                        nowait = False
                     yield conn
+            except sa.exc.IntegrityError as e:
+                table = _current_version_clash(e)
+                if table is None:
+                    raise
+                # Another transaction made a current version of the same record
+                # meanwhile: a concurrent sync that did not lock its source.
+                raise RefusedError(
+                    f"another sheetsync changed {table} in this model at the same time; "
+                    "nothing was written",
+                    hint="try again when it has finished",
+                ) from None
             except sa.exc.OperationalError as e:
                 if _sqlite_busy(e):
                     raise RefusedError(
@@ -239,8 +265,10 @@ class Store:
                     ) from None
                 raise
             finally:
-                if self.dialect == "sqlite" and not wait:
-                    conn.exec_driver_sql(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+                if nowait:
+                    conn.connection.dbapi_connection.execute(
+                        f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}"
+                    )
 
     def lock(self, conn: sa.Connection, name: str, wait: bool = True) -> None:
         """Have the named resource to this transaction alone until it ends.
@@ -316,6 +344,7 @@ class Store:
         source: str,
         at: datetime,
         replaced: Iterable[str] | None = None,
+        keys: Iterable[str] | None = None,
     ) -> None:
         """Close the current versions of changed/deleted records and insert new ones.
 
@@ -324,17 +353,9 @@ class Store:
         """
         t = SCHEMA[table]
         spec = TABLES[table]
-        rows = [
-            {
-                "_key": record_key(spec, r),
-                "_valid_from": at,
-                "_valid_to": None,
-                "_source": source,
-                **{f.name: r.get(f.name) for f in spec.fields},
-            }
-            for r in upserts
-        ]
-        closing = [r["_key"] for r in rows] if replaced is None else list(replaced)
+        upserts = list(upserts)
+        keys = list(keys) if keys is not None else [record_key(spec, r) for r in upserts]
+        closing = list(keys) if replaced is None else list(replaced)
         closing += list(deletes)
         for i in range(0, len(closing), 500):
             chunk = closing[i : i + 500]
@@ -344,20 +365,13 @@ class Store:
                 .where(t.c._valid_to.is_(None))
                 .values(_valid_to=at)
             )
-        if rows:
-            try:
-                conn.execute(sa.insert(t), rows)
-            except sa.exc.IntegrityError as e:
-                msg = str(e.orig)
-                if f"uq_{table}_current_key" not in msg and f"{table}._key" not in msg:
-                    raise
-                # Another transaction made a current version of the same
-                # record meanwhile (a concurrent sync that did not lock).
-                raise RefusedError(
-                    f"another sheetsync changed {table} in this model at the same time "
-                    f"(source {source!r}); nothing was written",
-                    hint="try again when it has finished",
-                ) from None
+        if upserts:
+            names = [f.name for f in spec.fields]
+            rows = [
+                (k, at, None, source, *map(r.get, names))
+                for k, r in zip(keys, upserts, strict=True)
+            ]
+            _bulk_insert(conn, t, ["_key", "_valid_from", "_valid_to", "_source", *names], rows)
 
     def add_snapshot(
         self,
@@ -450,6 +464,15 @@ def _busy_message(name: str) -> str:
     return f"another sheetsync holds {name!r} in this model; try again when it has finished"
 
 
+def _current_version_clash(e: sa.exc.IntegrityError) -> str | None:
+    """The record table whose one-current-version index ``e`` violates, if any."""
+    msg = str(e.orig)
+    for name in TABLES:
+        if f"uq_{name}_current_key" in msg or f"{name}._key" in msg:
+            return name
+    return None
+
+
 def _sqlite_busy(e: sa.exc.OperationalError) -> bool:
     return "database is locked" in str(e.orig) or "database is busy" in str(e.orig)
 
@@ -472,3 +495,20 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
 
 def _sqlite_begin(conn: sa.Connection) -> None:
     conn.exec_driver_sql(conn.get_execution_options().get("sheetsync_begin", "BEGIN"))
+
+
+def _bulk_insert(conn: sa.Connection, t: sa.Table, columns: list[str], rows: list[tuple]) -> None:
+    """Insert many rows through the driver's executemany, with SQLAlchemy's type
+    conversions applied once per column (the generic path costs 3× more)."""
+    dialect = conn.dialect
+    procs = [t.c[c].type.bind_processor(dialect) for c in columns]
+    if any(procs) and rows:
+        cols = list(zip(*rows, strict=True))
+        for i, p in enumerate(procs):
+            if p is not None:
+                cols[i] = tuple(None if v is None else p(v) for v in cols[i])
+        rows = list(zip(*cols, strict=True))
+    quote = dialect.identifier_preparer.quote
+    marks = ", ".join(["?" if dialect.paramstyle == "qmark" else "%s"] * len(columns))
+    sql = f"INSERT INTO {quote(t.name)} ({', '.join(quote(c) for c in columns)}) VALUES ({marks})"
+    conn.exec_driver_sql(sql, rows)

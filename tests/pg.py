@@ -1,6 +1,6 @@
 """Model-database fixtures: every store test runs on SQLite and on PostgreSQL.
 
-    from pg import store_url   # in a test module (tests/ is on sys.path)
+    from pg import *  # noqa: F403  -- in a test module (tests/ is on sys.path)
 
 ``store_url`` is parametrized: ``sqlite`` (a real file in tmp_path) and
 ``postgres`` (a fresh database per test, created through the server named by
@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
+__all__ = ["pg_database_url", "sqlite_url", "store", "store_url"]
 
 PG_ENV = "SHEETSYNC_TEST_PG_URL"
 MISSING = (
