@@ -108,9 +108,17 @@ def _period(as_of: date) -> str:
 
 @click.command()
 @mail_options
+@click.option(
+    "--to",
+    "to",
+    multiple=True,
+    metavar="ADDRESS",
+    help="Only this recipient of the selected groups (repeatable).",
+)
 @pass_app
 def send(
     app: App,
+    to: tuple[str, ...],
     groups: tuple[str, ...],
     as_of: Any,
     dry_run: bool,
@@ -135,14 +143,15 @@ def send(
     Example:
         sheetsync send --dry-run --outbox outbox/   # look at the .eml files first
         sheetsync send                              # every group, this week
-        sheetsync send --group executives --resend  # once more, on purpose
+        sheetsync send --resend --to cfo@example.com  # once more, on purpose
     """
-    from .mail import build_all_packs, send_packs, write_outbox
+    from .mail import build_all_packs, only_recipients, send_packs, write_outbox
 
     day = _day(as_of)
     dry, box = _dry(dry_run, outbox, resend)
     try:
         packs = build_all_packs(app.config, app.store, day, groups, progress=app.progress())
+        packs = only_recipients(packs, to)
         if dry:
             assert box is not None
             report = write_outbox(app.store, packs, box)

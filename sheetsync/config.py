@@ -40,6 +40,7 @@ class SourceConfig:
     path: Path | None = None  # xlsx
     spreadsheet: str | None = None  # gsheets key or URL
     credentials: Path | None = None  # gsheets service account / OAuth token
+    api_url: str | None = None  # gsheets: send API calls here (an emulator), not to Google
     backups: int = 3
     retries: int = 5
 
@@ -182,7 +183,7 @@ def _source(name: str, section: dict[str, Any], root: Path) -> SourceConfig:
     }
     if not tables:
         raise ConfigError(f"{where}: no [{where}.tables.*] sections: map at least one table")
-    path = spreadsheet = creds = None
+    path = spreadsheet = creds = api_url = None
     if kind == "xlsx":
         p = _take(section, "path", str, where)
         if not p:
@@ -194,6 +195,7 @@ def _source(name: str, section: dict[str, Any], root: Path) -> SourceConfig:
             raise ConfigError(f"{where}: 'spreadsheet' (key or URL) is required")
         c = _take(section, "credentials", str, where)
         creds = (root / c).resolve() if c else None
+        api_url = _take(section, "api_url", str, where)
     return SourceConfig(
         name=name,
         kind=kind,
@@ -201,6 +203,7 @@ def _source(name: str, section: dict[str, Any], root: Path) -> SourceConfig:
         path=path,
         spreadsheet=spreadsheet,
         credentials=creds,
+        api_url=api_url,
         backups=_take(section, "backups", int, where, 3),
         retries=_take(section, "retries", int, where, 5),
     )

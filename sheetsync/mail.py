@@ -34,9 +34,10 @@ import re
 import socket
 import ssl
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from pathlib import Path
@@ -300,6 +301,26 @@ def _hash_content(
     return h.hexdigest()
 
 
+@contextmanager
+def _source_date_epoch(as_of: date) -> Iterator[None]:
+    """Pin SOURCE_DATE_EPOCH while a PDF renders, unless the caller set it.
+
+    fontTools stamps the current time into every font subset WeasyPrint embeds
+    (the ``head`` table) unless SOURCE_DATE_EPOCH is set, so two renders a
+    second apart differ and the pack hash would too.
+    """
+    if "SOURCE_DATE_EPOCH" in os.environ:
+        yield
+        return
+    os.environ["SOURCE_DATE_EPOCH"] = str(
+        int(datetime(*as_of.timetuple()[:3], tzinfo=UTC).timestamp())
+    )
+    try:
+        yield
+    finally:
+        os.environ.pop("SOURCE_DATE_EPOCH", None)
+
+
 class PackBuilder:
     """Builds packs for one as-of day, rendering each (report, teams) PDF once."""
 
@@ -332,15 +353,16 @@ class PackBuilder:
             template_dirs = (
                 (self.config.report.template_dir,) if self.config.report.template_dir else ()
             )
-            self._pdfs[key] = render(
-                self.store,
-                self.config,
-                name=name,
-                as_of=self.as_of,
-                fmt="pdf",
-                template_dirs=template_dirs,
-                teams=teams,
-            )
+            with _source_date_epoch(self.as_of):
+                self._pdfs[key] = render(
+                    self.store,
+                    self.config,
+                    name=name,
+                    as_of=self.as_of,
+                    fmt="pdf",
+                    template_dirs=template_dirs,
+                    teams=teams,
+                )
         return self._pdfs[key]
 
     def workbook(self) -> bytes:
@@ -484,6 +506,21 @@ def build_all_packs(
     """The packs of every group (or the named ones); each PDF is rendered once."""
     builder = PackBuilder(config, store, as_of, renderer=renderer, progress=progress)
     return [p for g in select_groups(config, groups) for p in builder.group_packs(g)]
+
+
+def only_recipients(packs: Sequence[Pack], addresses: Sequence[str]) -> list[Pack]:
+    """The packs addressed to ``addresses`` (all packs when empty)."""
+    if not addresses:
+        return list(packs)
+    wanted = {a.strip().casefold() for a in addresses}
+    known = {p.recipient.strip().casefold() for p in packs}
+    missing = sorted(wanted - known)
+    if missing:
+        raise UsageError(
+            f"{', '.join(missing)} is not a recipient of the selected groups",
+            hint="recipients: " + ", ".join(sorted({p.recipient for p in packs})),
+        )
+    return [p for p in packs if p.recipient.strip().casefold() in wanted]
 
 
 # --------------------------------------------------------------------------- SMTP

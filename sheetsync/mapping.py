@@ -172,6 +172,8 @@ def to_period(value: Any) -> str | None:
         return f"{value.year:04d}-{value.month:02d}"
     if value is None or value == "":
         return None
+    if type(value) in (int, float) and 20_000 <= value < 80_000:
+        value = _serial_to_date(float(value), False)  # a date serial (Google Sheets sends these)
     label = _parse_period_cached(value) if type(value) is str else parse_period(value)
     if label is None:
         raise Invalid(

@@ -43,6 +43,7 @@ class SourceRead:
     content_hash: str | None
     sheet_names: list[str]
     grids: dict[str, Grid] = field(default_factory=dict)
+    backend: Any = None  # the open Source, reused for writing (one per command)
 
     @property
     def fatal(self) -> list[CellError]:
@@ -102,7 +103,7 @@ def read_source(config: Config, source: SourceConfig) -> SourceRead:
         name: map_grid(grids.get(m.sheet), TABLES[name], m, sheet_names=names, dayfirst=dayfirst)
         for name, m in source.tables.items()
     }
-    read = SourceRead(source, tables, backend.fingerprint(), names, grids)
+    read = SourceRead(source, tables, backend.fingerprint(), names, grids, backend)
     _check_references(read)
     return read
 
@@ -342,7 +343,7 @@ def plan_source(
 
 def _skip_formula_cells(plan: SourcePlan) -> None:
     """Formula cells are never written: move them from the plan to the skipped list."""
-    backend = open_source(plan.source)
+    backend = plan.read.backend
     targets = {c.sheet for t in plan.tables.values() for c in t.to_sheet}
     formulas = {sheet: backend.formula_cells(sheet) for sheet in targets}
     for t in plan.tables.values():
@@ -411,7 +412,7 @@ def execute_plan(store: Store, plan: SourcePlan, *, force: bool = False) -> Sour
             hint="choose with --prefer sheet or --prefer model, or make the two agree and sync again",
         )
     source = plan.source
-    backend = open_source(source)
+    backend = plan.read.backend
     at = utcnow()
     with store.transaction() as conn:
         store.lock(conn, f"source:{source.name}")
@@ -442,7 +443,8 @@ def execute_plan(store: Store, plan: SourcePlan, *, force: bool = False) -> Sour
         if writes or appends or deletes:
             result = backend.write(writes, appends, deletes, expected_hash=expected, force=force)
             plan.written = True
-            plan.backup = str(result.backup) if result.backup else None
+            backup = getattr(result, "backup", None)
+            plan.backup = str(backup) if backup else None
             new_hash = backend.fingerprint()
         store.add_snapshot(
             conn,
