@@ -148,7 +148,7 @@ def cli(ctx: click.Context, config_path: str | None, db: str | None, quiet: bool
 
 
 @cli.command()
-@click.argument("workbook", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("workbook")
 @click.option(
     "-o",
     "--output",
@@ -157,34 +157,53 @@ def cli(ctx: click.Context, config_path: str | None, db: str | None, quiet: bool
     show_default=True,
     help="Where to write the config.",
 )
+@click.option(
+    "--credentials",
+    type=click.Path(dir_okay=False),
+    help="Google: service-account or OAuth token JSON.",
+)
+@click.option("--api-url", hidden=True, help="Google: send API calls here (an emulator).")
 @click.option("--force", is_flag=True, help="Overwrite an existing config.")
 @pass_app
-def init(app: App, workbook: Path, output: Path, force: bool) -> None:
-    """Guess a config for a workbook sheetsync has never seen.
+def init(
+    app: App, workbook: str, output: Path, credentials: str | None, api_url: str | None, force: bool
+) -> None:
+    """Guess a config for a workbook or Google Sheet sheetsync has never seen.
 
     Looks at every sheet's first rows, decides which hold milestones, quotas,
     budget and projects and which header means which field, writes a
     commented sheetsync.toml, and prints what it guessed and what it could not.
+    WORKBOOK is an .xlsx file, or a Google Sheets URL or key.
 
     \b
     Example:
         sheetsync init "Sales plan 2026.xlsx" -o sheetsync.toml
+        sheetsync init https://docs.google.com/spreadsheets/d/KEY/edit --credentials robot.json
     """
-    from .inspect import describe, guess_config, render_config
-    from .sources.xlsx import formula_columns, read_workbook
+    from .config import SourceConfig
+    from .inspect import describe, inspect_source, render_config
 
     if output.exists() and not force:
         raise UsageError(
             f"{output} exists already",
             hint="use --force to overwrite it, or -o to pick another name",
         )
-    _, grids = read_workbook(workbook)
-    guess = guess_config(workbook, grids, {})
-    guess = guess_config(
-        workbook,
-        grids,
-        formula_columns(workbook, {g.sheet: g.header_row for g in guess.tables.values()}),
+    path = Path(workbook)
+    google = not path.exists() and (
+        "docs.google.com" in workbook or (len(workbook) > 30 and "." not in workbook)
     )
+    if google:
+        source = SourceConfig(
+            "plan",
+            "gsheets",
+            {},
+            spreadsheet=workbook,
+            credentials=Path(credentials).resolve() if credentials else None,
+            api_url=api_url,
+        )
+    else:
+        source = SourceConfig("plan", "xlsx", {}, path=path.resolve())
+    guess = inspect_source(source)
     output.write_text(render_config(guess, output.resolve().parent), encoding="utf-8")
     for line in describe(guess):
         app.say(line, fg="yellow" if line.startswith("!") else None)

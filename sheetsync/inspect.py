@@ -7,10 +7,12 @@ sheet wins. The guess is written as a commented sheetsync.toml.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .grid import Grid
+from .config import SourceConfig
+from .grid import Grid, a1
 from .mapping import find_header_row, match_headers, normalize_header
 from .model import TABLES, Table
 
@@ -37,7 +39,7 @@ class TableGuess:
 
 @dataclass
 class Guess:
-    workbook: Path
+    source: SourceConfig
     tables: dict[str, TableGuess]
     unused_sheets: list[str]
     notes: list[str]
@@ -64,8 +66,12 @@ def _score_sheet(grid: Grid, table: Table) -> TableGuess | None:
     return TableGuess(table.name, grid.sheet, header_row, columns, missing, unmapped, score=score)
 
 
-def guess_config(path: Path, grids: dict[str, Grid], formula_columns: dict[str, set[int]]) -> Guess:
-    """Best sheet for each table; ``formula_columns`` marks columns holding formulas."""
+def guess_config(
+    source: SourceConfig,
+    grids: dict[str, Grid],
+    formula_cells: Callable[[str], set[str]] | None = None,
+) -> Guess:
+    """Best sheet for each table; ``formula_cells(sheet)`` finds read-only (formula) columns."""
     candidates: list[TableGuess] = []
     for table in TABLES.values():
         for grid in grids.values():
@@ -83,10 +89,12 @@ def guess_config(path: Path, grids: dict[str, Grid], formula_columns: dict[str, 
     for g in chosen.values():
         grid = grids[g.sheet]
         cols = match_headers(grid.rows[g.header_row - 1], TABLES[g.table], None)
+        formulas = formula_cells(g.sheet) if formula_cells else set()
+        first_data = [a1(g.header_row + 1, c) for c in cols.values()]
         g.readonly = [
             f
-            for f, c in cols.items()
-            if c in formula_columns.get(g.sheet, set()) and f not in TABLES[g.table].key
+            for f, ref in zip(cols, first_data, strict=True)
+            if ref in formulas and f not in TABLES[g.table].key
         ]
         for f in g.missing_required:
             notes.append(
@@ -99,7 +107,7 @@ def guess_config(path: Path, grids: dict[str, Grid], formula_columns: dict[str, 
             )
     unused = [s for s in grids if s not in taken]
     ordered = {t: chosen[t] for t in TABLES if t in chosen}
-    return Guess(path, ordered, unused, notes)
+    return Guess(source, ordered, unused, notes)
 
 
 def _toml_str(s: str) -> str:
@@ -108,10 +116,24 @@ def _toml_str(s: str) -> str:
 
 def render_config(guess: Guess, config_dir: Path, source_name: str = "plan") -> str:
     """The guess as a commented sheetsync.toml."""
-    try:
-        rel = guess.workbook.resolve().relative_to(config_dir.resolve())
-    except ValueError:
-        rel = guess.workbook.resolve()
+    src = guess.source
+    where: list[str] = [f"[sources.{source_name}]", f"kind = {_toml_str(src.kind)}"]
+    if src.path is not None:
+        try:
+            rel = src.path.resolve().relative_to(config_dir.resolve())
+        except ValueError:
+            rel = src.path.resolve()
+        where.append(f"path = {_toml_str(rel.as_posix())}")
+    else:
+        where.append(f"spreadsheet = {_toml_str(src.spreadsheet or '')}")
+        if src.credentials:
+            where.append(f"credentials = {_toml_str(str(src.credentials))}")
+        else:
+            where.append(
+                '# credentials = "service-account.json"   # or GOOGLE_APPLICATION_CREDENTIALS'
+            )
+        if src.api_url:
+            where.append(f"api_url = {_toml_str(src.api_url)}")
     out = [
         "# sheetsync configuration, written by `sheetsync init` — check the guesses below.",
         "# Paths are relative to this file. Header names match case- and space-insensitively;",
@@ -122,9 +144,7 @@ def render_config(guess: Guess, config_dir: Path, source_name: str = "plan") -> 
         'locale = "en_US"',
         'currency = "USD"',
         "",
-        f"[sources.{source_name}]",
-        'kind = "xlsx"',
-        f"path = {_toml_str(rel.as_posix())}",
+        *where,
     ]
     for g in guess.tables.values():
         spec = TABLES[g.table]
@@ -171,3 +191,12 @@ def describe(guess: Guess) -> list[str]:
     if guess.unused_sheets:
         lines.append(f"sheets not used: {', '.join(guess.unused_sheets)}")
     return lines
+
+
+def inspect_source(source: SourceConfig) -> Guess:
+    """Open a workbook or Google Sheet never seen before and guess its mapping."""
+    from .sources import open_source
+
+    backend = open_source(source)
+    grids = backend.read(backend.sheet_names())
+    return guess_config(source, grids, backend.formula_cells)

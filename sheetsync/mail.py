@@ -766,6 +766,7 @@ class Outcome:
 class SendReport:
     outcomes: list[Outcome] = field(default_factory=list)
     dry_run: bool = False
+    fatal: DeliveryError | None = None  # the connection or login failure that stopped the run
 
     def _with(self, *statuses: str) -> list[Outcome]:
         return [o for o in self.outcomes if o.status in statuses]
@@ -795,24 +796,21 @@ class SendReport:
         """DeliveryError (exit 4) when a message failed or its fate is unknown."""
         if self.ok:
             return
-        parts = []
+        n = len(self.outcomes)
+        parts, hints = [], []
         if self.failed:
-            parts.append(f"{len(self.failed)} not delivered")
+            parts.append(f"{len(self.failed)} of {n} messages not delivered")
+            if self.fatal is not None and self.fatal.hint:
+                hints.append(self.fatal.hint)
+            hints.append("run the same command again: only the missing messages are sent")
         if self.unknown:
             parts.append(f"{len(self.unknown)} in doubt after an interrupted run")
-        hint = []
-        if self.failed:
-            hint.append(
-                "fix the cause and run the same command again: only the missing messages are sent"
-            )
-        if self.unknown:
-            hint.append(
+            hints.append(
                 "ask whether the messages in doubt arrived; to send them again use "
-                "--resend --group NAME"
+                "--resend --to ADDRESS"
             )
-        raise DeliveryError(
-            f"{len(self.outcomes)} messages: " + ", ".join(parts), hint="; ".join(hint)
-        )
+        why = f" ({self.fatal.message})" if self.fatal is not None else ""
+        raise DeliveryError("; ".join(parts) + why, hint="; then ".join(hints))
 
     def as_dict(self) -> dict[str, Any]:
         return {"dry_run": self.dry_run, "outcomes": [o.as_dict() for o in self.outcomes]}
@@ -886,6 +884,7 @@ def send_packs(
                     report.outcomes.append(Outcome(pack, "sent", note))
                     continue
             assert fatal is not None
+            report.fatal = fatal
             ledger.mark_failed(store, c.record.id, fatal.message)
             report.outcomes.append(Outcome(pack, "failed", fatal.message))
     return report

@@ -27,7 +27,9 @@ def _api(v):
 
 def sample_values() -> dict[str, list[list]]:
     book = CalamineWorkbook.from_path(str(SAMPLES / "sales_plan.xlsx"))
-    return {s: [[_api(v) for v in row] for row in book.get_sheet_by_name(s).to_python()] for s in SHEETS}
+    return {
+        s: [[_api(v) for v in row] for row in book.get_sheet_by_name(s).to_python()] for s in SHEETS
+    }
 
 
 @pytest.fixture
@@ -69,8 +71,15 @@ def test_push_writes_all_changes_in_one_request(gsheet, sheets_emulator, run_cli
     changed = [{**q, "closed": (q["closed"] or 0) + 1} for q in quotas[:40]]
     new = {"rep": "Zoe New", "team": "SMB", "period": "2026-12", "quota": 50000.0}
     with s.transaction() as conn:
-        s.apply(conn, "quotas", [*changed, new], [], source="t", at=utcnow(),
-                replaced=[f"{q['rep']}\x1f{q['period']}" for q in changed])
+        s.apply(
+            conn,
+            "quotas",
+            [*changed, new],
+            [],
+            source="t",
+            at=utcnow(),
+            replaced=[f"{q['rep']}\x1f{q['period']}" for q in changed],
+        )
     sheets_emulator.reset_counts()
     r = run_cli("--config", cfg, "push")
     assert r.exit_code == 0, r.output
@@ -104,10 +113,19 @@ def test_text_starting_with_equals_stays_text(gsheet, sheets_emulator, run_cli):
     s = Store(load_config(cfg).default_db_url())
     m = s.records("milestones")[0]
     with s.transaction() as conn:
-        s.apply(conn, "milestones", [{**m, "notes": "=1+1 is not a formula"}], [], source="t", at=utcnow(),
-                replaced=[m["key"]])
+        s.apply(
+            conn,
+            "milestones",
+            [{**m, "notes": "=1+1 is not a formula"}],
+            [],
+            source="t",
+            at=utcnow(),
+            replaced=[m["key"]],
+        )
     assert run_cli("--config", cfg, "push").exit_code == 0
-    assert sheets_emulator.get_values(key, "Milestones!K2", value_render="FORMULA") == [["=1+1 is not a formula"]]
+    assert sheets_emulator.get_values(key, "Milestones!K2", value_render="FORMULA") == [
+        ["=1+1 is not a formula"]
+    ]
 
 
 def test_retries_then_a_clear_error(gsheet, sheets_emulator, run_cli):  # noqa: F811
@@ -126,3 +144,25 @@ def test_not_shared_names_the_service_account(gsheet, sheets_emulator, run_cli):
     r = run_cli("--config", cfg, "pull")
     assert r.exit_code == 4
     assert f"share the sheet with {ROBOT}" in r.output
+
+
+def test_init_guesses_a_google_sheet(gsheet, sheets_emulator, run_cli, tmp_path):  # noqa: F811
+    _, key = gsheet
+    out = tmp_path / "guessed.toml"
+    r = run_cli(
+        "init",
+        f"https://docs.google.com/spreadsheets/d/{key}/edit",
+        "--credentials",
+        tmp_path / "robot.json",
+        "--api-url",
+        sheets_emulator.url,
+        "-o",
+        out,
+    )
+    assert r.exit_code == 0, r.output
+    assert '"Salesperson" → rep' in r.output and '"Due date" → due' in r.output
+    guessed = load_config(out).sources["plan"]
+    assert guessed.kind == "gsheets" and guessed.spreadsheet.endswith(f"/d/{key}/edit")
+    assert guessed.tables["quotas"].sheet == "Quotas"
+    r = run_cli("--config", out, "validate")
+    assert r.exit_code == 0, r.output

@@ -110,28 +110,6 @@ def read_workbook(path: Path, sheets: list[str] | None = None) -> tuple[list[str
     return names, grids
 
 
-def formula_columns(path: Path, sheets: dict[str, int]) -> dict[str, set[int]]:
-    """Columns whose first data row (after ``sheets[name]`` header row) holds a formula."""
-    import openpyxl
-
-    found: dict[str, set[int]] = {}
-    wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
-    try:
-        for name, header_row in sheets.items():
-            if name not in wb.sheetnames:
-                continue
-            ws = wb[name]
-            row = next(ws.iter_rows(min_row=header_row + 1, max_row=header_row + 1), ())
-            found[name] = {
-                c.column
-                for c in row
-                if getattr(c, "data_type", None) == "f" and c.column is not None
-            }
-    finally:
-        wb.close()
-    return found
-
-
 class XlsxSource:
     """A workbook on disk."""
 
