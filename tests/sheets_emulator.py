@@ -447,7 +447,10 @@ class _Evaluator:
         out = []
         for r in range(r1, r2 + 1):
             for c in range(c1, c2 + 1):
-                out.append(self.book.effective(sheet, r, c, self.depth + 1))
+                v = self.book.effective(sheet, r, c, self.depth + 1)
+                if isinstance(v, _ErrorValue):
+                    raise _FormulaError(v.code)
+                out.append(v)
         return out
 
     def _eval(self, node: ast.AST, refs: list[list[Any]]) -> Any:
@@ -1174,22 +1177,39 @@ class SheetsEmulator:
         values = body.get("values") or []
         if body.get("majorDimension", "ROWS") == "COLUMNS":
             values = _transpose(values)
-        # the table: the last row holding a value within the range's columns
+        # The "table": for a one-cell range, the block of consecutive non-empty rows
+        # starting there (an empty start cell takes the values itself, as gspread's
+        # insert_row relies on); for a larger range, everything down to its last
+        # row holding a value.
+        table_c2 = base.c2 if not base.open_end else sheet.column_count - 1
+
+        def has_data(r: int) -> bool:
+            if r >= len(sheet.rows):
+                return False
+            row = sheet.rows[r]
+            return any(
+                row[c] is not None and not row[c].empty()
+                for c in range(base.c1, min(len(row), table_c2 + 1))
+            )
+
         last = -1
         first_table_row = None
-        table_c2 = base.c2 if not base.open_end else sheet.column_count - 1
-        for r in range(base.r1, min(len(sheet.rows), sheet.row_count)):
-            row = sheet.rows[r]
-            if any(
-                c < len(row) and row[c] is not None and not row[c].empty()
-                for c in range(base.c1, min(len(row), table_c2 + 1))
-            ):
+        if base.open_end:
+            r = base.r1
+            while r < sheet.row_count and has_data(r):
+                first_table_row = base.r1 if first_table_row is None else first_table_row
                 last = r
-                if first_table_row is None:
-                    first_table_row = r
+                r += 1
+        else:
+            for r in range(base.r1, min(len(sheet.rows), base.r2 + 1)):
+                if has_data(r):
+                    last = r
+                    if first_table_row is None:
+                        first_table_row = r
         start = last + 1 if last >= 0 else base.r1
         if q.get("insertDataOption") == "INSERT_ROWS" and values:
             _insert_rows(sheet, start, len(values))
+            sheet.row_count += len(values)
         ncols = max((len(r) for r in values), default=0)
         need_rows = start + len(values)
         need_cols = base.c1 + ncols

@@ -30,6 +30,7 @@ from sheetsync.sources.gsheets import (
     GoogleSheet,
     RetryPolicy,
     load_credentials,
+    open_from_config,
     open_spreadsheet,
     spreadsheet_key,
     to_serial,
@@ -607,3 +608,26 @@ def test_emulator_batches_are_all_or_nothing(sheets_emulator: SheetsEmulator) ->
     assert r.status_code == 400 and "exceeds grid limits" in r.json()["error"]["message"]
     assert emu.get_values(key, "Q") == [["a"]]
     assert [s.title for s in emu.spreadsheets[key].sheets] == ["Q"]
+
+
+def test_open_from_a_source_config(
+    sheets_emulator: SheetsEmulator,  # noqa: F811
+    sa_file: Path,
+) -> None:
+    from sheetsync.config import SourceConfig
+
+    emu = sheets_emulator
+    key = emu.create_spreadsheet("Plan", {"Q": [["x"]]})
+    cfg = SourceConfig(
+        name="plan",
+        kind="gsheets",
+        tables={},
+        spreadsheet=f"https://docs.google.com/spreadsheets/d/{key}/edit",
+        credentials=sa_file,
+        retries=2,
+    )
+    sheet = open_from_config(cfg, base_url=emu.url)
+    assert sheet.sheet_names() == ["Q"]
+    emu.fail_next(5, 503)
+    with pytest.raises(RemoteError, match="failed 2 times"):
+        sheet.read_sheets(["Q"])

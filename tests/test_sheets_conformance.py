@@ -20,8 +20,7 @@ from typing import Any
 
 import pytest
 import requests
-
-from tests.sheets_emulator import DRIVE_HOST, SHEETS_HOST, SheetsEmulator
+from sheets_emulator import DRIVE_HOST, SHEETS_HOST, SheetsEmulator
 
 CONFORMANCE = Path(__file__).resolve().parents[2] / "shared" / "conformance" / "sheets-api"
 CASSETTES = sorted(CONFORMANCE.glob("*.json")) if CONFORMANCE.is_dir() else []

@@ -54,6 +54,7 @@ __all__ = [
     "RetryPolicy",
     "WriteResult",
     "load_credentials",
+    "open_from_config",
     "open_spreadsheet",
     "spreadsheet_key",
     "to_serial",
@@ -704,3 +705,14 @@ def open_spreadsheet(
     http.base_url = base_url
     http.set_timeout(policy.timeout)
     return GoogleSheet(key, http, identity or who, max_payload_bytes=max_payload_bytes)
+
+
+def open_from_config(config: Any, **kwargs: Any) -> GoogleSheet:
+    """:func:`open_spreadsheet` for a ``SourceConfig`` (``spreadsheet``, ``credentials``,
+    ``retries``); keyword arguments (``base_url``, ``retry``, ...) pass through."""
+    if not getattr(config, "spreadsheet", None):
+        raise ConfigError(
+            f"source {getattr(config, 'name', '?')!r}: no `spreadsheet` (key or URL) configured"
+        )
+    kwargs.setdefault("retries", getattr(config, "retries", None))
+    return open_spreadsheet(config.spreadsheet, getattr(config, "credentials", None), **kwargs)
