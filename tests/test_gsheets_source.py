@@ -35,7 +35,7 @@ def sample_values() -> dict[str, list[list]]:
 @pytest.fixture
 def gsheet(tmp_path: Path, sheets_emulator: SheetsEmulator):  # noqa: F811
     key = sheets_emulator.create_spreadsheet("Sales plan", sample_values(), value_input="RAW")
-    creds = write_service_account_file(tmp_path / "robot.json", sheets_emulator, ROBOT)
+    write_service_account_file(tmp_path / "robot.json", sheets_emulator, ROBOT)
     toml = (SAMPLES / "sheetsync.toml").read_text()
     toml = toml.replace(
         'kind = "xlsx"\npath = "sales_plan.xlsx"',
