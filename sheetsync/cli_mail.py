@@ -141,8 +141,8 @@ def send(
 
     \b
     Example:
-        sheetsync send --dry-run --outbox outbox/   # look at the .eml files first
-        sheetsync send                              # every group, this week
+        sheetsync send --dry-run --outbox outbox/     # look at the .eml files first
+        sheetsync send                                # every group, this week
         sheetsync send --resend --to cfo@example.com  # once more, on purpose
     """
     from .mail import build_all_packs, only_recipients, send_packs, write_outbox

@@ -643,7 +643,8 @@ class SmtpSession:
                 smtp.close()
             raise _Fatal(
                 f"the SMTP server at {where} did not answer within {m.timeout:g} s",
-                hint="check mail.host, mail.port and the firewall, or raise mail.timeout",
+                hint="check mail.host, mail.port, mail.security (an implicit-TLS port "
+                'needs security = "tls") and the firewall, or raise mail.timeout',
             ) from None
         except ssl.SSLCertVerificationError as e:
             raise _Fatal(

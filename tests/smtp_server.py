@@ -177,7 +177,7 @@ class SmtpServer:
     def stop(self) -> None:
         self.controller.stop()
 
-    def mail_section(self, *, security: str | None = None) -> str:
+    def mail_section(self, *, security: str | None = None, timeout: float = 10) -> str:
         """The [mail] settings of a sheetsync.toml that point at this server."""
         sec = security or ("tls" if self.implicit_tls else "starttls")
         return (
@@ -188,5 +188,5 @@ class SmtpServer:
             f'username = "{USERNAME}"\n'
             'password_env = "TEST_SMTP_PASSWORD"\n'
             'from = "Northwind Sales Ops <salesops@northwind.example>"\n'
-            "timeout = 10\n"
+            f"timeout = {timeout}\n"
         )

@@ -385,9 +385,10 @@ def test_server_without_starttls_is_refused(tmp_path: Path, certificate):
     """security = starttls never falls back to sending the password in clear."""
     server = SmtpServer(*certificate, implicit_tls=True).start()
     try:
-        plan = make_plan(tmp_path, server.mail_section(security="starttls"))
+        plan = make_plan(tmp_path, server.mail_section(security="starttls", timeout=2))
         r = send(plan)
         assert r.exit_code == 4
+        assert "mail.security" in r.output  # the hint: it waits for a TLS hello
         assert server.messages == []
         assert_no_secret(r)
     finally:
@@ -474,36 +475,6 @@ def test_concurrent_sends_deliver_each_message_once(plan: Plan, server: SmtpServ
     statuses = sorted(o.status for r in reports for o in r.outcomes)
     assert statuses.count("sent") == 3
     assert set(statuses) <= {"sent", "skipped", "in_flight"}
-
-
-def test_claim_race_has_one_winner(tmp_path: Path):
-    """Many stores on one SQLite file race for the same (period, recipient, pack)."""
-    url = f"sqlite:///{tmp_path / 'race.db'}"
-    Store(url).close()
-    wins: list[bool] = []
-    barrier = threading.Barrier(8)
-
-    def racer() -> None:
-        store = Store(url)
-        barrier.wait()
-        c = ledger.claim(
-            store,
-            period="2026-W49",
-            group="g",
-            recipient="a@example.com",
-            pack_hash="h" * 64,
-            subject="s",
-            message_id="<m@x>",
-        )
-        wins.append(c.claimed)
-        store.close()
-
-    threads = [threading.Thread(target=racer) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(wins) == [False] * 7 + [True]
 
 
 def test_changed_plan_is_a_new_pack(plan: Plan, server: SmtpServer):
