@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from types import NoneType
 from typing import Any
 
 from .config import TableMapping
@@ -346,10 +347,17 @@ def map_grid(
 
 
 def _convert_column(
-    values: list[Any], conv: Callable[[Any], Any]
+    values: list[Any], conv: Callable[[Any], Any], kind: str = ""
 ) -> tuple[list[Any], dict[int, str]]:
     """A whole column converted, and {index: problem} for the cells that did not fit."""
+    types = set(map(type, values))
     try:
+        if kind == "number" and types <= {float, NoneType}:
+            return values, {}  # already numbers: nothing to convert (the common case)
+        if kind == "number":  # floats pass untouched, blanks become None, the rest is parsed
+            return [v if type(v) is float else None if v == "" else conv(v) for v in values], {}
+        if kind == "text" and types <= {str, NoneType}:
+            return [v.strip() or None if v is not None else None for v in values], {}
         return [conv(v) for v in values], {}
     except Invalid:
         pass
@@ -389,7 +397,7 @@ def _read_rows(grid: Grid, result: MappedTable, dayfirst: bool) -> None:
     for f in fields:
         i = result.columns[f.name] - 1
         raw = [row[i] if i < len(row) else None for row in data]
-        converted, errors = _convert_column(raw, converter(f.kind, grid.date1904, dayfirst))
+        converted, errors = _convert_column(raw, converter(f.kind, grid.date1904, dayfirst), f.kind)
         raw_cols.append(raw)
         cols.append(converted)
         col_errors.append(errors)
