@@ -555,13 +555,18 @@ def _number(x: float | int) -> bytes:
 
 
 _F_ANY = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+_F_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?f>")
 
 
 def _has_formula_tag(data: bytes, prefix: bytes | None) -> bool:
-    """Whether ``data`` holds an ``<f>`` element (fast substring tests, then a regex)."""
+    """Whether ``data`` holds an ``<f>`` element (one fast substring scan, then a regex).
+
+    Every formula has a closing ``</f>`` (a shared formula's cells without text
+    come with the master cell that has it), so the scan looks for that.
+    """
     if prefix is not None:
-        return any(b"<" + prefix + b"f" + end in data for end in (b">", b" ", b"/"))
-    return (b"<f" in data or b":f" in data) and bool(_F_ANY.search(data))
+        return b"</" + prefix + b"f>" in data
+    return b"f>" in data and bool(_F_END.search(data))
 
 
 _FORMULA_TOKENS = re.compile(
@@ -662,6 +667,7 @@ class _Cell:
 
 
 _ROW_NUM = re.compile(rb"""\sr\s*=\s*["'](\d+)["']""")
+_CELL_COL = re.compile(rb"""\sr\s*=\s*["']\$?([A-Za-z]{1,3})\$?\d+["']""")
 
 
 class _NoRowNumbers(Exception):
@@ -712,11 +718,22 @@ class _Sheet:
         self.edits: list[tuple[int, int, bytes]] = []
         self._rows: list[_Row] | None = None
         self._row_re = re.compile(rb"<" + re.escape(self.p) + rb"row\b([^>]*?)(/?)>")
-        self._cell_re = re.compile(rb"<" + re.escape(self.p) + rb"c(?=[\s/>])([^>]*?)(/?)>")
+        self._cell_full = re.compile(
+            rb"<"
+            + re.escape(self.p)
+            + rb"c(?=[\s/>])([^>]*?)(?:/>|>(.*?)</"
+            + re.escape(self.p)
+            + rb"c>)",
+            re.S,
+        )
+        self._cell_tag = re.compile(rb"<" + re.escape(self.p) + rb"c[\s/>]")
         self._row_close = b"</" + self.p + b"row>"
         self._cell_close = b"</" + self.p + b"c>"
         self._arrays: list[tuple[int, int, int, int]] | None = None
         self._no_row_numbers = False
+        self._seen_nums: list[int] = []  # rows already located, for find_row
+        self._seen: list[re.Match[bytes]] = []
+        self._formulas: bool | None = None
         self.new_bounds: list[tuple[int, int]] = []
 
     # -- reading
@@ -729,49 +746,71 @@ class _Sheet:
             raise _BadSheet(f"{self.where}: row {num} is not closed")
         return _Row(num, m.start(), m.end(), c, c + len(self._row_close), m.group(1), False)
 
-    def _row_from(self, pos: int) -> _Row | None:
-        """The first row whose tag starts at or after ``pos``; needs its r= attribute."""
+    def _probe(self, pos: int) -> tuple[int, re.Match[bytes]] | None:
+        """(number, tag match) of the first row whose tag starts at or after ``pos``."""
         m = self._row_re.search(self.data, pos, self.sd_body[1])
         if m is None:
             return None
         rm = _ROW_NUM.search(m.group(1))
         if rm is None:
             raise _NoRowNumbers
-        return self._row_at(m, int(rm.group(1)))
+        num = int(rm.group(1))
+        i = bisect.bisect_left(self._seen_nums, num)
+        if i == len(self._seen_nums) or self._seen_nums[i] != num:
+            self._seen_nums.insert(i, num)
+            self._seen.insert(i, m)
+        return num, m
 
     def find_row(self, num: int) -> tuple[_Row | None, int]:
         """(row ``num`` or None, the offset where it starts or would be inserted).
 
-        Rows are in ascending order (the spec requires it), so this bisects the
-        byte range instead of indexing every row; sheets whose rows lack ``r=``
-        fall back to a full index.
+        Rows are in ascending order (the spec requires it), so this searches the
+        byte range (interpolating, then halving, between rows already seen)
+        instead of indexing every row; sheets whose rows lack ``r=`` fall back
+        to a full index.
         """
         if self._rows is None and not self._no_row_numbers:
             try:
-                lo, hi = self.sd_body
-                while hi - lo > 16_384:
-                    mid = (lo + hi) // 2
-                    row = self._row_from(mid)
-                    if row is None or row.start >= hi:
-                        hi = mid
-                    elif row.num == num:
-                        return row, row.start
-                    elif row.num < num:
-                        lo = row.end
-                    else:
-                        hi = mid
-                pos = lo
-                while (row := self._row_from(pos)) is not None:
-                    if row.num >= num:
-                        return (row if row.num == num else None), row.start
-                    pos = row.end
-                return None, self.sd_body[1]
+                return self._search_row(num)
             except _NoRowNumbers:
                 self._no_row_numbers = True
         rows = self.rows()
         i = bisect.bisect_left([r.num for r in rows], num)
         if i < len(rows):
             return (rows[i] if rows[i].num == num else None), rows[i].start
+        return None, self.sd_body[1]
+
+    def _search_row(self, num: int) -> tuple[_Row | None, int]:
+        nums, seen = self._seen_nums, self._seen
+        i = bisect.bisect_left(nums, num)
+        if i < len(nums) and nums[i] == num:
+            return self._row_at(seen[i], num), seen[i].start()
+        # every row starting at or after lo is numbered above lo_num; none in [hi, ...) is below hi_num
+        lo, lo_num = (seen[i - 1].end(), nums[i - 1]) if i else (self.sd_body[0], 0)
+        hi, hi_num = (seen[i].start(), nums[i]) if i < len(nums) else (self.sd_body[1], None)
+        step = 0
+        while hi - lo > 4096:
+            step += 1
+            if hi_num is not None and step % 2:  # interpolate: rows are mostly evenly sized
+                mid = lo + (hi - lo) * (num - lo_num - 1) // max(hi_num - lo_num, 1)
+                mid = min(max(mid - 256, lo), hi - 1)
+            else:
+                mid = (lo + hi) // 2
+            found = self._probe(mid)
+            if found is None or found[1].start() >= hi:
+                hi = mid
+            elif found[0] == num:
+                return self._row_at(found[1], num), found[1].start()
+            elif found[0] < num:
+                lo, lo_num = found[1].end(), found[0]
+            else:
+                hi, hi_num = found[1].start(), found[0]
+        pos = lo
+        while (found := self._probe(pos)) is not None:
+            n, m = found
+            if n >= num:
+                return (self._row_at(m, n) if n == num else None), m.start()
+            pos = m.end()
         return None, self.sd_body[1]
 
     def rows_reversed(self) -> Iterator[_Row]:
@@ -819,32 +858,27 @@ class _Sheet:
 
     def cells(self, row: _Row) -> list[_Cell]:
         out: list[_Cell] = []
-        data, pos, prev = self.data, row.open_end, 0
-        r_attr = re.compile(rb"""\sr\s*=\s*["']\$?([A-Za-z]{1,3})\$?\d+["']""")
-        while (m := self._cell_re.search(data, pos, row.close_start)) is not None:
+        prev = 0
+        for m in self._cell_full.finditer(self.data, row.open_end, row.close_start):
             attrs = m.group(1)
-            rm = r_attr.search(attrs)
+            rm = _CELL_COL.search(attrs)
             col = _col_index(rm.group(1).decode()) if rm else prev + 1
-            if m.group(2):
-                out.append(_Cell(col, m.start(), m.end(), attrs, b"", rm is not None))
-                pos = m.end()
-            else:
-                c = data.find(self._cell_close, m.end(), row.close_start)
-                if c < 0:
-                    raise _BadSheet(f"{self.where}: cell {_ref(row.num, col)} is not closed")
-                pos = c + len(self._cell_close)
-                out.append(_Cell(col, m.start(), pos, attrs, data[m.end() : c], rm is not None))
+            out.append(_Cell(col, m.start(), m.end(), attrs, m.group(2) or b"", rm is not None))
             prev = col
+        if len(self._cell_tag.findall(self.data, row.open_end, row.close_start)) != len(out):
+            raise _BadSheet(f"{self.where}: a cell of row {row.num} is not closed")
         return out
 
     def has_formulas(self) -> bool:
-        return _has_formula_tag(self.data, self.p)
+        if self._formulas is None:
+            self._formulas = _has_formula_tag(self.data, self.p)
+        return self._formulas
 
     def arrays(self) -> list[tuple[int, int, int, int]]:
         """Ranges covered by array and data-table formulas."""
         if self._arrays is None:
             self._arrays = []
-            if b"array" in self.data or b"dataTable" in self.data:
+            if self.has_formulas() and (b"array" in self.data or b"dataTable" in self.data):
                 for m in re.finditer(rb"<(?:[\w.-]+:)?f\b([^>]*)>", self.data):
                     a = _attrs(m.group(1))
                     if a.get(b"t") in (b"array", b"dataTable") and b"ref" in a:
