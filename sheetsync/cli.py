@@ -582,6 +582,69 @@ def diff(app: App, sources: tuple[str, ...], as_json: bool) -> None:
         sys.exit(3)
 
 
+@cli.command()
+@as_of_option
+@click.option(
+    "--report",
+    "name",
+    default="weekly",
+    show_default=True,
+    help="Which report: weekly (team status, a few pages) or executive (one or two pages).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (default: NAME-YYYY-MM-DD.pdf, or .html with --html).",
+)
+@click.option("--html", "as_html", is_flag=True, help="Write the same document as HTML.")
+@click.option(
+    "--template-dir",
+    "template_dirs",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    multiple=True,
+    help="Templates that override or extend the built-ins (repeatable).",
+)
+@click.option("--team", "teams", multiple=True, help="Only these teams' quotas (repeatable).")
+@pass_app
+def report(
+    app: App,
+    as_of: Any,
+    name: str,
+    output: Path | None,
+    as_html: bool,
+    template_dirs: tuple[Path, ...],
+    teams: tuple[str, ...],
+) -> None:
+    """Render a status report from the model as a PDF (or HTML).
+
+    \b
+    Example:
+        sheetsync report --report executive -o status.pdf
+        sheetsync report --as-of 2026-11-30 --html
+    """
+    from .report import REPORTS, render_report
+
+    if name not in REPORTS:
+        raise UsageError(f"unknown report {name!r}", hint=f"reports: {', '.join(REPORTS)}")
+    day = _day(as_of)
+    dirs = list(template_dirs)
+    if app.config.report.template_dir:
+        dirs.append(app.config.report.template_dir)
+    data = render_report(
+        app.store,
+        app.config,
+        name=name,
+        as_of=day,
+        fmt="html" if as_html else "pdf",
+        template_dirs=dirs,
+        teams=teams,
+    )
+    out = output or Path(f"{name}-{day.isoformat()}.{'html' if as_html else 'pdf'}")
+    out.write_bytes(data)
+    app.say(f"Wrote {out} ({len(data) / 1024:.0f} KiB)")
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="sheetsync")

@@ -171,11 +171,11 @@ def pull(
     for r in reads:
         if r.fatal or (r.errors and not skip_invalid):
             raise ValidationError(r.errors, source=r.source.name, sheet_level=bool(r.fatal))
-    at = utcnow()
     results = []
     with store.transaction() as conn:
-        for r in reads:
-            store.lock(conn, f"source:{r.source.name}")
+        for name in sorted({r.source.name for r in reads}):  # one order: no deadlock
+            store.lock(conn, f"source:{name}")
+        at = utcnow()  # after the locks: versions never predate the ones they replace
         for r in reads:
             if progress:
                 progress(f"writing {r.source.name} into the model")
@@ -260,6 +260,7 @@ class SourcePlan:
     read: SourceRead
     tables: dict[str, TablePlan]
     base_hash: str | None
+    base_id: int | None
     skipped_formulas: list[CellChange] = field(default_factory=list)
     written: bool = False
     backup: str | None = None
@@ -336,7 +337,9 @@ def plan_source(
             readonly=source.tables[name].readonly,
             delete_rows=delete_rows,
         )
-    plan = SourcePlan(source, mode, read, tables, last.content_hash if last else None)
+    plan = SourcePlan(
+        source, mode, read, tables, last.content_hash if last else None, last.id if last else None
+    )
     _skip_formula_cells(plan)
     return plan
 
@@ -413,9 +416,15 @@ def execute_plan(store: Store, plan: SourcePlan, *, force: bool = False) -> Sour
         )
     source = plan.source
     backend = plan.read.backend
-    at = utcnow()
     with store.transaction() as conn:
         store.lock(conn, f"source:{source.name}")
+        at = utcnow()
+        last = store.last_snapshot(source.name, conn=conn)
+        if (last.id if last else None) != plan.base_id:
+            raise RefusedError(
+                f"{source.name}: another sheetsync synced this source while this one was planning",
+                hint="run the command again: it will start from what the other one wrote",
+            )
         for name, t in plan.tables.items():
             if t.model_upserts or t.model_deletes:
                 current = store.keyed(conn, name)
