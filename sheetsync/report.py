@@ -69,12 +69,22 @@ class Limits:
     reps: int = 60  # rows in the rep table
     chart_reps: int = 30  # bars in the attainment chart
     budget_lines: int = 25
+    summary: int = 60  # rows in the project summary table
+    risks: int = 12  # new risks in "what changed"
 
 
 LIMITS = {
     "weekly": Limits(),
     "executive": Limits(
-        attention=5, changes=6, rep_moves=3, projects=0, milestones=0, reps=10, chart_reps=15
+        attention=3,
+        changes=6,
+        rep_moves=3,
+        projects=0,
+        milestones=0,
+        reps=10,
+        chart_reps=15,
+        summary=10,
+        risks=4,
     ),
 }
 
@@ -291,7 +301,8 @@ class ReportContext:
     attention: Attention: late, at_risk, reps_behind, budget_over, goals_behind, more.
     changes: Changes: what moved since the snapshot a week earlier.
     projects: list[ProjectSection]: detailed sections (limited, worst first).
-    project_summary: list[ProjectSection]: every project, for the summary table.
+    project_summary: list[ProjectSection]: projects for the summary table (worst first, limited).
+    projects_total: int: number of projects in the model.
     teams: list[TeamRow]: quota figures per team, reps inside.
     reps: list[RepRow]: reps shown in the rep table (limited, worst pace first).
     reps_total: int: number of reps in the model (after the team filter).
@@ -315,6 +326,7 @@ class ReportContext:
     changes: Changes
     projects: list[ProjectSection]
     project_summary: list[ProjectSection]
+    projects_total: int
     teams: list[TeamRow]
     reps: list[RepRow]
     reps_total: int
@@ -670,7 +682,7 @@ def _changes(
         max(len(moved) - limits.changes, 0),
         new[: limits.changes],
         reps[: limits.rep_moves],
-        risks[: max(limits.attention * 2, 10)],
+        risks[: limits.risks],
     )
 
 
@@ -878,7 +890,15 @@ def build_context(
         if q
         else Markup(""),
         rep_attainment_more=max(len(reps_sorted) - lim.chart_reps, 0),
-        cumulative=svg_cumulative(current.get("quotas", []), teams, config, as_of, fmt, "cu")
+        cumulative=svg_cumulative(
+            current.get("quotas", []),
+            teams,
+            config,
+            as_of,
+            fmt,
+            "cu",
+            170 if name == "executive" else 230,
+        )
         if q
         else Markup(""),
         team_attainment=svg_team_attainment(q.teams, fmt, rag, "ta") if q else Markup(""),
@@ -918,7 +938,8 @@ def build_context(
         attention=attention,
         changes=changes,
         projects=detailed[: lim.projects],
-        project_summary=detailed,
+        project_summary=detailed[: lim.summary],
+        projects_total=len(detailed),
         teams=q.teams if q else [],
         reps=shown_reps,
         reps_total=len(q.reps) if q else 0,
@@ -1311,6 +1332,7 @@ def svg_cumulative(
     as_of: date,
     fmt: Formatter,
     prefix: str,
+    height: int = 230,
 ) -> Markup:
     """Cumulative closed (solid, dots) against the cumulative quota line (dashed)
     over the fiscal year, with the run-rate projection (dotted) to year end."""
@@ -1351,7 +1373,7 @@ def svg_cumulative(
     proj = m.run_rate_projection(closed_now, ystart, yend, as_of)
     ymax = max(target_total, proj or 0.0, closed_now) * 1.08 or 1.0
 
-    width, height, left, right, top, bottom = 680, 230, 64, 96, 22, 28
+    width, left, right, top, bottom = 680, 64, 96, 22, 28
     pw, ph = width - left - right, height - top - bottom
 
     def X(day: date) -> float:
