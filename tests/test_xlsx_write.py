@@ -858,3 +858,19 @@ def test_a_symlinked_workbook_stays_a_symlink(corpus: Path, tmp_path: Path) -> N
     r = patch_workbook(link, [CellWrite("Sheet1", "C2", 5)])
     assert link.is_symlink() and openpyxl.load_workbook(link)["Sheet1"]["C2"].value == 5
     assert r.backup and r.backup.parent == tmp_path / ".sheetsync" / "backups"
+
+
+def test_many_appends_in_one_patch(corpus: Path, tmp_path: Path) -> None:
+    path = copy(corpus, "shared_formula_simple.xlsx", tmp_path)
+    result = patch_workbook(
+        path, [], [RowAppend("Sheet1", {"A": i}) for i in range(4, 504)], backups=0
+    )
+    assert result.appended_rows == list(range(4, 504))
+    xml = member(path, "xl/worksheets/sheet1.xml")
+    assert b'<dimension ref="A1:B503"/>' in xml
+    ws = openpyxl.load_workbook(path)["Sheet1"]
+    assert [(ws[f"A{i}"].value, ws[f"B{i}"].value) for i in (4, 250, 503)] == [
+        (4, "=A4*2"),
+        (250, "=A250*2"),
+        (503, "=A503*2"),
+    ]

@@ -734,6 +734,7 @@ class _Sheet:
         self._seen_nums: list[int] = []  # rows already located, for find_row
         self._seen: list[re.Match[bytes]] = []
         self._formulas: bool | None = None
+        self._masters: dict[bytes, tuple[int, int, str] | None] = {}
         self.new_bounds: list[tuple[int, int]] = []
 
     # -- reading
@@ -901,6 +902,11 @@ class _Sheet:
 
     def _shared_master(self, si: bytes) -> tuple[int, int, str] | None:
         """(row, col, text) of the master cell of shared formula ``si``."""
+        if si not in self._masters:
+            self._masters[si] = self._find_shared_master(si)
+        return self._masters[si]
+
+    def _find_shared_master(self, si: bytes) -> tuple[int, int, str] | None:
         for m in re.finditer(rb"<(?:[\w.-]+:)?f\b([^>]*)>([^<]*)<", self.data):
             a = _attrs(m.group(1))
             if a.get(b"t") == b"shared" and a.get(b"si") == si and b"ref" in a and m.group(2):
@@ -1234,7 +1240,7 @@ class _Sheet:
             row_attrs = b""
             if template is not None and not header_template:
                 row_attrs = _drop_attrs(template.attrs, (b"r", b"hidden", b"collapsed"))
-                cols_here = [c for r, c in self.new_bounds if r == num]
+                cols_here = [c for c, _ in cells_xml]
                 if cols_here and re.search(rb"\sspans\s*=", row_attrs):
                     row_attrs = _set_attr(
                         row_attrs, b"spans", f"{min(cols_here)}:{max(cols_here)}".encode()
