@@ -34,10 +34,9 @@ import re
 import socket
 import ssl
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from pathlib import Path
@@ -301,26 +300,6 @@ def _hash_content(
     return h.hexdigest()
 
 
-@contextmanager
-def _source_date_epoch(as_of: date) -> Iterator[None]:
-    """Pin SOURCE_DATE_EPOCH while a PDF renders, unless the caller set it.
-
-    fontTools stamps the current time into every font subset WeasyPrint embeds
-    (the ``head`` table) unless SOURCE_DATE_EPOCH is set, so two renders a
-    second apart differ and the pack hash would too.
-    """
-    if "SOURCE_DATE_EPOCH" in os.environ:
-        yield
-        return
-    os.environ["SOURCE_DATE_EPOCH"] = str(
-        int(datetime(*as_of.timetuple()[:3], tzinfo=UTC).timestamp())
-    )
-    try:
-        yield
-    finally:
-        os.environ.pop("SOURCE_DATE_EPOCH", None)
-
-
 class PackBuilder:
     """Builds packs for one as-of day, rendering each (report, teams) PDF once."""
 
@@ -350,19 +329,10 @@ class PackBuilder:
                     f"rendering the {name} report" + (f" for {', '.join(teams)}" if teams else "")
                 )
             render = self.renderer or _default_renderer()
-            template_dirs = (
-                (self.config.report.template_dir,) if self.config.report.template_dir else ()
+            # render_report reads [report] template_dir from the config itself.
+            self._pdfs[key] = render(
+                self.store, self.config, name=name, as_of=self.as_of, fmt="pdf", teams=teams
             )
-            with _source_date_epoch(self.as_of):
-                self._pdfs[key] = render(
-                    self.store,
-                    self.config,
-                    name=name,
-                    as_of=self.as_of,
-                    fmt="pdf",
-                    template_dirs=template_dirs,
-                    teams=teams,
-                )
         return self._pdfs[key]
 
     def workbook(self) -> bytes:

@@ -220,15 +220,13 @@ teams = ["Enterprise"]
     ]
 
     # The attachments are exactly the reports render_report makes for that day.
-    from sheetsync.mail import _source_date_epoch  # until report.py pins it itself
     from sheetsync.report import render_report
 
     store = plan.store()
-    with _source_date_epoch(AS_OF):
-        expected = render_report(store, plan.config, name="executive", as_of=AS_OF)
-        expected_team = render_report(
-            store, plan.config, name="executive", as_of=AS_OF, teams=("Enterprise",)
-        )
+    expected = render_report(store, plan.config, name="executive", as_of=AS_OF)
+    expected_team = render_report(
+        store, plan.config, name="executive", as_of=AS_OF, teams=("Enterprise",)
+    )
     got = attachments(ceo)
     assert got[exec_pdf] == expected
     assert attachments(lead)[team_pdf] == expected_team
