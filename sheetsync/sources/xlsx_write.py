@@ -74,6 +74,7 @@ __all__ = [
     "file_sha256",
     "formula_cells",
     "patch_workbook",
+    "shift_formula",
 ]
 
 CellValue = str | float | int | bool | date | datetime | None
