@@ -1309,7 +1309,12 @@ def svg_rep_attainment(
             'stroke="#1a1a1a" stroke-width="1.4" stroke-dasharray="3 2"/>'
         )
         over = " ▸" if v > scale_max else ""
-        out.append(_t(x(v) + 4, y + 11, fmt.pct(v) + over, 8.5, font_weight="bold"))
+        label = fmt.pct(v) + over
+        out.append(
+            f'<rect x="{x(v) + 2:.1f}" y="{y + 2:.1f}" width="{len(label) * 5.6 + 4:.1f}" '
+            f'height="{row_h - 5}" fill="#ffffff"/>'
+        )
+        out.append(_t(x(v) + 4, y + 11, label, 8.5, font_weight="bold"))
     qx = x(1.0)
     out.append(
         f'<line x1="{qx:.1f}" y1="{top - 6}" x2="{qx:.1f}" y2="{h - 20}" stroke="#1a1a1a" stroke-width="1.6"/>'
@@ -1414,6 +1419,20 @@ def svg_cumulative(
         + " ".join(f"{X(dd):.1f},{Y(vv):.1f}" for dd, vv in tpts)
         + '"/>'
     )
+    # the gap between the quota line and what closed, hatched
+    gap_pts = [(dd, vv) for dd, vv in actual_pts] + [
+        (dd, target_at(dd)) for dd, _ in reversed(actual_pts)
+    ]
+    out.append(
+        f'<defs><pattern id="{prefix}-gap" width="5" height="5" patternUnits="userSpaceOnUse" '
+        'patternTransform="rotate(45)"><line x1="0" y1="0" x2="0" y2="5" stroke="#b26a00" '
+        'stroke-width="1.2"/></pattern></defs>'
+    )
+    out.append(
+        f'<polygon fill="url(#{prefix}-gap)" stroke="none" points="'
+        + " ".join(f"{X(dd):.1f},{Y(vv):.1f}" for dd, vv in gap_pts)
+        + '"/>'
+    )
     # projection
     if proj is not None and as_of < yend:
         out.append(
@@ -1458,6 +1477,10 @@ def svg_cumulative(
         f'<line x1="{left + 260}" y1="9" x2="{left + 278}" y2="9" stroke="#1f4e78" stroke-width="1.4" stroke-dasharray="1.5 2.5"/>'
     )
     out.append(_t(left + 282, 12, "run-rate projection", 8))
+    out.append(
+        f'<rect x="{left + 390}" y="4" width="14" height="9" fill="url(#{prefix}-gap)" stroke="#333" stroke-width="0.5"/>'
+    )
+    out.append(_t(left + 408, 12, "gap to the quota line", 8))
     return _svg(width, height, "".join(out), "Cumulative closed against quota")
 
 
