@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, RemoteError, WorkbookError
+from ..grid import column_letter
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
@@ -338,11 +339,7 @@ def _parse_a1(ref: str) -> tuple[int, int]:
 
 
 def _col_letters(col0: int) -> str:
-    out, n = "", col0 + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        out = chr(65 + rem) + out
-    return out
+    return column_letter(col0 + 1)
 
 
 def _quote(title: str) -> str:

@@ -66,6 +66,7 @@ from typing import BinaryIO
 from xml.etree import ElementTree as ET
 
 from ..errors import RefusedError, WorkbookError
+from ..grid import column_index, column_letter
 
 __all__ = [
     "CellWrite",
@@ -462,19 +463,8 @@ def _set_full_calc(wb: bytes) -> bytes:
 _REF_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
 
 
-def _col_index(letters: str) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ord(ch) - 64
-    return n
-
-
-def _col_letters(n: int) -> str:
-    s = ""
-    while n:
-        n, r = divmod(n - 1, 26)
-        s = chr(65 + r) + s
-    return s
+_col_index = column_index
+_col_letters = column_letter
 
 
 def _parse_ref(ref: str) -> tuple[int, int]:
