@@ -641,7 +641,7 @@ def _changes(
             and abs(p.progress - r.progress) >= 0.005
         ):
             diffs.append(f"progress {fmt.pct(p.progress)} → {fmt.pct(r.progress)}")
-        if p.category != r.category:
+        if p.category != r.category and (p.status or "") == (r.status or ""):
             diffs.append(f"now {r.category_label.lower()} (was {p.category_label.lower()})")
         worse = r.category in bad and p.category not in bad
         if worse or (r.category == m.LATE and p.category == m.AT_RISK):
