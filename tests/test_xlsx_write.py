@@ -238,11 +238,25 @@ def test_corpus_write_and_append_changes_nothing_else(
     path = copy(corpus, name, tmp_path)
     picked = pick_cell(path)
     if picked is None:
-        if zipfile.is_zipfile(path):
-            pytest.skip(f"{name}: holds no plain value cell to write")
-        with pytest.raises(WorkbookError, match=re.escape(name)):
-            patch_workbook(path, [CellWrite("Sheet1", "A1", 1)])
-        pytest.skip(f"{name}: not a readable workbook (refused with WorkbookError, as it should)")
+        if not zipfile.is_zipfile(path):  # password-protected: refused, untouched
+            before = path.read_bytes()
+            with pytest.raises(WorkbookError, match=re.escape(name)):
+                patch_workbook(path, [CellWrite("Sheet1", "A1", 1)])
+            assert path.read_bytes() == before
+            return
+        # no plain value cell to overwrite: write into a fresh cell of the first sheet instead
+        from python_calamine import CalamineWorkbook
+
+        sheet = CalamineWorkbook.from_path(str(path)).sheet_names[0]
+        orig = tmp_path / ("orig-" + name)
+        shutil.copyfile(path, orig)
+        result = patch_workbook(path, [CellWrite(sheet, "H40", "written by sheetsync")], backups=0)
+        assert result.written and result.changed
+        part = sheet_part(path, sheet)
+        changed = changed_members(orig, path)
+        assert part in changed and changed <= {part, "xl/workbook.xml"}
+        assert calamine_value(path, sheet, "H40") == "written by sheetsync"
+        return
     sheet, ref, old = picked
     value = new_value(old)
     col = re.match(r"[A-Z]+", ref).group()
