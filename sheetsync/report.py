@@ -64,7 +64,7 @@ class Limits:
     attention: int = 8  # per list in "needs attention"
     changes: int = 12  # milestone moves
     rep_moves: int = 5
-    projects: int = 10  # detailed project sections
+    projects: int = 6  # detailed project sections
     milestones: int = 12  # rows per project table / timeline
     reps: int = 60  # rows in the rep table
     chart_reps: int = 30  # bars in the attainment chart
@@ -91,7 +91,9 @@ LIMITS = {
 
 def _builtin_dir() -> Path:
     """The built-in templates: the checkout's report_templates/, or the installed package."""
-    if BUILTIN_TEMPLATES.is_dir():
+    if (BUILTIN_TEMPLATES / "base.html").is_file() and (
+        BUILTIN_TEMPLATES / "weekly.html"
+    ).is_file():
         return BUILTIN_TEMPLATES
     from importlib.resources import files
 

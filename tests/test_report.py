@@ -531,3 +531,17 @@ def test_empty_or_too_early_model(tmp_path, config, sample_records):
     later = load_store(tmp_path / "later.db", [(datetime(2026, 12, 2, 8), sample_records)])
     with pytest.raises(UsageError, match="no records as of 2026-11-30"):
         report.render_report(later, config, as_of=AS_OF)
+
+
+@pytest.mark.parametrize(
+    "day", [date(2026, 1, 1), date(2026, 2, 14), date(2026, 12, 31), date(2027, 3, 1)]
+)
+def test_any_day_of_the_year_renders(sample_records, config, day):
+    # First day, mid-quarter, last day, and a year with no quotas at all.
+    ctx = report.build_context(sample_records, sample_records, config, name="weekly", as_of=day)
+    html = report.render_html(ctx, config)
+    assert "Weekly sales status" in html
+    if day.year == 2027:
+        assert ctx.ytd is None and "holds no quotas" in html
+    else:
+        assert ctx.ytd is not None and ctx.ytd.start == date(2026, 1, 1)
