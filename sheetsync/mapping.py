@@ -394,9 +394,13 @@ def _read_rows(grid: Grid, result: MappedTable, dayfirst: bool) -> None:
     data = grid.rows[result.header_row :]
     first_row = result.header_row + 1
     raw_cols, cols, col_errors = [], [], []
+    shortest = min(map(len, data), default=0)
     for f in fields:
         i = result.columns[f.name] - 1
-        raw = [row[i] if i < len(row) else None for row in data]
+        if i < shortest:  # every row reaches this column: take it at C speed
+            raw = list(map(operator.itemgetter(i), data))
+        else:
+            raw = [row[i] if i < len(row) else None for row in data]
         converted, errors = _convert_column(raw, converter(f.kind, grid.date1904, dayfirst), f.kind)
         raw_cols.append(raw)
         cols.append(converted)
@@ -406,6 +410,12 @@ def _read_rows(grid: Grid, result: MappedTable, dayfirst: bool) -> None:
     key_idx = [names.index(k) for k in table.key]
     required_of = _picker(required)
     key_of = _picker(key_idx)
+    if not bad_rows and not any(None in cols[j] for j in required):
+        keys = list(zip(*(cols[k] for k in key_idx), strict=True))
+        if len(set(keys)) == len(keys):  # the common case: a clean sheet, no row to look at twice
+            result.records = [dict(zip(names, v, strict=True)) for v in zip(*cols, strict=True)]
+            result.rows = list(range(first_row, first_row + len(keys)))
+            return
     seen: dict[tuple, int] = {}
     for idx, values in enumerate(zip(*cols, strict=True)):
         r = first_row + idx

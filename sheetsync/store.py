@@ -121,7 +121,9 @@ KEY_SEPARATOR = "\x1f"  # ASCII unit separator: never typed into a cell
 
 def record_key(table: Table, record: Record) -> str:
     """The stored identity of a record: its key fields' text, joined."""
-    return KEY_SEPARATOR.join(str(record.get(k)) for k in table.key)
+    if len(table.key) == 1:
+        return str(record.get(table.key[0]))
+    return KEY_SEPARATOR.join([str(record.get(k)) for k in table.key])
 
 
 def _jsonable(v: Any) -> Any:
@@ -367,11 +369,16 @@ class Store:
             )
         if upserts:
             names = [f.name for f in spec.fields]
-            rows = [
-                (k, at, None, source, *map(r.get, names))
-                for k, r in zip(keys, upserts, strict=True)
-            ]
-            _bulk_insert(conn, t, ["_key", "_valid_from", "_valid_to", "_source", *names], rows)
+            n = len(upserts)
+            columns = {
+                "_key": keys,
+                "_valid_from": [at] * n,
+                "_valid_to": [None] * n,
+                "_source": [source] * n,
+            }
+            for name in names:
+                columns[name] = [r.get(name) for r in upserts]
+            _bulk_insert(conn, t, columns)
 
     def add_snapshot(
         self,
@@ -497,18 +504,19 @@ def _sqlite_begin(conn: sa.Connection) -> None:
     conn.exec_driver_sql(conn.get_execution_options().get("sheetsync_begin", "BEGIN"))
 
 
-def _bulk_insert(conn: sa.Connection, t: sa.Table, columns: list[str], rows: list[tuple]) -> None:
-    """Insert many rows through the driver's executemany, with SQLAlchemy's type
-    conversions applied once per column (the generic path costs 3× more)."""
+def _bulk_insert(conn: sa.Connection, t: sa.Table, columns: dict[str, list[Any]]) -> None:
+    """Insert many rows, given column by column, through the driver's executemany,
+    with SQLAlchemy's type conversions applied once per distinct value (the
+    generic path costs 3× more)."""
     dialect = conn.dialect
-    procs = [t.c[c].type.bind_processor(dialect) for c in columns]
-    if any(procs) and rows:
-        cols = list(zip(*rows, strict=True))
-        for i, p in enumerate(procs):
-            if p is not None:
-                cols[i] = tuple(None if v is None else p(v) for v in cols[i])
-        rows = list(zip(*cols, strict=True))
+    cols = list(columns.values())
+    for i, name in enumerate(columns):
+        p = t.c[name].type.bind_processor(dialect)
+        if p is not None:  # most values repeat (one timestamp, a few dates): convert each once
+            seen: dict[Any, Any] = {None: None}
+            cols[i] = [seen[v] if v in seen else seen.setdefault(v, p(v)) for v in cols[i]]
+    rows = list(zip(*cols, strict=True))
     quote = dialect.identifier_preparer.quote
-    marks = ", ".join(["?" if dialect.paramstyle == "qmark" else "%s"] * len(columns))
-    sql = f"INSERT INTO {quote(t.name)} ({', '.join(quote(c) for c in columns)}) VALUES ({marks})"
+    marks = ", ".join(["?" if dialect.paramstyle == "qmark" else "%s"] * len(cols))
+    sql = f"INSERT INTO {quote(t.name)} ({', '.join(map(quote, columns))}) VALUES ({marks})"
     conn.exec_driver_sql(sql, rows)
