@@ -1801,17 +1801,24 @@ def render_report(
         raise UsageError(f"unknown report format {fmt!r}", hint="use pdf or html")
     end_of = datetime.combine(as_of, time.max)
     current = store.all_records(as_of=end_of)
+    late_start: datetime | None = None
     if not any(current.values()):
-        latest = store.all_records()
-        if any(latest.values()):
-            raise UsageError(
-                f"the model holds no records as of {as_of.isoformat()}: "
-                "it was first pulled after that day",
-                hint="use a later --as-of, or leave it out for today",
-            )
-        raise UsageError("the model is empty", hint="run `sheetsync pull` first")
-    previous = store.all_records(as_of=end_of - timedelta(days=7))
+        current = store.all_records()
+        if not any(current.values()):
+            raise UsageError("the model is empty", hint="run `sheetsync pull` first")
+        # The model was first pulled after that day (a plan dated in the past, like
+        # the sample): report on the plan as it was first pulled, with no history.
+        late_start = store.first_version_at()
+        current = store.all_records(as_of=late_start)
+        previous: Records = {}
+    else:
+        previous = store.all_records(as_of=end_of - timedelta(days=7))
     ctx = build_context(current, previous, config, name=name, as_of=as_of, teams=teams)
+    if late_start is not None:
+        ctx.notes.append(
+            f"The model's history starts on {late_start:%d %b %Y}, after {as_of:%d %b %Y}: "
+            "this report uses the plan as first pulled."
+        )
     if fmt == "html":
         return render_html(ctx, config, template_dirs=template_dirs).encode("utf-8")
     return render_pdf(ctx, config, template_dirs=template_dirs, timeout=timeout)

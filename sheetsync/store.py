@@ -406,6 +406,14 @@ class Store:
 
     # ------------------------------------------------------------ snapshots
 
+    def first_version_at(self) -> datetime | None:
+        """When the model's oldest record version was written (None: empty model)."""
+        with self.engine.connect() as c:
+            times = [
+                c.execute(sa.select(sa.func.min(SCHEMA[n].c._valid_from))).scalar() for n in TABLES
+            ]
+        return min((t for t in times if t is not None), default=None)
+
     def snapshots(self, source: str | None = None, limit: int = 50) -> list[Snapshot]:
         t = SCHEMA["snapshots"]
         q = sa.select(t.c.id, t.c.taken_at, t.c.source, t.c.kind, t.c.content_hash, t.c.summary)
