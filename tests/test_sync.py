@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import zipfile
 from pathlib import Path
 
 import openpyxl
 import pytest
 from conftest import CORPUS, require_shared
+from pg import *  # noqa: F403  (store_url: SQLite and PostgreSQL)
 
 from sheetsync.config import load_config
 from sheetsync.grid import a1
@@ -41,8 +43,15 @@ def changed_cells(before: dict, after: dict) -> dict:
     return {k: (before.get(k), after.get(k)) for k in sorted(keys) if before.get(k) != after.get(k)}
 
 
+@pytest.fixture(autouse=True)
+def model_db(store_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs twice: on a SQLite file and on a PostgreSQL database."""
+    monkeypatch.setenv("SHEETSYNC_DB", store_url)
+    return store_url
+
+
 def store_of(cfg: Path) -> Store:
-    return Store(load_config(cfg).default_db_url())
+    return Store(os.environ.get("SHEETSYNC_DB") or load_config(cfg).default_db_url())
 
 
 def edit(path: Path, sheet: str, **values: object) -> None:
