@@ -358,6 +358,13 @@ def _convert_column(
             return [v if type(v) is float else None if v == "" else conv(v) for v in values], {}
         if kind == "text" and types <= {str, NoneType}:
             return [v.strip() or None if v is not None else None for v in values], {}
+        mixed_bools = bool in types and len(types - {bool, NoneType}) > 0  # True == 1 in a set
+        distinct = set() if mixed_bools else set(values)
+        if distinct and len(distinct) * 4 < len(
+            values
+        ):  # repetitive (months, teams): convert each once
+            done = {v: conv(v) for v in distinct}
+            return [done[v] for v in values], {}
         return [conv(v) for v in values], {}
     except Invalid:
         pass

@@ -377,7 +377,10 @@ class Store:
                 "_source": [source] * n,
             }
             for name in names:
-                columns[name] = [r.get(name) for r in upserts]
+                try:  # records read from one sheet all hold the mapped fields
+                    columns[name] = list(map(operator.itemgetter(name), upserts))
+                except KeyError:
+                    columns[name] = [r.get(name) for r in upserts]
             _bulk_insert(conn, t, columns)
 
     def add_snapshot(

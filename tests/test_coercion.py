@@ -88,3 +88,14 @@ def test_text_strips_and_keeps_ids_whole():
     assert to_text("  Dana  ") == "Dana"
     assert to_text(1001.0) == "1001"
     assert to_text("   ") is None
+
+
+def test_repetitive_columns_convert_like_single_cells():
+    from sheetsync.mapping import _convert_column, converter
+
+    values = [True, 1.0, "yes", None, 0.0, False] * 10
+    out, errors = _convert_column(values, converter("text"), "text")
+    assert out[:6] == ["True", "1", "yes", None, "0", "False"] and not errors
+    dates = ["Jan 2026", "2026-02", None] * 20
+    out, _ = _convert_column(dates, converter("period"), "period")
+    assert out[:3] == ["2026-01", "2026-02", None]
