@@ -392,8 +392,9 @@ class Store:
         at: datetime,
         content_hash: str | None,
         summary: dict[str, Any],
-        values: dict[str, list[Record]] | None,
+        values: dict[str, list[Record]] | bytes | None,
     ) -> int:
+        """Record a pull/push/sync; ``values`` are the records, or ``encode_values`` of them."""
         t = SCHEMA["snapshots"]
         res = conn.execute(
             sa.insert(t).values(
@@ -402,7 +403,9 @@ class Store:
                 kind=kind,
                 content_hash=content_hash,
                 summary=summary,
-                values_z=encode_values(values) if values is not None else None,
+                values_z=(
+                    values if isinstance(values, bytes) or values is None else encode_values(values)
+                ),
             )
         )
         return int(res.inserted_primary_key[0])

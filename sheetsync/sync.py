@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,7 +32,7 @@ from .merge import (
 )
 from .model import TABLES, Record
 from .sources import CellWrite, RowAppend, open_source
-from .store import Store, record_key, utcnow
+from .store import Store, encode_values, record_key, utcnow
 
 Progress = Callable[[str], None]
 
@@ -204,11 +205,14 @@ def _pull(
         if r.fatal or (r.errors and not skip_invalid):
             raise ValidationError(r.errors, source=r.source.name, sheet_level=bool(r.fatal))
     results = []
-    with store.transaction() as conn:
+    # Encoding the snapshots (JSON + zlib) runs beside the database writes,
+    # which spend their time in SQLite's C code with the GIL released.
+    with ThreadPoolExecutor(max_workers=1) as pool, store.transaction() as conn:
+        encoded = [pool.submit(encode_values, r.records()) for r in reads]
         for name in sorted({r.source.name for r in reads}):  # one order: no deadlock
             store.lock(conn, f"source:{name}")
         at = utcnow()  # after the locks: versions never predate the ones they replace
-        for r in reads:
+        for r, blob in zip(reads, encoded, strict=True):
             if progress:
                 progress(f"writing {r.source.name} into the model")
             result = PullResult(
@@ -225,7 +229,7 @@ def _pull(
                 at=at,
                 content_hash=r.content_hash,
                 summary={n: c.as_dict() for n, c in result.tables.items()},
-                values=r.records(),
+                values=blob.result(),
             )
             results.append(result)
     return results
