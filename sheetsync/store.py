@@ -119,6 +119,23 @@ def utcnow() -> datetime:
 KEY_SEPARATOR = "\x1f"  # ASCII unit separator: never typed into a cell
 
 
+def _join_key(parts: tuple) -> str:
+    return KEY_SEPARATOR.join(map(str, parts))
+
+
+def record_keys(table: Table, records: list[Record]) -> list[str]:
+    """``record_key`` of many records at once."""
+    if not records:
+        return []
+    try:
+        pick = operator.itemgetter(*table.key)
+        if len(table.key) == 1:
+            return list(map(str, map(pick, records)))
+        return list(map(_join_key, map(pick, records)))
+    except KeyError:
+        return [record_key(table, r) for r in records]
+
+
 def record_key(table: Table, record: Record) -> str:
     """The stored identity of a record: its key fields' text, joined."""
     if len(table.key) == 1:
@@ -307,10 +324,11 @@ class Store:
                 sa.or_(t.c._valid_to.is_(None), t.c._valid_to > as_of)
             )
         q = q.order_by(t.c._id)
+        names = [f.name for f in spec.fields]
         if conn is not None:
-            return [dict(row._mapping) for row in conn.execute(q)]
+            return [dict(zip(names, row, strict=True)) for row in conn.execute(q)]
         with self.engine.connect() as c:
-            return [dict(row._mapping) for row in c.execute(q)]
+            return [dict(zip(names, row, strict=True)) for row in c.execute(q)]
 
     def all_records(self, as_of: datetime | None = None) -> dict[str, list[Record]]:
         """Every table's records, now or at ``as_of``."""
@@ -318,8 +336,9 @@ class Store:
             return {name: self.records(name, as_of, c) for name in TABLES}
 
     def keyed(self, conn: sa.Connection, table: str) -> dict[str, Record]:
-        spec = TABLES[table]
-        return {record_key(spec, r): r for r in self.records(table, conn=conn)}
+        """The current records of ``table`` by their key."""
+        records = self.records(table, conn=conn)
+        return dict(zip(record_keys(TABLES[table], records), records, strict=True))
 
     def history(
         self, table: str, key: str
@@ -373,9 +392,8 @@ class Store:
             columns = {
                 "_key": keys,
                 "_valid_from": [at] * n,
-                "_valid_to": [None] * n,
                 "_source": [source] * n,
-            }
+            }  # _valid_to stays NULL: the new versions are current
             for name in names:
                 try:  # records read from one sheet all hold the mapped fields
                     columns[name] = list(map(operator.itemgetter(name), upserts))
@@ -428,6 +446,28 @@ class Store:
         q = q.order_by(t.c.id.desc()).limit(limit)
         with self.engine.connect() as c:
             return [Snapshot(*row) for row in c.execute(q)]
+
+    def snapshot_keys(
+        self, snapshot_id: int, conn: sa.Connection | None = None
+    ) -> dict[str, set[str]]:
+        """The record keys a snapshot holds, per table (cheaper than its values)."""
+        t = SCHEMA["snapshots"]
+        q = sa.select(t.c.values_z).where(t.c.id == snapshot_id)
+        if conn is not None:
+            blob = conn.execute(q).scalar()
+        else:
+            with self.engine.connect() as c:
+                blob = c.execute(q).scalar()
+        if not blob:
+            return {}
+        out = {}
+        for name, part in json.loads(zlib.decompress(blob)).items():
+            spec = TABLES[name]
+            idx = [part["fields"].index(k) for k in spec.key]
+            pick = operator.itemgetter(*idx)
+            keys = map(pick, part["rows"])
+            out[name] = set(map(str, keys) if len(idx) == 1 else map(_join_key, keys))
+        return out
 
     def snapshot_values(self, snapshot_id: int) -> dict[str, list[Record]]:
         t = SCHEMA["snapshots"]

@@ -8,6 +8,7 @@ one transaction, so any error leaves the model exactly as it was.
 from __future__ import annotations
 
 import gc
+import operator
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -32,7 +33,7 @@ from .merge import (
 )
 from .model import TABLES, Record
 from .sources import CellWrite, RowAppend, open_source
-from .store import Store, encode_values, record_key, utcnow
+from .store import Store, encode_values, record_key, record_keys, utcnow
 
 Progress = Callable[[str], None]
 
@@ -219,9 +220,9 @@ def _pull(
                 r.source.name, r.source.location, skipped=r.errors, content_hash=r.content_hash
             )
             last = store.last_snapshot(r.source.name, conn=conn)
-            before = store.snapshot_values(last.id) if last else {}
+            before = store.snapshot_keys(last.id, conn) if last else {}
             for name, mt in r.tables.items():
-                result.tables[name] = _apply_table(store, conn, r, mt, before.get(name, []), at)
+                result.tables[name] = _apply_table(store, conn, r, mt, before.get(name, set()), at)
             result.snapshot_id = store.add_snapshot(
                 conn,
                 source=r.source.name,
@@ -236,34 +237,35 @@ def _pull(
 
 
 def _apply_table(
-    store: Store, conn: Any, read: SourceRead, mt: MappedTable, before: list[Record], at: datetime
+    store: Store, conn: Any, read: SourceRead, mt: MappedTable, before: set[str], at: datetime
 ) -> TableChange:
     spec = mt.table
-    mapped = set(mt.columns)
+    mapped = list(mt.columns)
     current = store.keyed(conn, spec.name)
     change = TableChange()
     upserts: list[Record] = []
     keys: list[str] = []
     replaced: list[str] = []
-    seen: set[str] = set()
-    for rec in mt.records:
-        key = record_key(spec, rec)
-        seen.add(key)
+    sheet_keys = record_keys(spec, mt.records)
+    values_of = operator.itemgetter(*mapped) if len(mapped) > 1 else (lambda r: (r[mapped[0]],))
+    for key, rec in zip(sheet_keys, mt.records, strict=True):
         old = current.get(key)
         if old is None:
             upserts.append(rec)
             keys.append(key)
             change.inserted += 1
             continue
-        merged = {**old, **{f: rec.get(f) for f in mapped}}
-        if all(_same(merged[f], old.get(f)) for f in mapped):
+        new_values = values_of(rec)
+        old_values = tuple(old.get(f) for f in mapped)
+        if new_values == old_values or all(map(_same, new_values, old_values)):
             change.unchanged += 1
-        else:
-            upserts.append(merged)
-            keys.append(key)
-            replaced.append(key)
-            change.updated += 1
-    gone = {record_key(spec, r) for r in before} - seen
+            continue
+        upserts.append({**old, **dict(zip(mapped, new_values, strict=True))})
+        keys.append(key)
+        replaced.append(key)
+        change.updated += 1
+    seen = set(sheet_keys)
+    gone = before - seen
     deletes = [k for k in gone if k in current]
     if deletes and mt.skipped_rows:
         # A skipped row still exists in the sheet and may be one of these:
