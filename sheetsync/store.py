@@ -131,6 +131,8 @@ def record_keys(table: Table, records: list[Record]) -> list[str]:
         pick = operator.itemgetter(*table.key)
         if len(table.key) == 1:
             return list(map(str, map(pick, records)))
+        if len(table.key) == 2:
+            return [f"{a}{KEY_SEPARATOR}{b}" for a, b in map(pick, records)]
         return list(map(_join_key, map(pick, records)))
     except KeyError:
         return [record_key(table, r) for r in records]
