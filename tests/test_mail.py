@@ -486,6 +486,36 @@ def test_concurrent_sends_deliver_each_message_once(plan: Plan, server: SmtpServ
     assert set(statuses) <= {"sent", "skipped", "in_flight"}
 
 
+def test_two_send_processes_at_once_deliver_each_message_once(plan: Plan, server: SmtpServer):
+    """Two real `sheetsync send` processes started together, each with its own
+    connection to the model and to the SMTP server: every recipient gets one message."""
+    import os
+    import subprocess
+    import sys
+
+    cmd = [
+        sys.executable,
+        "-m",
+        "sheetsync",
+        "--config",
+        str(plan.config_path),
+        "--db",
+        plan.db,
+        "send",
+        "--as-of",
+        AS_OF.isoformat(),
+    ]
+    env = {**os.environ}  # SSL_CERT_FILE and the SMTP password, as the fixtures set them
+    procs = [
+        subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=180)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert sorted(m.rcpt_tos[0] for m in server.messages) == sorted(EXECS)
+    assert {r.status for r in plan.ledger().values()} == {"sent"}
+
+
 def test_changed_plan_is_a_new_pack(plan: Plan, server: SmtpServer):
     """Keyed on content: after the sheet changes, the updated pack goes out, and says so."""
     assert send(plan).exit_code == 0
