@@ -29,6 +29,7 @@ from .merge import (
     append_values,
     cell_value,
     plan_table,
+    same,
     show,
 )
 from .model import TABLES, Record
@@ -147,12 +148,6 @@ def validate(config: Config, names: tuple[str, ...] = ()) -> list[SourceRead]:
     return [read_source(config, s) for s in config.select_sources(names)]
 
 
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) and isinstance(b, float):
-        return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
-    return a == b
-
-
 def pull(
     config: Config,
     store: Store,
@@ -257,7 +252,7 @@ def _apply_table(
             continue
         new_values = values_of(rec)
         old_values = tuple(old.get(f) for f in mapped)
-        if new_values == old_values or all(map(_same, new_values, old_values)):
+        if new_values == old_values or all(map(same, new_values, old_values)):
             change.unchanged += 1
             continue
         upserts.append({**old, **dict(zip(mapped, new_values, strict=True))})
