@@ -330,7 +330,9 @@ def status(app: App, as_of: Any, as_json: bool) -> None:
     from .summary import summarize
 
     day = _day(as_of)
-    s = summarize(app.store.all_records(), day, app.config.report.fiscal_year_start_month)
+    s = summarize(
+        app.store.all_records(), day, app.config.report.fiscal_year_start_month, app.config.rag
+    )
     if as_json:
         _print_json(s)
         return
@@ -347,12 +349,13 @@ def status(app: App, as_of: Any, as_json: bool) -> None:
                 str(p["milestones"]),
                 str(p["done"]),
                 str(p["late"]),
+                str(p["at_risk"]),
                 str(p["due"]),
             ]
             for p in s["projects"]
         ],
-        ["Key", "Project", "Milestones", "Done", "Late", "Due ≤14d"],
-        {2, 3, 4, 5},
+        ["Key", "Project", "Milestones", "Done", "Late", "At risk", "Due ≤14d"],
+        {2, 3, 4, 5, 6},
     )
     q = s["quota"]
     out += [

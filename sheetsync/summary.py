@@ -6,59 +6,53 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
+from .config import RagSettings
+from .metrics import AT_RISK, DONE, LATE, ON_TRACK, classify_milestone
 from .model import Record
 from .periods import period_bounds
+
+STATES = (DONE, LATE, AT_RISK, ON_TRACK)
 
 
 def _ratio(num: float, den: float) -> float | None:
     return num / den if den else None
 
 
-def milestone_state(m: Record, as_of: date) -> str:
-    """done | late | due (within 14 days) | open."""
-    status = (m.get("status") or "").strip().casefold()
-    if status == "done" or m.get("completed_on"):
-        return "done"
-    due = m.get("due")
-    if status == "late" or (due and due < as_of):
-        return "late"
-    if due and (due - as_of).days <= 14:
-        return "due"
-    return "open"
+def _project_entry(key: str, name: str, owner: str | None) -> dict[str, Any]:
+    return {
+        "key": key,
+        "name": name,
+        "owner": owner,
+        "milestones": 0,
+        **dict.fromkeys(STATES, 0),
+        "due": 0,
+    }
 
 
 def summarize(
-    records: dict[str, list[Record]], as_of: date, fy_start_month: int = 1
+    records: dict[str, list[Record]],
+    as_of: date,
+    fy_start_month: int = 1,
+    rag: RagSettings | None = None,
 ) -> dict[str, Any]:
-    """Milestone counts per project, year-to-date attainment per team and rep, budget per project."""
-    projects: dict[str, dict[str, Any]] = {}
-    for p in records.get("projects", []):
-        projects[p["key"]] = {
-            "key": p["key"],
-            "name": p["name"],
-            "owner": p.get("owner"),
-            "milestones": 0,
-            "done": 0,
-            "late": 0,
-            "due": 0,
-            "open": 0,
-        }
+    """Milestone counts per project (classified as in the reports), year-to-date
+    attainment per team and rep, budget per project."""
+    rag = rag or RagSettings()
+    projects = {
+        p["key"]: _project_entry(p["key"], p["name"], p.get("owner"))
+        for p in records.get("projects", [])
+    }
     for m in records.get("milestones", []):
-        entry = projects.setdefault(
-            m["project"],
-            {
-                "key": m["project"],
-                "name": m["project"],
-                "owner": None,
-                "milestones": 0,
-                "done": 0,
-                "late": 0,
-                "due": 0,
-                "open": 0,
-            },
-        )
+        entry = projects.setdefault(m["project"], _project_entry(m["project"], m["project"], None))
+        state = classify_milestone(m, as_of, rag)
         entry["milestones"] += 1
-        entry[milestone_state(m, as_of)] += 1
+        entry[state.category] += 1
+        if (
+            state.category != DONE
+            and state.days_to_due is not None
+            and 0 <= state.days_to_due <= 14
+        ):
+            entry["due"] += 1
 
     reps: dict[str, dict[str, Any]] = {}
     teams: dict[str, dict[str, Any]] = defaultdict(lambda: {"quota": 0.0, "closed": 0.0, "reps": 0})

@@ -212,6 +212,11 @@ def test_status_and_json(sample_dir, run_cli):
     assert data["quota"]["quota"] == pytest.approx(sum(q[4] for q in ytd))
     assert data["quota"]["closed"] == pytest.approx(sum(q[5] or 0 for q in ytd))
     assert {t["team"] for t in data["teams"]} == {q[1] for q in expected}
+    by_key = {p["key"]: p for p in data["projects"]}
+    # the sample's story: G-06 and U-04 are past due and not done; 5 + 3 milestones are done
+    assert (by_key["GROW20"]["late"], by_key["UPSELL"]["late"]) == (1, 1)
+    assert (by_key["GROW20"]["done"], by_key["UPSELL"]["done"]) == (5, 3)
+    assert sum(p["milestones"] for p in data["projects"]) == 20
     text = run_cli("--config", cfg, "status", "--as-of", "2026-11-30").output
     assert "Quota attainment, 2026 year to date" in text
     assert f"{data['quota']['attainment']:.0%}" in text
