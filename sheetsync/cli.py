@@ -65,13 +65,20 @@ class App:
             self._store = Store(self.db or self.config.default_db_url())
         return self._store
 
-    def progress(self) -> Callable[[str], None] | None:
-        """Stage messages on a terminal; silent when piped or --quiet."""
+    def progress(self) -> Callable[..., None] | None:
+        """A progress line on a terminal (a bar when the amount is known);
+        silent when output is piped or with --quiet."""
         if self.quiet or not sys.stderr.isatty():
             return None
 
-        def show(message: str) -> None:
-            click.echo(f"\r\x1b[2K… {message}", err=True, nl=False)
+        def show(message: str, done: int | None = None, total: int | None = None) -> None:
+            if total:
+                filled = round(24 * done / total) if done else 0
+                bar = "█" * filled + "░" * (24 - filled)
+                line = f"{bar} {done / total:4.0%}  {message} ({done:,} of {total:,} rows)"
+            else:
+                line = f"… {message}"
+            click.echo(f"\r\x1b[2K{line}", err=True, nl=False)
 
         return show
 
@@ -250,7 +257,7 @@ def pull(app: App, sources: tuple[str, ...], skip_invalid: bool, as_json: bool) 
         parts = []
         for name, c in r.tables.items():
             bits = [
-                f"{n} {k}"
+                f"{n:,} {k}"
                 for k, n in (("new", c.inserted), ("updated", c.updated), ("deleted", c.deleted))
                 if n
             ]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import operator
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -368,6 +368,7 @@ class Store:
         at: datetime,
         replaced: Iterable[str] | None = None,
         keys: Iterable[str] | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> None:
         """Close the current versions of changed/deleted records and insert new ones.
 
@@ -401,7 +402,7 @@ class Store:
                     columns[name] = list(map(operator.itemgetter(name), upserts))
                 except KeyError:
                     columns[name] = [r.get(name) for r in upserts]
-            _bulk_insert(conn, t, columns)
+            _bulk_insert(conn, t, columns, progress)
 
     def add_snapshot(
         self,
@@ -560,7 +561,15 @@ def _sqlite_begin(conn: sa.Connection) -> None:
     conn.exec_driver_sql(conn.get_execution_options().get("sheetsync_begin", "BEGIN"))
 
 
-def _bulk_insert(conn: sa.Connection, t: sa.Table, columns: dict[str, list[Any]]) -> None:
+BULK_CHUNK = 20_000  # rows per executemany: progress between chunks, same speed
+
+
+def _bulk_insert(
+    conn: sa.Connection,
+    t: sa.Table,
+    columns: dict[str, list[Any]],
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
     """Insert many rows, given column by column, through the driver's executemany,
     with SQLAlchemy's type conversions applied once per distinct value (the
     generic path costs 3× more)."""
@@ -575,4 +584,7 @@ def _bulk_insert(conn: sa.Connection, t: sa.Table, columns: dict[str, list[Any]]
     quote = dialect.identifier_preparer.quote
     marks = ", ".join(["?" if dialect.paramstyle == "qmark" else "%s"] * len(cols))
     sql = f"INSERT INTO {quote(t.name)} ({', '.join(map(quote, columns))}) VALUES ({marks})"
-    conn.exec_driver_sql(sql, rows)
+    for start in range(0, len(rows), BULK_CHUNK):
+        conn.exec_driver_sql(sql, rows[start : start + BULK_CHUNK])
+        if progress:
+            progress(min(start + BULK_CHUNK, len(rows)), len(rows))

@@ -36,7 +36,7 @@ from .model import TABLES, Record
 from .sources import CellWrite, RowAppend, open_source
 from .store import Store, encode_values, record_key, record_keys, utcnow
 
-Progress = Callable[[str], None]
+Progress = Callable[..., None]  # progress(message, done=None, total=None)
 
 
 @dataclass
@@ -217,7 +217,13 @@ def _pull(
             last = store.last_snapshot(r.source.name, conn=conn)
             before = store.snapshot_keys(last.id, conn) if last else {}
             for name, mt in r.tables.items():
-                result.tables[name] = _apply_table(store, conn, r, mt, before.get(name, set()), at)
+                report = None
+                if progress:
+                    label = f"writing {r.source.name}: {name}"
+                    report = lambda done, total, label=label: progress(label, done, total)  # noqa: E731
+                result.tables[name] = _apply_table(
+                    store, conn, r, mt, before.get(name, set()), at, report
+                )
             result.snapshot_id = store.add_snapshot(
                 conn,
                 source=r.source.name,
@@ -232,7 +238,13 @@ def _pull(
 
 
 def _apply_table(
-    store: Store, conn: Any, read: SourceRead, mt: MappedTable, before: set[str], at: datetime
+    store: Store,
+    conn: Any,
+    read: SourceRead,
+    mt: MappedTable,
+    before: set[str],
+    at: datetime,
+    progress: Callable[[int, int], None] | None = None,
 ) -> TableChange:
     spec = mt.table
     mapped = list(mt.columns)
@@ -277,6 +289,7 @@ def _apply_table(
         at=at,
         replaced=replaced,
         keys=keys,
+        progress=progress,
     )
     return change
 
