@@ -217,7 +217,7 @@ def init(
     app.say(f"Wrote {output}. Check it, then run: sheetsync --config {output} pull", bold=True)
 
 
-def _print_errors(app: App, errors: list, label: str) -> None:
+def _print_errors(errors: list, label: str) -> None:
     from .errors import format_cell_errors
 
     if errors:
@@ -269,7 +269,7 @@ def pull(app: App, sources: tuple[str, ...], skip_invalid: bool, as_json: bool) 
                     f"  {name}: {c.kept} records gone from the sheet kept, because rows were skipped",
                     fg="yellow",
                 )
-        _print_errors(app, r.skipped, f"Skipped rows in {r.source}")
+        _print_errors(r.skipped, f"Skipped rows in {r.source}")
 
 
 @cli.command()
@@ -301,7 +301,7 @@ def validate(app: App, sources: tuple[str, ...], as_json: bool) -> None:
             counts = ", ".join(f"{len(t.records)} {n}" for n, t in r.tables.items())
             mark = "ok" if not r.errors else f"{len(r.errors)} problems"
             app.say(f"{r.source.name}: {counts} — {mark}")
-            _print_errors(app, r.errors, f"Problems in {r.source.name}")
+            _print_errors(r.errors, f"Problems in {r.source.name}")
     if problems:
         sys.exit(2)
 

@@ -153,7 +153,7 @@ def render_summary(config: Config, variables: dict[str, Any]) -> tuple[str, str]
     """
     import jinja2
 
-    from .report import Formatter, _template_error, build_environment, template_dirs_for
+    from .report import Formatter, build_environment, template_dirs_for, template_error
 
     dirs = template_dirs_for(config)
     env = build_environment(dirs, Formatter(config.report.locale, config.report.currency))
@@ -162,7 +162,7 @@ def render_summary(config: Config, variables: dict[str, Any]) -> tuple[str, str]
         text = text_env.get_template(SUMMARY_TEXT).render(variables)
         html = env.get_template(SUMMARY_HTML).render(variables)
     except jinja2.TemplateError as e:
-        raise _template_error(e, dirs) from None
+        raise template_error(e, dirs) from None
     return text, html
 
 

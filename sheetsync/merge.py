@@ -165,6 +165,7 @@ class TablePlan:
     conflicts: list[Conflict] = field(default_factory=list)
     resolved: list[Conflict] = field(default_factory=list)
     model_upserts: list[Record] = field(default_factory=list)  # merged records to store
+    model_replaced: list[str] = field(default_factory=list)  # keys of upserts the model holds
     model_deletes: list[str] = field(default_factory=list)
     sheet_after: list[Record] = field(default_factory=list)  # the sheet's records once written
 
@@ -249,6 +250,7 @@ def plan_table(
                 model_changed = True
         if model_changed:
             plan.model_upserts.append(merged)
+            plan.model_replaced.append(key)
         plan.sheet_after.append(after)
     for key, m in model.items():
         if key in sheet_keys:

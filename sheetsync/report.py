@@ -1612,7 +1612,7 @@ def build_environment(dirs: Sequence[Path], fmt: Formatter) -> jinja2.Environmen
     return env
 
 
-def _template_error(e: Exception, dirs: Sequence[Path]) -> ConfigError:
+def template_error(e: Exception, dirs: Sequence[Path]) -> ConfigError:
     """A ConfigError naming the template file and line of a Jinja error."""
     import jinja2
 
@@ -1652,11 +1652,11 @@ def render_html(
         )
         raise UsageError(f"no report named {name!r}", hint=f"reports: {', '.join(known)}") from None
     except jinja2.TemplateError as e:
-        raise _template_error(e, dirs) from None
+        raise template_error(e, dirs) from None
     try:
         return template.render(**context.variables())
     except jinja2.TemplateError as e:
-        raise _template_error(e, dirs) from None
+        raise template_error(e, dirs) from None
 
 
 def _url_fetcher(allowed: Sequence[Path]):

@@ -462,6 +462,13 @@ def execute_plan(store: Store, plan: SourcePlan, *, force: bool = False) -> Sour
         )
     source = plan.source
     backend = plan.read.backend
+    expected = plan.read.content_hash
+    if plan.mode == "push" and plan.base_hash and plan.base_hash != expected and not force:
+        raise RefusedError(
+            f"{source.name}: {Path(source.location).name} changed since sheetsync last read it; "
+            "pushing could overwrite those edits",
+            hint="run `sheetsync sync` to merge both sides, or use --force to push anyway",
+        )
     with store.transaction() as conn:
         store.lock(conn, f"source:{source.name}")
         at = utcnow()
@@ -473,9 +480,6 @@ def execute_plan(store: Store, plan: SourcePlan, *, force: bool = False) -> Sour
             )
         for name, t in plan.tables.items():
             if t.model_upserts or t.model_deletes:
-                current = store.keyed(conn, name)
-                spec = TABLES[name]
-                keys = [record_key(spec, r) for r in t.model_upserts]
                 store.apply(
                     conn,
                     name,
@@ -483,17 +487,9 @@ def execute_plan(store: Store, plan: SourcePlan, *, force: bool = False) -> Sour
                     t.model_deletes,
                     source=source.name,
                     at=at,
-                    keys=keys,
-                    replaced=[k for k in keys if k in current],
+                    replaced=t.model_replaced,
                 )
         writes, appends, deletes = _sheet_writes(plan)
-        expected = plan.read.content_hash
-        if plan.mode == "push" and plan.base_hash and plan.base_hash != expected and not force:
-            raise RefusedError(
-                f"{source.name}: {Path(source.location).name} changed since sheetsync last read it; "
-                "pushing could overwrite those edits",
-                hint="run `sheetsync sync` to merge both sides, or use --force to push anyway",
-            )
         new_hash = expected
         if writes or appends or deletes:
             result = backend.write(writes, appends, deletes, expected_hash=expected, force=force)

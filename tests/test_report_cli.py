@@ -41,7 +41,7 @@ def test_template_dir_and_template_errors(sample_dir, run_cli, tmp_path):
         "{% endblock %}"
     )
     out = tmp_path / "exec.html"
-    r = run_cli(
+    args = (
         "--config",
         cfg,
         "report",
@@ -53,23 +53,13 @@ def test_template_dir_and_template_errors(sample_dir, run_cli, tmp_path):
         "-o",
         out,
     )
+    r = run_cli(*args)
     assert r.exit_code == 0, r.output
     assert "Board pack for Northwind Traders" in out.read_text()
 
     (tdir / "executive.html").write_text(
         '{% extends "base.html" %}\n{% block content %}\n{{ oops }}\n{% endblock %}'
     )
-    r = run_cli(
-        "--config",
-        cfg,
-        "report",
-        "--report",
-        "executive",
-        "--html",
-        "--template-dir",
-        tdir,
-        "-o",
-        out,
-    )
+    r = run_cli(*args)
     assert r.exit_code == 1
     assert f"{tdir / 'executive.html'}:3" in r.output and "oops" in r.output
