@@ -242,11 +242,19 @@ def pull(app: App, sources: tuple[str, ...], skip_invalid: bool, as_json: bool) 
     Example:
         sheetsync pull plan
     """
+    from .reading import start_reads
+
+    reads = start_reads(app.config, sources)  # parsing runs while the database code loads
     from .sync import pull as do_pull
 
     try:
         results = do_pull(
-            app.config, app.store, sources, skip_invalid=skip_invalid, progress=app.progress()
+            app.config,
+            app.store,
+            sources,
+            skip_invalid=skip_invalid,
+            progress=app.progress(),
+            reads=reads,
         )
     finally:
         app.done_progress()
@@ -281,7 +289,7 @@ def validate(app: App, sources: tuple[str, ...], as_json: bool) -> None:
 
     Exit code 2 when any cell is wrong, each problem listed by sheet and cell.
     """
-    from .sync import validate as do_validate
+    from .reading import validate as do_validate
 
     reads = do_validate(app.config, sources)
     problems = [e for r in reads for e in r.errors]

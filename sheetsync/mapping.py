@@ -262,11 +262,27 @@ class MappedTable:
     header_row: int
     columns: dict[str, int]  # field → 1-based column
     headers: dict[str, str]  # field → header text as written
-    records: list[Record] = field(default_factory=list)
+    fields: list[str] = field(default_factory=list)  # the mapped fields, in model order
+    values: list[tuple] = field(default_factory=list)  # each record's values, in `fields` order
     rows: list[int] = field(default_factory=list)  # sheet row of each record
     errors: list[CellError] = field(default_factory=list)  # row-level problems
     fatal: list[CellError] = field(default_factory=list)  # sheet-level problems
     skipped_rows: list[int] = field(default_factory=list)
+    _records: list[Record] | None = field(default=None, repr=False)
+
+    @property
+    def records(self) -> list[Record]:
+        """The records as dicts (made on first use: a large pull never needs them)."""
+        if self._records is None or len(self._records) != len(self.values):
+            names = self.fields
+            self._records = [dict(zip(names, v, strict=True)) for v in self.values]
+        return self._records
+
+    def keep(self, indexes: list[int]) -> None:
+        """Keep only the records at ``indexes`` (in order)."""
+        self.values = [self.values[i] for i in indexes]
+        self.rows = [self.rows[i] for i in indexes]
+        self._records = None
 
     def address(self, row: int, field_name: str) -> str:
         return a1(row, self.columns[field_name])
@@ -307,6 +323,7 @@ def map_grid(
     columns = match_headers(header_cells, table, mapping)
     headers = {f: str(header_cells[c - 1]).strip() for f, c in columns.items()}
     result = MappedTable(table, grid.sheet, header_row, columns, headers)
+    result.fields = [f.name for f in table.fields if f.name in columns]
     for f in table.fields:
         if f.name in columns or not (f.required or (f.name in mapping.columns)):
             continue
@@ -356,6 +373,11 @@ def _convert_column(
             return values, {}  # already numbers: nothing to convert (the common case)
         if kind == "number":  # floats pass untouched, blanks become None, the rest is parsed
             return [v if type(v) is float else None if v == "" else conv(v) for v in values], {}
+        if kind == "text" and types == {str}:  # strip at C speed; blanks become None
+            stripped = list(map(str.strip, values))
+            if "" in stripped:
+                stripped = [v or None for v in stripped]
+            return stripped, {}
         if kind == "text" and types <= {str, NoneType}:
             return [v.strip() or None if v is not None else None for v in values], {}
         mixed_bools = bool in types and len(types - {bool, NoneType}) > 0  # True == 1 in a set
@@ -397,7 +419,6 @@ def _read_rows(grid: Grid, result: MappedTable, dayfirst: bool) -> None:
     """Convert column by column (fast), then assemble and check row by row."""
     table = result.table
     fields = [f for f in table.fields if f.name in result.columns]
-    names = [f.name for f in fields]
     data = grid.rows[result.header_row :]
     first_row = result.header_row + 1
     raw_cols, cols, col_errors = [], [], []
@@ -414,13 +435,13 @@ def _read_rows(grid: Grid, result: MappedTable, dayfirst: bool) -> None:
         col_errors.append(errors)
     required = [j for j, f in enumerate(fields) if f.required]
     bad_rows = set().union(*(e.keys() for e in col_errors)) if col_errors else set()
-    key_idx = [names.index(k) for k in table.key]
+    key_idx = [result.fields.index(k) for k in table.key]
     required_of = _picker(required)
     key_of = _picker(key_idx)
     if not bad_rows and not any(None in cols[j] for j in required):
         keys = list(zip(*(cols[k] for k in key_idx), strict=True))
         if len(set(keys)) == len(keys):  # the common case: a clean sheet, no row to look at twice
-            result.records = [dict(zip(names, v, strict=True)) for v in zip(*cols, strict=True)]
+            result.values = list(zip(*cols, strict=True))
             result.rows = list(range(first_row, first_row + len(keys)))
             return
     seen: dict[tuple, int] = {}
@@ -465,5 +486,5 @@ def _read_rows(grid: Grid, result: MappedTable, dayfirst: bool) -> None:
             result.skipped_rows.append(r)
             continue
         seen[key] = r
-        result.records.append(dict(zip(names, values, strict=True)))
+        result.values.append(values)
         result.rows.append(r)

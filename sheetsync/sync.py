@@ -1,17 +1,14 @@
-"""Moving the plan between sources and the model: read, validate, pull.
+"""Moving the plan between sources and the model: pull, push, sync, diff.
 
-``read_source`` reads and validates one source without touching the model;
-``pull`` validates every selected source first and then writes all of them in
-one transaction, so any error leaves the model exactly as it was.
+``pull`` validates every selected source (see ``reading``) and then writes all
+of them in one transaction, so any error leaves the model exactly as it was.
+``push``, ``sync`` and ``diff`` plan cell-level merges and carry them out.
 """
 
 from __future__ import annotations
 
-import gc
 import operator
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,8 +16,7 @@ from typing import Any, Literal
 
 from .config import Config, SourceConfig
 from .errors import CellError, ConflictError, RefusedError, ValidationError
-from .grid import Grid
-from .mapping import MappedTable, map_grid
+from .mapping import MappedTable
 from .merge import (
     CellChange,
     Conflict,
@@ -33,33 +29,11 @@ from .merge import (
     show,
 )
 from .model import TABLES, Record
-from .sources import CellWrite, RowAppend, open_source
-from .store import Store, encode_values, record_key, record_keys, utcnow
+from .reading import PendingReads, SourceRead, gc_paused, read_source, start_reads
+from .sources import CellWrite, RowAppend
+from .store import Store, encode_rows, record_key, row_keys, utcnow
 
 Progress = Callable[..., None]  # progress(message, done=None, total=None)
-
-
-@dataclass
-class SourceRead:
-    """One source read and validated: its tables and every problem found."""
-
-    source: SourceConfig
-    tables: dict[str, MappedTable]
-    content_hash: str | None
-    sheet_names: list[str]
-    grids: dict[str, Grid] = field(default_factory=dict)
-    backend: Any = None  # the open Source, reused for writing (one per command)
-
-    @property
-    def fatal(self) -> list[CellError]:
-        return [e for t in self.tables.values() for e in t.fatal]
-
-    @property
-    def errors(self) -> list[CellError]:
-        return [e for t in self.tables.values() for e in (*t.fatal, *t.errors)]
-
-    def records(self) -> dict[str, list[Record]]:
-        return {name: t.records for name, t in self.tables.items()}
 
 
 @dataclass
@@ -97,57 +71,6 @@ class PullResult:
         }
 
 
-def read_source(config: Config, source: SourceConfig) -> SourceRead:
-    """Read every mapped worksheet of ``source`` and validate it against the model."""
-    backend = open_source(source)
-    sheets = list(dict.fromkeys(m.sheet for m in source.tables.values()))
-    grids = backend.read(sheets)
-    names = backend.sheet_names()
-    dayfirst = not config.report.locale.lower().startswith(("en_us", "en-us"))
-    tables = {
-        name: map_grid(grids.get(m.sheet), TABLES[name], m, sheet_names=names, dayfirst=dayfirst)
-        for name, m in source.tables.items()
-    }
-    read = SourceRead(source, tables, backend.fingerprint(), names, grids, backend)
-    _check_references(read)
-    return read
-
-
-def _check_references(read: SourceRead) -> None:
-    """Milestones, budget lines and tasks must name a project the source defines."""
-    projects = read.tables.get("projects")
-    if projects is None or projects.fatal:
-        return
-    known = {r["key"] for r in projects.records}
-    shown = ", ".join(sorted(known)[:8])
-    for name in ("milestones", "budget", "tasks"):
-        mt = read.tables.get(name)
-        if mt is None or mt.fatal or "project" not in mt.columns:
-            continue
-        keep_records, keep_rows = [], []
-        for record, row in zip(mt.records, mt.rows, strict=True):
-            if record["project"] in known:
-                keep_records.append(record)
-                keep_rows.append(row)
-                continue
-            mt.errors.append(
-                CellError(
-                    mt.sheet,
-                    mt.address(row, "project"),
-                    mt.headers["project"],
-                    f'no project "{record["project"]}" on sheet {projects.sheet!r} (projects: {shown})',
-                    row,
-                )
-            )
-            mt.skipped_rows.append(row)
-        mt.records, mt.rows = keep_records, keep_rows
-
-
-def validate(config: Config, names: tuple[str, ...] = ()) -> list[SourceRead]:
-    """Read and check the selected sources; write nothing anywhere."""
-    return [read_source(config, s) for s in config.select_sources(names)]
-
-
 def pull(
     config: Config,
     store: Store,
@@ -155,75 +78,74 @@ def pull(
     *,
     skip_invalid: bool = False,
     progress: Progress | None = None,
+    reads: PendingReads | None = None,
 ) -> list[PullResult]:
     """Read the selected sources into the model in one transaction.
 
     Raises ValidationError (writing nothing) when any source has a problem,
     unless ``skip_invalid``, which imports the valid rows and reports the rest.
     Sheet-level problems (missing sheet or column) always stop the pull.
+    ``reads``: the sources' reads, already started by ``start_reads`` (a caller
+    that starts them before importing the database code saves that time too).
     """
-    with _no_gc_pauses():
-        return _pull(config, store, names, skip_invalid=skip_invalid, progress=progress)
-
-
-@contextmanager
-def _no_gc_pauses() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a sheet's worth of cells is held.
-
-    Reading 100,000 rows allocates millions of small objects; each allocation
-    burst triggers full collections that scan them all again (a third of the
-    time of a large pull). Nothing here makes reference cycles, so nothing is
-    left for the collector when it resumes.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+    with gc_paused():
+        pending = reads or start_reads(config, names)
+        if progress:
+            shown = ", ".join(f"{s.name} ({s.location})" for s in pending.sources)
+            progress(f"reading {shown}")
+        return _pull(store, pending, skip_invalid=skip_invalid, progress=progress)
 
 
 def _pull(
-    config: Config,
     store: Store,
-    names: tuple[str, ...],
+    pending: PendingReads,
     *,
     skip_invalid: bool,
     progress: Progress | None,
 ) -> list[PullResult]:
-    reads = []
-    for s in config.select_sources(names):
-        if progress:
-            progress(f"reading {s.name} ({s.location})")
-        reads.append(read_source(config, s))
-    for r in reads:
-        if r.fatal or (r.errors and not skip_invalid):
-            raise ValidationError(r.errors, source=r.source.name, sheet_level=bool(r.fatal))
-    results = []
-    # Encoding the snapshots (JSON + zlib) runs beside the database writes,
-    # which spend their time in SQLite's C code with the GIL released.
-    with ThreadPoolExecutor(max_workers=1) as pool, store.transaction() as conn:
-        encoded = [pool.submit(encode_values, r.records()) for r in reads]
-        for name in sorted({r.source.name for r in reads}):  # one order: no deadlock
+    sources = pending.sources
+    # The transaction (and the sources' locks) are taken while the workbooks
+    # are still being parsed, and what the pull compares against is loaded
+    # meanwhile; nothing is written before every source has been validated.
+    with store.transaction() as conn:
+        for name in sorted({s.name for s in sources}):  # one order: no deadlock
             store.lock(conn, f"source:{name}")
+        lasts = {s.name: store.last_snapshot(s.name, conn=conn) for s in sources}
+        before = {
+            n: store.snapshot_keys(last.id, conn) if last else {} for n, last in lasts.items()
+        }
+        current = {t: store.keyed(conn, t) for s in sources for t in s.tables}
+        reads = pending.result()
+        for r in reads:
+            if r.fatal or (r.errors and not skip_invalid):
+                raise ValidationError(r.errors, source=r.source.name, sheet_level=bool(r.fatal))
         at = utcnow()  # after the locks: versions never predate the ones they replace
-        for r, blob in zip(reads, encoded, strict=True):
+        results = []
+        written: set[str] = set()
+        for r in reads:
             if progress:
                 progress(f"writing {r.source.name} into the model")
             result = PullResult(
                 r.source.name, r.source.location, skipped=r.errors, content_hash=r.content_hash
             )
-            last = store.last_snapshot(r.source.name, conn=conn)
-            before = store.snapshot_keys(last.id, conn) if last else {}
             for name, mt in r.tables.items():
                 report = None
                 if progress:
                     label = f"writing {r.source.name}: {name}"
                     report = lambda done, total, label=label: progress(label, done, total)  # noqa: E731
+                if name in written:  # a second source of this table sees the first one's writes
+                    current[name] = store.keyed(conn, name)
                 result.tables[name] = _apply_table(
-                    store, conn, r, mt, before.get(name, set()), at, report
+                    store,
+                    conn,
+                    r,
+                    mt,
+                    current[name],
+                    before[r.source.name].get(name, set()),
+                    at,
+                    report,
                 )
+                written.add(name)
             result.snapshot_id = store.add_snapshot(
                 conn,
                 source=r.source.name,
@@ -231,7 +153,7 @@ def _pull(
                 at=at,
                 content_hash=r.content_hash,
                 summary={n: c.as_dict() for n, c in result.tables.items()},
-                values=blob.result(),
+                values=encode_rows({n: (t.fields, t.values) for n, t in r.tables.items()}),
             )
             results.append(result)
     return results
@@ -242,37 +164,37 @@ def _apply_table(
     conn: Any,
     read: SourceRead,
     mt: MappedTable,
+    current: dict[str, Record],
     before: set[str],
     at: datetime,
     progress: Callable[[int, int], None] | None = None,
 ) -> TableChange:
     spec = mt.table
-    mapped = list(mt.columns)
-    current = store.keyed(conn, spec.name)
+    fields = mt.fields
     change = TableChange()
-    upserts: list[Record] = []
-    keys: list[str] = []
-    replaced: list[str] = []
-    sheet_keys = record_keys(spec, mt.records)
-    values_of = operator.itemgetter(*mapped) if len(mapped) > 1 else (lambda r: (r[mapped[0]],))
-    for key, rec in zip(sheet_keys, mt.records, strict=True):
-        old = current.get(key)
-        if old is None:
-            upserts.append(rec)
-            keys.append(key)
-            change.inserted += 1
-            continue
-        new_values = values_of(rec)
-        old_values = tuple(old.get(f) for f in mapped)
-        if new_values == old_values or all(map(same, new_values, old_values)):
-            change.unchanged += 1
-            continue
-        upserts.append({**old, **dict(zip(mapped, new_values, strict=True))})
-        keys.append(key)
-        replaced.append(key)
-        change.updated += 1
-    seen = set(sheet_keys)
-    gone = before - seen
+    sheet_keys = row_keys(spec, fields, mt.values)
+    if current:
+        new_rows: list[tuple] = []
+        new_keys: list[str] = []
+        updates: list[Record] = []
+        update_keys: list[str] = []
+        old_values_of = _picker(fields)
+        for key, values in zip(sheet_keys, mt.values, strict=True):
+            old = current.get(key)
+            if old is None:
+                new_rows.append(values)
+                new_keys.append(key)
+                continue
+            old_values = old_values_of(old)
+            if values == old_values or all(map(same, values, old_values)):
+                change.unchanged += 1
+                continue
+            updates.append({**old, **dict(zip(fields, values, strict=True))})
+            update_keys.append(key)
+    else:  # a first pull: every record is new
+        new_rows, new_keys, updates, update_keys = mt.values, sheet_keys, [], []
+    change.inserted, change.updated = len(new_rows), len(updates)
+    gone = before - set(sheet_keys)
     deletes = [k for k in gone if k in current]
     if deletes and mt.skipped_rows:
         # A skipped row still exists in the sheet and may be one of these:
@@ -280,18 +202,21 @@ def _apply_table(
         change.kept = len(deletes)
         deletes = []
     change.deleted = len(deletes)
-    store.apply(
-        conn,
-        spec.name,
-        upserts,
-        deletes,
-        source=read.source.name,
-        at=at,
-        replaced=replaced,
-        keys=keys,
-        progress=progress,
+    write = {"source": read.source.name, "at": at, "progress": progress}
+    store.apply_rows(
+        conn, spec.name, fields, new_rows, deletes, keys=new_keys, replaced=(), **write
     )
+    if updates:
+        store.apply(conn, spec.name, updates, (), keys=update_keys, replaced=update_keys, **write)
     return change
+
+
+def _picker(fields: list[str]) -> Callable[[Record], tuple]:
+    """A fast function picking ``fields`` out of a record, always as a tuple."""
+    if len(fields) == 1:
+        name = fields[0]
+        return lambda r: (r[name],)
+    return operator.itemgetter(*fields)
 
 
 # ---------------------------------------------------------------- push, sync, diff

@@ -28,8 +28,8 @@ from pypdf import PdfReader
 from sheetsync import report
 from sheetsync.config import load_config
 from sheetsync.errors import ConfigError, UsageError
+from sheetsync.reading import read_source
 from sheetsync.store import Store
-from sheetsync.sync import read_source
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
