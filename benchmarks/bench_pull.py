@@ -103,6 +103,7 @@ def main() -> None:
     import python_calamine
 
     from sheetsync.config import load_config
+    from sheetsync.reading import start_reads
     from sheetsync.store import Store
     from sheetsync.sync import pull
 
@@ -126,8 +127,9 @@ def main() -> None:
         db = tmp / "model.db"
         for p in tmp.glob("model.db*"):
             p.unlink()
+        reads = start_reads(config)  # as the CLI does: parse while the model opens
         store = Store(f"sqlite:///{db}")
-        pull(config, store)
+        pull(config, store, reads=reads)
         store.close()
 
     t_pull = best(lib_pull, args.repeat)

@@ -21,7 +21,7 @@ from typing import Any
 from .config import TableMapping
 from .errors import CellError
 from .grid import Grid, a1
-from .model import Field, Record, Table
+from .model import Field, Record, Table, key_texts_of_columns
 from .periods import MONTHS, parse_period
 
 HEADER_SCAN_ROWS = 30
@@ -264,6 +264,7 @@ class MappedTable:
     headers: dict[str, str]  # field → header text as written
     fields: list[str] = field(default_factory=list)  # the mapped fields, in model order
     values: list[tuple] = field(default_factory=list)  # each record's values, in `fields` order
+    keys: list[str] = field(default_factory=list)  # each record's stored identity (key_texts)
     rows: list[int] = field(default_factory=list)  # sheet row of each record
     errors: list[CellError] = field(default_factory=list)  # row-level problems
     fatal: list[CellError] = field(default_factory=list)  # sheet-level problems
@@ -281,6 +282,7 @@ class MappedTable:
     def keep(self, indexes: list[int]) -> None:
         """Keep only the records at ``indexes`` (in order)."""
         self.values = [self.values[i] for i in indexes]
+        self.keys = [self.keys[i] for i in indexes]
         self.rows = [self.rows[i] for i in indexes]
         self._records = None
 
@@ -439,12 +441,13 @@ def _read_rows(grid: Grid, result: MappedTable, dayfirst: bool) -> None:
     required_of = _picker(required)
     key_of = _picker(key_idx)
     if not bad_rows and not any(None in cols[j] for j in required):
-        keys = list(zip(*(cols[k] for k in key_idx), strict=True))
+        keys = key_texts_of_columns([cols[k] for k in key_idx])
         if len(set(keys)) == len(keys):  # the common case: a clean sheet, no row to look at twice
             result.values = list(zip(*cols, strict=True))
+            result.keys = keys
             result.rows = list(range(first_row, first_row + len(keys)))
             return
-    seen: dict[tuple, int] = {}
+    seen: dict[str, int] = {}
     for idx, values in enumerate(zip(*cols, strict=True)):
         r = first_row + idx
         if idx in bad_rows or None in required_of(values):
@@ -472,19 +475,21 @@ def _read_rows(grid: Grid, result: MappedTable, dayfirst: bool) -> None:
             result.skipped_rows.append(r)
             continue
         key = key_of(values)
-        if key in seen:
+        text = key_texts_of_columns([[k] for k in key])[0]
+        if text in seen:
             k0 = table.key[0]
             result.errors.append(
                 CellError(
                     grid.sheet,
                     a1(r, result.columns[k0]),
                     result.headers[k0],
-                    f"duplicate key ({', '.join(str(k) for k in key)}): row {seen[key]} has the same",
+                    f"duplicate key ({', '.join(str(k) for k in key)}): row {seen[text]} has the same",
                     r,
                 )
             )
             result.skipped_rows.append(r)
             continue
-        seen[key] = r
+        seen[text] = r
         result.values.append(values)
+        result.keys.append(text)
         result.rows.append(r)

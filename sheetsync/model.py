@@ -9,6 +9,7 @@ typed dataclasses built with ``Table.to_object``.
 from __future__ import annotations
 
 import dataclasses
+import operator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -93,6 +94,37 @@ class Task:
     owner: str | None = None
     due: date | None = None
     done: bool | None = None
+
+
+KEY_SEPARATOR = "\x1f"  # ASCII unit separator: never typed into a cell
+
+
+def _join_key(parts: tuple) -> str:
+    return KEY_SEPARATOR.join(map(str, parts))
+
+
+def key_texts(rows: list, positions: list) -> list[str]:
+    """The stored identity of each row: its key values' text, joined.
+
+    ``rows`` are tuples (``positions`` are indexes) or records (field names).
+    """
+    if not rows:
+        return []
+    if len(positions) == 1:
+        return list(map(str, map(operator.itemgetter(positions[0]), rows)))
+    pick = operator.itemgetter(*positions)
+    if len(positions) == 2:
+        return [f"{a}{KEY_SEPARATOR}{b}" for a, b in map(pick, rows)]
+    return list(map(_join_key, map(pick, rows)))
+
+
+def key_texts_of_columns(columns: list[list]) -> list[str]:
+    """``key_texts`` of rows whose key values are given column by column."""
+    if len(columns) == 1:
+        return list(map(str, columns[0]))
+    if len(columns) == 2:
+        return [f"{a}{KEY_SEPARATOR}{b}" for a, b in zip(*columns, strict=True)]
+    return list(map(_join_key, zip(*columns, strict=True)))
 
 
 @dataclass(frozen=True)

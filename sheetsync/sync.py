@@ -31,7 +31,7 @@ from .merge import (
 from .model import TABLES, Record
 from .reading import PendingReads, SourceRead, gc_paused, read_source, start_reads
 from .sources import CellWrite, RowAppend
-from .store import Store, encode_rows, record_key, row_keys, utcnow
+from .store import Store, encode_rows, record_key, utcnow
 
 Progress = Callable[..., None]  # progress(message, done=None, total=None)
 
@@ -172,7 +172,7 @@ def _apply_table(
     spec = mt.table
     fields = mt.fields
     change = TableChange()
-    sheet_keys = row_keys(spec, fields, mt.values)
+    sheet_keys = mt.keys
     if current:
         new_rows: list[tuple] = []
         new_keys: list[str] = []
