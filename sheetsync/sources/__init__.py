@@ -10,7 +10,7 @@ import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .xlsx_write import CellWrite, RowAppend
+from .changes import CellWrite, RowAppend
 
 if TYPE_CHECKING:
     from ..config import SourceConfig

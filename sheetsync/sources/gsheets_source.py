@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..grid import Grid, a1, column_index
+from .changes import CellWrite, RowAppend
 from .gsheets import WriteResult, open_spreadsheet
-from .xlsx_write import CellWrite, RowAppend
 
 if TYPE_CHECKING:
     from ..config import SourceConfig

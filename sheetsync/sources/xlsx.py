@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import WorkbookError
 from ..grid import Grid
-from .xlsx_write import CellWrite, PatchResult, RowAppend, file_sha256, patch_workbook
-from .xlsx_write import formula_cells as sheet_formula_cells
+from .changes import CellWrite, RowAppend, file_sha256
 
 if TYPE_CHECKING:
     from ..config import SourceConfig
+    from .xlsx_write import PatchResult
 
 CFB_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 MAX_UNCOMPRESSED = 1 << 30  # 1 GiB of XML in all
@@ -137,7 +137,9 @@ class XlsxSource:
         return self._hash
 
     def formula_cells(self, sheet: str) -> set[str]:
-        return sheet_formula_cells(self.path, sheet)
+        from .xlsx_write import formula_cells  # the writer loads only when writing
+
+        return formula_cells(self.path, sheet)
 
     def write(
         self,
@@ -148,6 +150,8 @@ class XlsxSource:
         expected_hash: str | None,
         force: bool,
     ) -> PatchResult:
+        from .xlsx_write import patch_workbook
+
         result = patch_workbook(
             self.path,
             writes,

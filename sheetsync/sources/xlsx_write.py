@@ -67,6 +67,7 @@ from xml.etree import ElementTree as ET
 
 from ..errors import RefusedError, WorkbookError
 from ..grid import column_index, column_letter
+from .changes import CellValue, CellWrite, RowAppend, file_sha256
 
 __all__ = [
     "CellWrite",
@@ -78,7 +79,6 @@ __all__ = [
     "shift_formula",
 ]
 
-CellValue = str | float | int | bool | date | datetime | None
 
 MAX_ROW = 1_048_576
 MAX_COL = 16_384
@@ -89,23 +89,6 @@ _TMP_RE = re.compile(r"^\.(?P<name>.+)\.sheetsync-(?P<pid>\d+)\.tmp$")
 
 
 # ----------------------------------------------------------------------------- public API
-
-
-@dataclass(frozen=True)
-class CellWrite:
-    """Write ``value`` into ``sheet``!``ref`` (``ref`` like ``"G7"``)."""
-
-    sheet: str
-    ref: str
-    value: CellValue
-
-
-@dataclass(frozen=True)
-class RowAppend:
-    """Append one row to ``sheet``: column letter → value."""
-
-    sheet: str
-    values: Mapping[str, CellValue]
 
 
 @dataclass
@@ -119,15 +102,6 @@ class PatchResult:
     backup: Path | None = None
     warnings: list[str] = field(default_factory=list)
     changed: bool = False
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 (hex) of a file's bytes, streamed."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def formula_cells(path: Path, sheet: str) -> set[str]:

@@ -1,0 +1,41 @@
+"""What sync asks of a source: cell writes, row appends, and the content hash
+that tells whether the source changed since it was read.
+
+Kept apart from the backends so that reading never loads the writers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+CellValue = str | float | int | bool | date | datetime | None
+
+
+@dataclass(frozen=True)
+class CellWrite:
+    """Write ``value`` into ``sheet``!``ref`` (``ref`` like ``"G7"``)."""
+
+    sheet: str
+    ref: str
+    value: CellValue
+
+
+@dataclass(frozen=True)
+class RowAppend:
+    """Append one row to ``sheet``: column letter → value."""
+
+    sheet: str
+    values: Mapping[str, CellValue]
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 (hex) of a file's bytes, streamed."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
