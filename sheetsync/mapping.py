@@ -403,8 +403,8 @@ def _convert_column(
     return out, errors
 
 
-def _picker(indexes: list[int]) -> Callable[[tuple], tuple]:
-    """A fast function picking ``indexes`` out of a row tuple, always as a tuple."""
+def picker(indexes: list[int]) -> Callable[[Any], tuple]:
+    """A fast function picking ``indexes`` out of a row, always as a tuple."""
     if not indexes:
         return lambda _row: ()
     if len(indexes) == 1:
@@ -438,8 +438,8 @@ def _read_rows(grid: Grid, result: MappedTable, dayfirst: bool) -> None:
     required = [j for j, f in enumerate(fields) if f.required]
     bad_rows = set().union(*(e.keys() for e in col_errors)) if col_errors else set()
     key_idx = [result.fields.index(k) for k in table.key]
-    required_of = _picker(required)
-    key_of = _picker(key_idx)
+    required_of = picker(required)
+    key_of = picker(key_idx)
     if not bad_rows and not any(None in cols[j] for j in required):
         keys = key_texts_of_columns([cols[k] for k in key_idx])
         if len(set(keys)) == len(keys):  # the common case: a clean sheet, no row to look at twice

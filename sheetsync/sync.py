@@ -7,7 +7,6 @@ of them in one transaction, so any error leaves the model exactly as it was.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,7 +15,7 @@ from typing import Any, Literal
 
 from .config import Config, SourceConfig
 from .errors import CellError, ConflictError, RefusedError, ValidationError
-from .mapping import MappedTable
+from .mapping import MappedTable, picker
 from .merge import (
     CellChange,
     Conflict,
@@ -114,7 +113,7 @@ def _pull(
         before = {
             n: store.snapshot_keys(last.id, conn) if last else {} for n, last in lasts.items()
         }
-        current = {t: store.keyed(conn, t) for s in sources for t in s.tables}
+        current = {t: store.current_rows(conn, t) for s in sources for t in s.tables}
         reads = pending.result()
         for r in reads:
             if r.fatal or (r.errors and not skip_invalid):
@@ -134,7 +133,7 @@ def _pull(
                     label = f"writing {r.source.name}: {name}"
                     report = lambda done, total, label=label: progress(label, done, total)  # noqa: E731
                 if name in written:  # a second source of this table sees the first one's writes
-                    current[name] = store.keyed(conn, name)
+                    current[name] = store.current_rows(conn, name)
                 result.tables[name] = _apply_table(
                     store,
                     conn,
@@ -164,21 +163,24 @@ def _apply_table(
     conn: Any,
     read: SourceRead,
     mt: MappedTable,
-    current: dict[str, Record],
+    current: dict[str, Any],
     before: set[str],
     at: datetime,
     progress: Callable[[int, int], None] | None = None,
 ) -> TableChange:
+    """Write one table's records: new ones, changed ones (as new versions) and
+    deletions. ``current``: the model's rows by key (``Store.current_rows``)."""
     spec = mt.table
     fields = mt.fields
     change = TableChange()
     sheet_keys = mt.keys
     if current:
+        names = [f.name for f in spec.fields]
         new_rows: list[tuple] = []
         new_keys: list[str] = []
         updates: list[Record] = []
         update_keys: list[str] = []
-        old_values_of = _picker(fields)
+        old_values_of = picker([1 + names.index(f) for f in fields])  # row[0] is the key
         for key, values in zip(sheet_keys, mt.values, strict=True):
             old = current.get(key)
             if old is None:
@@ -189,7 +191,9 @@ def _apply_table(
             if values == old_values or all(map(same, values, old_values)):
                 change.unchanged += 1
                 continue
-            updates.append({**old, **dict(zip(fields, values, strict=True))})
+            record = dict(zip(names, old[1:], strict=True))
+            record.update(zip(fields, values, strict=True))
+            updates.append(record)
             update_keys.append(key)
     else:  # a first pull: every record is new
         new_rows, new_keys, updates, update_keys = mt.values, sheet_keys, [], []
@@ -209,14 +213,6 @@ def _apply_table(
     if updates:
         store.apply(conn, spec.name, updates, (), keys=update_keys, replaced=update_keys, **write)
     return change
-
-
-def _picker(fields: list[str]) -> Callable[[Record], tuple]:
-    """A fast function picking ``fields`` out of a record, always as a tuple."""
-    if len(fields) == 1:
-        name = fields[0]
-        return lambda r: (r[name],)
-    return operator.itemgetter(*fields)
 
 
 # ---------------------------------------------------------------- push, sync, diff
