@@ -166,7 +166,35 @@ def test_ledger_unique_constraint_kept(store):
 # ---------------------------------------------------------------- schema
 
 
-def test_opens_at_head_and_schema_matches_metadata(store):
+def test_revisions_replayed_give_the_schema_a_new_model_is_created_with(store_url):
+    """A new model is created from METADATA at once; replaying every revision
+    must give exactly that schema, or upgraded models would differ from new ones."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from sheetsync.migrations import upgrade
+    from sheetsync.store import METADATA
+
+    replayed = sa.create_engine(_engine_url(store_url))
+    try:
+        with replayed.begin() as c:
+            upgrade(c, "0001")  # not "head": the revisions run one by one
+            upgrade(c, "head")
+        with replayed.connect() as c:
+            assert current_revision(c) == HEAD
+            diffs = compare_metadata(MigrationContext.configure(c), METADATA)
+    finally:
+        replayed.dispose()
+    assert diffs == []
+    store = Store(store_url)  # opens the replayed model as current: nothing to do
+    try:
+        with store.engine.connect() as c:
+            assert current_revision(c) == HEAD
+    finally:
+        store.close()
+
+
+def test_new_model_is_created_at_head_with_the_metadata_schema(store):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
@@ -174,8 +202,9 @@ def test_opens_at_head_and_schema_matches_metadata(store):
 
     with store.engine.connect() as c:
         assert current_revision(c) == HEAD
-        diffs = compare_metadata(MigrationContext.configure(c), METADATA)
-    assert diffs == []
+        assert compare_metadata(MigrationContext.configure(c), METADATA) == []
+        names = set(sa.inspect(c).get_table_names())
+    assert names == set(METADATA.tables) | {"alembic_version"}
 
 
 def test_head_constant_is_the_newest_revision():
