@@ -253,9 +253,9 @@ def pull(app: App, sources: tuple[str, ...], skip_invalid: bool, as_json: bool) 
     from .reading import start_reads
 
     reads = start_reads(app.config, sources)  # parsing runs while the database code loads
-    from .sync import pull as do_pull
-
     try:
+        from .sync import pull as do_pull
+
         results = do_pull(
             app.config,
             app.store,
@@ -265,6 +265,7 @@ def pull(app: App, sources: tuple[str, ...], skip_invalid: bool, as_json: bool) 
             reads=reads,
         )
     finally:
+        reads.release()
         app.done_progress()
     if as_json:
         _print_json([r.as_dict() for r in results])

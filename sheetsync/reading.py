@@ -11,7 +11,7 @@ import gc
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,7 +109,7 @@ class PendingReads:
 
     def __init__(self, config: Config, sources: list[SourceConfig]) -> None:
         self.sources = sources
-        self._gc = gc_paused()
+        self._gc: AbstractContextManager[None] | None = gc_paused()
         self._gc.__enter__()
         pool = ThreadPoolExecutor(max_workers=max(1, len(sources)), thread_name_prefix="read")
         self._futures = [pool.submit(read_source, config, s) for s in sources]
@@ -120,7 +120,14 @@ class PendingReads:
         try:
             return [f.result() for f in self._futures]
         finally:
+            self.release()
+
+    def release(self) -> None:
+        """Give up waiting (the reads finish on their own and are dropped);
+        ``result`` does this itself. Safe to call more than once."""
+        if self._gc is not None:
             self._gc.__exit__(None, None, None)
+            self._gc = None
 
 
 def start_reads(config: Config, names: tuple[str, ...] = ()) -> PendingReads:

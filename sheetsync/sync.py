@@ -87,12 +87,15 @@ def pull(
     ``reads``: the sources' reads, already started by ``start_reads`` (a caller
     that starts them before importing the database code saves that time too).
     """
-    with gc_paused():
-        pending = reads or start_reads(config, names)
-        if progress:
-            shown = ", ".join(f"{s.name} ({s.location})" for s in pending.sources)
-            progress(f"reading {shown}")
-        return _pull(store, pending, skip_invalid=skip_invalid, progress=progress)
+    pending = reads or start_reads(config, names)
+    try:
+        with gc_paused():
+            if progress:
+                shown = ", ".join(f"{s.name} ({s.location})" for s in pending.sources)
+                progress(f"reading {shown}")
+            return _pull(store, pending, skip_invalid=skip_invalid, progress=progress)
+    finally:
+        pending.release()
 
 
 def _pull(

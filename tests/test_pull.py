@@ -246,3 +246,55 @@ def test_validate_writes_nothing(sample_dir, run_cli):
     r = run_cli("--config", cfg, "validate")
     assert r.exit_code == 0 and "ok" in r.output
     assert not (sample_dir / ".sheetsync").exists()
+
+
+def test_pull_leaves_the_garbage_collector_as_it_was(sample_dir, monkeypatch):
+    """A pull pauses the cyclic GC while it holds the sheet's cells; whatever
+    happens, it is back on afterwards (or off, if the caller had it off)."""
+    import gc
+
+    import sheetsync.store as store_module
+    from sheetsync.errors import RefusedError, ValidationError
+    from sheetsync.reading import start_reads
+    from sheetsync.sync import pull
+
+    config = load_config(sample_dir / "sheetsync.toml")
+    store = _store(sample_dir)
+    assert gc.isenabled()
+    pull(config, store)
+    assert gc.isenabled()
+    start_reads(config).release()  # started, then abandoned
+    assert gc.isenabled()
+    monkeypatch.setattr(store_module, "_BUSY_TIMEOUT_MS", 50)
+    waiting = _store(sample_dir)  # connects with the short busy timeout
+    with store.transaction(), pytest.raises(RefusedError):  # another writer holds the model
+        pull(config, waiting)
+    assert gc.isenabled()
+    _edit(sample_dir / "sales_plan.xlsx", "Quotas", E3="12k")
+    with pytest.raises(ValidationError):
+        pull(config, store)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        pull(config, store, skip_invalid=True)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    waiting.close()
+    store.close()
+
+
+def test_cli_pull_closes_the_model(sample_dir):
+    """The real command leaves a tidy model: no write-ahead log behind it."""
+    import subprocess
+    import sys
+
+    r = subprocess.run(
+        [sys.executable, "-m", "sheetsync", "--config", str(sample_dir / "sheetsync.toml"), "pull"],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "quotas: 139 new" in r.stdout
+    model = sample_dir / ".sheetsync"
+    assert sorted(p.name for p in model.iterdir() if p.name.startswith("model.db")) == ["model.db"]
