@@ -267,8 +267,9 @@ def test_pull_leaves_the_garbage_collector_as_it_was(sample_dir, monkeypatch):
     assert gc.isenabled()
     monkeypatch.setattr(store_module, "_BUSY_TIMEOUT_MS", 50)
     waiting = _store(sample_dir)  # connects with the short busy timeout
+    reads = start_reads(config)  # kept alive: only an explicit release can end its pause
     with store.transaction(), pytest.raises(RefusedError):  # another writer holds the model
-        pull(config, waiting)
+        pull(config, waiting, reads=reads)
     assert gc.isenabled()
     _edit(sample_dir / "sales_plan.xlsx", "Quotas", E3="12k")
     with pytest.raises(ValidationError):
