@@ -35,12 +35,18 @@ COLOR = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def run(
-    cwd: Path, *args: str, tty: str = "stderr", columns: int = 100, env: dict | None = None
+    cwd: Path,
+    *args: str,
+    tty: str = "stderr",
+    columns: int = 100,
+    env: dict | None = None,
+    code: str | None = None,
 ) -> tuple[int, str, str]:
-    """Run ``python -m sheetsync ARGS``: ``tty`` is "stderr" (stderr on a pty,
-    stdout a pipe), "both" (stdout and stderr on the pty, as a user sees it)
-    or "none" (both pipes). Returns (exit code, terminal or stderr text, stdout)."""
-    cmd = [sys.executable, "-m", "sheetsync", *args]
+    """Run ``python -m sheetsync ARGS`` (or ``python -c CODE ARGS``): ``tty`` is
+    "stderr" (stderr on a pty, stdout a pipe), "both" (stdout and stderr on the
+    pty, as a user sees it) or "none" (both pipes). Returns (exit code,
+    terminal or stderr text, stdout)."""
+    cmd = [sys.executable, *(["-c", code] if code else ["-m", "sheetsync"]), *args]
     full_env = {**os.environ, **(env or {})}
     full_env.pop("SHEETSYNC_DB", None)
     if tty == "none":
@@ -208,6 +214,36 @@ def test_a_failing_command_leaves_no_half_drawn_line(pulled: Path) -> None:
     error = [line.rstrip() for line in screen(term) if line.strip()]
     assert error[0] == "Error: no report named 'nosuch'", term
     assert not any(SPINNER.search(line) for line in error)
+
+
+BOOM = """
+import os, sys, time
+from sheetsync.cli import cli, pass_app
+from sheetsync.errors import UsageError
+
+@cli.command()
+@pass_app
+def boom(app):
+    app.progress()("working on it")
+    time.sleep(0.3)  # the spinner turns
+    raise KeyboardInterrupt if os.environ["HOW"] == "interrupt" else UsageError("it broke")
+
+cli.main(sys.argv[1:], prog_name="sheetsync")
+"""
+
+
+@pytest.mark.parametrize(
+    ("how", "rc", "message"), [("error", 1, "Error: it broke"), ("interrupt", 130, "Aborted.")]
+)
+def test_any_command_that_fails_mid_step_erases_the_line_first(
+    tmp_path: Path, how: str, rc: int, message: str
+) -> None:
+    """Even a command without its own cleanup: the line goes when the CLI context closes."""
+    code, term, _ = run(tmp_path, "boom", code=BOOM, tty="both", env={"HOW": how})
+    assert code == rc, term
+    assert "working on it" in steps(term)
+    # (On Ctrl-C Click prints a newline first, past the "^C" the terminal echoed.)
+    assert [line.rstrip() for line in screen(term) if line.strip()] == [message], term
 
 
 def test_silent_when_stderr_is_a_pipe(pulled: Path) -> None:
