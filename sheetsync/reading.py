@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -93,7 +93,12 @@ def _check_references(read: SourceRead) -> None:
             mt.keep(keep)
 
 
-def validate(config: Config, names: tuple[str, ...] = (), *, progress=None) -> list[SourceRead]:
+def validate(
+    config: Config,
+    names: tuple[str, ...] = (),
+    *,
+    progress: Callable[..., None] | None = None,
+) -> list[SourceRead]:
     """Read and check the selected sources; write nothing anywhere.
     ``progress(message, done=None, total=None)`` hears what is being read."""
     pending = start_reads(config, names)

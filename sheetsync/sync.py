@@ -29,14 +29,7 @@ from .merge import (
     show,
 )
 from .model import TABLES, Record
-from .reading import (
-    PendingReads,
-    SourceRead,
-    gc_paused,
-    read_source,
-    source_label,
-    start_reads,
-)
+from .reading import PendingReads, SourceRead, gc_paused, read_source, source_label, start_reads
 from .sources import CellWrite, RowAppend
 from .store import Store, encode_rows, record_key, row_keys, utcnow
 
