@@ -49,6 +49,7 @@ class App:
         self.quiet = quiet
         self._config = None
         self._store = None
+        self._status: Any = None
 
     @property
     def config(self):
@@ -73,25 +74,23 @@ class App:
             self._store = None
 
     def progress(self) -> Callable[..., None] | None:
-        """A progress line on a terminal (a bar when the amount is known);
-        silent when output is piped or with --quiet."""
-        if self.quiet or not sys.stderr.isatty():
-            return None
+        """The status line on stderr (see ``sheetsync.terminal``) to pass as a
+        library function's ``progress``; None, so the library stays silent,
+        when stderr is not a terminal or with --quiet. One line per command."""
+        if self._status is None:
+            from .terminal import StatusLine, wanted
 
-        def show(message: str, done: int | None = None, total: int | None = None) -> None:
-            if total:
-                filled = round(24 * done / total) if done else 0
-                bar = "█" * filled + "░" * (24 - filled)
-                line = f"{bar} {done / total:4.0%}  {message} ({done:,} of {total:,} rows)"
-            else:
-                line = f"… {message}"
-            click.echo(f"\r\x1b[2K{line}", err=True, nl=False)
-
-        return show
+            if not wanted(sys.stderr, self.quiet):
+                return None
+            self._status = StatusLine(sys.stderr)
+        return self._status
 
     def done_progress(self) -> None:
-        if not self.quiet and sys.stderr.isatty():
-            click.echo("\r\x1b[2K", err=True, nl=False)
+        """Erase the status line: call before printing results (stdout and
+        stderr may be the same terminal). Also runs when the command ends,
+        failing or not, before SheetsyncGroup prints an error."""
+        if self._status is not None:
+            self._status.clear()
 
     def say(self, message: str = "", **style: Any) -> None:
         if not self.quiet:
@@ -159,6 +158,9 @@ def cli(ctx: click.Context, config_path: str | None, db: str | None, quiet: bool
         sheetsync status                # see the plan at a glance
     """
     ctx.obj = App(config_path, db, quiet)
+    # The context closes before SheetsyncGroup.main prints an error (or
+    # "Aborted."): a failing command never leaves a half-drawn status line.
+    ctx.call_on_close(ctx.obj.done_progress)
     ctx.call_on_close(ctx.obj.close)
 
 
@@ -218,11 +220,29 @@ def init(
         )
     else:
         source = SourceConfig("plan", "xlsx", {}, path=path.resolve())
-    guess = inspect_source(source)
+    progress = app.progress()
+    try:
+        if progress:
+            where = "the Google Sheet" if google else path.name
+            progress(f"reading {where}")
+        guess = inspect_source(source)
+    finally:
+        app.done_progress()
     output.write_text(render_config(guess, output.resolve().parent), encoding="utf-8")
     for line in describe(guess):
         app.say(line, fg="yellow" if line.startswith("!") else None)
     app.say(f"Wrote {output}. Check it, then run: sheetsync --config {output} pull", bold=True)
+
+
+def _prefixed(progress: Callable[..., None] | None, prefix: str) -> Callable[..., None] | None:
+    """``progress`` with each message prefixed ("weekly report: laying out the PDF")."""
+    if progress is None:
+        return None
+
+    def say(message: str, done: int | None = None, total: int | None = None) -> None:
+        progress(prefix + message, done, total)
+
+    return say
 
 
 def _print_errors(errors: list, label: str) -> None:
@@ -300,7 +320,10 @@ def validate(app: App, sources: tuple[str, ...], as_json: bool) -> None:
     """
     from .reading import validate as do_validate
 
-    reads = do_validate(app.config, sources)
+    try:
+        reads = do_validate(app.config, sources, progress=app.progress())
+    finally:
+        app.done_progress()
     problems = [e for r in reads for e in r.errors]
     if as_json:
         _print_json(
@@ -354,9 +377,15 @@ def status(app: App, as_of: Any, as_json: bool) -> None:
     from .summary import summarize
 
     day = _day(as_of)
-    s = summarize(
-        app.store.all_records(), day, app.config.report.fiscal_year_start_month, app.config.rag
-    )
+    progress = app.progress()
+    try:
+        if progress:
+            progress("reading the model")
+        s = summarize(
+            app.store.all_records(), day, app.config.report.fiscal_year_start_month, app.config.rag
+        )
+    finally:
+        app.done_progress()
     if as_json:
         _print_json(s)
         return
@@ -460,7 +489,13 @@ def export(app: App, fmt: str, output: Path, tables: tuple[str, ...]) -> None:
     """
     from .export import export_csv, export_json
 
-    written = (export_json if fmt == "json" else export_csv)(app.store, output, tables)
+    progress = app.progress()
+    try:
+        if progress:
+            progress(f"writing {output}")
+        written = (export_json if fmt == "json" else export_csv)(app.store, output, tables)
+    finally:
+        app.done_progress()
     for path, n in written:
         app.say(f"Wrote {path} ({n} records)")
 
@@ -529,15 +564,19 @@ def push(
     """
     from .sync import push as do_push
 
-    _show_plans(
-        app,
-        do_push(
-            app.config, app.store, sources, dry_run=dry_run, force=force, delete_rows=delete_rows
-        ),
-        as_json,
-        "push",
-        dry_run,
-    )
+    try:
+        plans = do_push(
+            app.config,
+            app.store,
+            sources,
+            dry_run=dry_run,
+            force=force,
+            delete_rows=delete_rows,
+            progress=app.progress(),
+        )
+    finally:
+        app.done_progress()
+    _show_plans(app, plans, as_json, "push", dry_run)
 
 
 @cli.command()
@@ -572,9 +611,8 @@ def sync(
     """
     from .sync import sync as do_sync
 
-    _show_plans(
-        app,
-        do_sync(
+    try:
+        plans = do_sync(
             app.config,
             app.store,
             sources,
@@ -582,11 +620,11 @@ def sync(
             dry_run=dry_run,
             force=force,
             delete_rows=delete_rows,
-        ),
-        as_json,
-        "sync",
-        dry_run,
-    )
+            progress=app.progress(),
+        )
+    finally:
+        app.done_progress()
+    _show_plans(app, plans, as_json, "sync", dry_run)
 
 
 @cli.command()
@@ -603,7 +641,10 @@ def diff(app: App, sources: tuple[str, ...], as_json: bool) -> None:
     """
     from .sync import diff as do_diff
 
-    plans = do_diff(app.config, app.store, sources)
+    try:
+        plans = do_diff(app.config, app.store, sources, progress=app.progress())
+    finally:
+        app.done_progress()
     _show_plans(app, plans, as_json, "sync", True)
     if any(p.conflicts for p in plans):
         sys.exit(3)
@@ -657,17 +698,24 @@ def report(
     dirs = list(template_dirs)
     if app.config.report.template_dir:
         dirs.append(app.config.report.template_dir)
-    data = render_report(
-        app.store,
-        app.config,
-        name=name,
-        as_of=day,
-        fmt="html" if as_html else "pdf",
-        template_dirs=dirs,
-        teams=teams,
-    )
     out = output or Path(f"{name}-{day.isoformat()}.{'html' if as_html else 'pdf'}")
-    out.write_bytes(data)
+    show = app.progress()
+    try:
+        data = render_report(
+            app.store,
+            app.config,
+            name=name,
+            as_of=day,
+            fmt="html" if as_html else "pdf",
+            template_dirs=dirs,
+            teams=teams,
+            progress=_prefixed(show, f"{name} report: "),
+        )
+        if show:
+            show(f"writing {out}")
+        out.write_bytes(data)
+    finally:
+        app.done_progress()
     app.say(f"Wrote {out} ({len(data) / 1024:.0f} KiB)")
 
 

@@ -154,7 +154,7 @@ def send(
         packs = only_recipients(packs, to)
         if dry:
             assert box is not None
-            report = write_outbox(app.store, packs, box)
+            report = write_outbox(app.store, packs, box, progress=app.progress())
         else:
             report = send_packs(
                 app.config, app.store, packs, resend=resend, progress=app.progress()

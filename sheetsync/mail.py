@@ -50,7 +50,7 @@ from .store import Store
 if TYPE_CHECKING:
     import smtplib
 
-Progress = Callable[[str], None]
+Progress = Callable[..., None]  # progress(message, done=None, total=None)
 Records = dict[str, list[dict[str, Any]]]
 Renderer = Callable[..., bytes]
 
@@ -324,14 +324,26 @@ class PackBuilder:
     def pdf(self, name: str, teams: tuple[str, ...]) -> bytes:
         key = (name, teams)
         if key not in self._pdfs:
+            extra: dict[str, Any] = {}
             if self.progress:
-                self.progress(
-                    f"rendering the {name} report" + (f" for {', '.join(teams)}" if teams else "")
-                )
+                label = f"{name} report" + (f" for {', '.join(teams)}" if teams else "")
+                if self.renderer is None:  # render_report tells its steps
+                    say = self.progress
+                    extra["progress"] = lambda message, done=None, total=None: say(
+                        f"{label}: {message}", done, total
+                    )
+                else:
+                    self.progress(f"rendering the {label}")
             render = self.renderer or _default_renderer()
             # render_report reads [report] template_dir from the config itself.
             self._pdfs[key] = render(
-                self.store, self.config, name=name, as_of=self.as_of, fmt="pdf", teams=teams
+                self.store,
+                self.config,
+                name=name,
+                as_of=self.as_of,
+                fmt="pdf",
+                teams=teams,
+                **extra,
             )
         return self._pdfs[key]
 
@@ -809,7 +821,7 @@ def send_packs(
     report = SendReport()
     fatal: DeliveryError | None = None
     with SmtpSession(config) as session:
-        for pack in packs:
+        for number, pack in enumerate(packs, 1):
             c = ledger.claim(
                 store,
                 period=pack.period,
@@ -835,7 +847,7 @@ def send_packs(
                 continue
             if fatal is None:
                 if progress:
-                    progress(f"sending to {pack.recipient}")
+                    progress(f"sending to {pack.recipient}", number, len(packs))
                 try:
                     session.send(pack)
                 except _Fatal as e:
@@ -866,15 +878,19 @@ def _eml_name(pack: Pack) -> str:
     return f"{pack.period}-{_slug(pack.group)}-{who}.eml"
 
 
-def write_outbox(store: Store, packs: Sequence[Pack], outbox: Path) -> SendReport:
+def write_outbox(
+    store: Store, packs: Sequence[Pack], outbox: Path, *, progress: Progress | None = None
+) -> SendReport:
     """Dry run: write each pack as an .eml file; record nothing in the ledger.
 
     Each outcome's detail says what a real send would do with it now.
     """
     outbox.mkdir(parents=True, exist_ok=True)
     report = SendReport(dry_run=True)
-    for pack in packs:
+    for number, pack in enumerate(packs, 1):
         path = outbox / _eml_name(pack)
+        if progress:
+            progress(f"writing the message to {pack.recipient}", number, len(packs))
         path.write_bytes(pack.as_bytes())
         row = ledger.lookup(store, pack.period, pack.recipient, pack.pack_hash)
         if row is None:

@@ -32,7 +32,7 @@ from .mail import (
 from .store import Store
 from .sync import PullResult, pull
 
-Progress = Callable[[str], None]
+Progress = Callable[..., None]  # progress(message, done=None, total=None)
 
 
 @dataclass
@@ -78,7 +78,7 @@ def run_weekly(
     run.packs = build_all_packs(config, store, as_of, groups, renderer=renderer, progress=progress)
     if dry_run:
         assert outbox is not None
-        run.report = write_outbox(store, run.packs, outbox)
+        run.report = write_outbox(store, run.packs, outbox, progress=progress)
     else:
         run.report = send_packs(config, store, run.packs, resend=resend, progress=progress)
     return run

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -93,9 +93,24 @@ def _check_references(read: SourceRead) -> None:
             mt.keep(keep)
 
 
-def validate(config: Config, names: tuple[str, ...] = ()) -> list[SourceRead]:
-    """Read and check the selected sources; write nothing anywhere."""
-    return start_reads(config, names).result()
+def validate(
+    config: Config,
+    names: tuple[str, ...] = (),
+    *,
+    progress: Callable[..., None] | None = None,
+) -> list[SourceRead]:
+    """Read and check the selected sources; write nothing anywhere.
+    ``progress(message, done=None, total=None)`` hears what is being read."""
+    pending = start_reads(config, names)
+    if progress:
+        progress(f"reading {', '.join(map(source_label, pending.sources))}")
+    return pending.result()
+
+
+def source_label(source: SourceConfig) -> str:
+    """A source as a status line names it: "plan (sales_plan.xlsx)"."""
+    where = source.path.name if source.path else "Google Sheets"
+    return f"{source.name} ({where})"
 
 
 class PendingReads:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import logging
 import math
 import mimetypes
 import os
@@ -55,6 +56,7 @@ REPORTS = ("weekly", "executive")
 TITLES = {"weekly": "Weekly sales status", "executive": "Executive summary"}
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "report_templates"
 DEFAULT_TIMEOUT = 120.0  # seconds for WeasyPrint to lay out and write one PDF
+Progress = Callable[..., None]  # progress(message, done=None, total=None)
 
 
 @dataclass(frozen=True)
@@ -1693,19 +1695,60 @@ def _url_fetcher(allowed: Sequence[Path]):
     return SafeFetcher()
 
 
-def _write_pdf(html: str, base_url: str, allowed: Sequence[Path], epoch: int) -> bytes:
+class _LayoutProgress:
+    """Passes WeasyPrint's progress log ("Step 5 - Creating layout - Page 3")
+    on as "laying out the PDF · page 3" while installed (a context manager)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.logger = logging.getLogger("weasyprint.progress")
+        self.handler = logging.Handler(logging.INFO)
+        self.handler.emit = self._emit  # type: ignore[method-assign]
+
+    def _emit(self, record: Any) -> None:
+        args = record.args if isinstance(record.args, tuple) else ()
+        if "Creating layout - Page" in str(record.msg) and args:
+            self.progress(f"laying out the PDF · page {args[0]}")
+
+    def __enter__(self) -> _LayoutProgress:
+        self.level, self.propagate = self.logger.level, self.logger.propagate
+        self.logger.setLevel(logging.INFO)
+        self.logger.propagate = False  # these INFO lines are for the status line only
+        self.logger.addHandler(self.handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.logger.removeHandler(self.handler)
+        self.logger.setLevel(self.level)
+        self.logger.propagate = self.propagate
+
+
+def _write_pdf(
+    html: str, base_url: str, allowed: Sequence[Path], epoch: int, progress: Progress | None = None
+) -> bytes:
     from weasyprint import HTML
 
     fetcher = _url_fetcher(allowed)
-    doc = HTML(string=html, base_url=base_url, url_fetcher=fetcher)
     # Reproducible bytes: a fixed /ID; creation/modification dates from
     # <meta name=dcterms.created/modified> (the as-of day); and fontTools, which
     # stamps "now" into each embedded font subset's head table unless
     # SOURCE_DATE_EPOCH is set.
     saved = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
+    options = {"pdf_identifier": b"sheetsync-report"}
     try:
-        return doc.write_pdf(pdf_identifier=b"sheetsync-report")
+        if progress is None:
+            doc = HTML(string=html, base_url=base_url, url_fetcher=fetcher)
+            return doc.write_pdf(**options)
+        # HTML.write_pdf is render() then Document.write_pdf(): done in two
+        # steps here to say how far the layout got and how many pages it made.
+        progress("laying out the PDF")
+        with _LayoutProgress(progress):
+            doc = HTML(string=html, base_url=base_url, url_fetcher=fetcher)
+            document = doc.render(**options)
+        n = len(document.pages)
+        progress(f"writing the PDF ({n} page{'s' if n != 1 else ''})")
+        return document.write_pdf(**options)
     finally:
         if saved is None:
             os.environ.pop("SOURCE_DATE_EPOCH", None)
@@ -1713,16 +1756,22 @@ def _write_pdf(html: str, base_url: str, allowed: Sequence[Path], epoch: int) ->
             os.environ["SOURCE_DATE_EPOCH"] = saved
 
 
-def _child(fn: Callable[[], bytes], conn) -> None:  # pragma: no cover - runs in the fork
+def _child(fn: Callable[..., bytes], conn, relay: bool) -> None:  # pragma: no cover - in the fork
     try:
-        conn.send(("ok", fn()))
+        result = fn(lambda *args: conn.send(("progress", args))) if relay else fn()
+        conn.send(("ok", result))
     except BaseException as e:  # noqa: BLE001 - report anything to the parent
         conn.send(("error", f"{type(e).__name__}: {e}"))
     finally:
         conn.close()
 
 
-def run_with_deadline(fn: Callable[[], bytes], timeout: float | None, what: str) -> bytes:
+def run_with_deadline(
+    fn: Callable[..., bytes],
+    timeout: float | None,
+    what: str,
+    progress: Progress | None = None,
+) -> bytes:
     """Run ``fn`` in a forked child; kill it after ``timeout`` seconds.
 
     WeasyPrint's layout is pure Python and C (Pango/HarfBuzz) with no cancel
@@ -1731,31 +1780,41 @@ def run_with_deadline(fn: Callable[[], bytes], timeout: float | None, what: str)
     imported modules and font caches (cheap to start, ~10 ms) and is killed
     outright when it overruns. Where fork is unavailable the render runs
     in-process without a limit.
+
+    With ``progress``, ``fn`` is called with a progress callback (in the child,
+    one that sends each call back to be passed to ``progress`` here).
     """
     if timeout is None or not hasattr(os, "fork"):
-        return fn()
+        return fn(progress) if progress else fn()
     import multiprocessing
+    import time as clock
 
     ctx = multiprocessing.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(fn, send), daemon=True)
+    proc = ctx.Process(target=_child, args=(fn, send, progress is not None), daemon=True)
     proc.start()
     send.close()
+    deadline = clock.monotonic() + timeout
     try:
-        if not recv.poll(timeout):
-            proc.kill()
-            proc.join()
-            raise ConfigError(
-                f"rendering {what} took longer than {timeout:g} s and was stopped",
-                hint="a template may be looping or the report too long; shorten it",
-            )
-        try:
-            status, payload = recv.recv()
-        except EOFError:
-            proc.join()
-            raise SheetsyncError(
-                f"rendering {what} failed: the renderer exited with code {proc.exitcode}"
-            ) from None
+        while True:
+            if not recv.poll(max(0.0, deadline - clock.monotonic())):
+                proc.kill()
+                proc.join()
+                raise ConfigError(
+                    f"rendering {what} took longer than {timeout:g} s and was stopped",
+                    hint="a template may be looping or the report too long; shorten it",
+                )
+            try:
+                status, payload = recv.recv()
+            except EOFError:
+                proc.join()
+                raise SheetsyncError(
+                    f"rendering {what} failed: the renderer exited with code {proc.exitcode}"
+                ) from None
+            if status != "progress":
+                break
+            if progress:
+                progress(*payload)
     finally:
         recv.close()
     proc.join()
@@ -1770,17 +1829,20 @@ def render_pdf(
     *,
     template_dirs: Sequence[str | Path] = (),
     timeout: float | None = DEFAULT_TIMEOUT,
+    progress: Progress | None = None,
 ) -> bytes:
-    """The report as PDF bytes; the same context gives the same bytes."""
+    """The report as PDF bytes; the same context gives the same bytes.
+    ``progress(message, done=None, total=None)`` hears the layout's steps."""
     html = render_html(context, config, template_dirs=template_dirs)
     dirs = template_dirs_for(config, template_dirs)
     allowed = list(dirs) + ([config.report.logo] if config.report.logo else [])
     base_url = dirs[0].as_uri() + "/"
     epoch = int(datetime.combine(context.meta.as_of, time(), tzinfo=UTC).timestamp())
     return run_with_deadline(
-        lambda: _write_pdf(html, base_url, allowed, epoch),
+        lambda report=None: _write_pdf(html, base_url, allowed, epoch, report),
         timeout,
         f"the {context.meta.name} report",
+        progress,
     )
 
 
@@ -1794,11 +1856,15 @@ def render_report(
     template_dirs: Sequence[str | Path] = (),
     teams: tuple[str, ...] = (),
     timeout: float | None = DEFAULT_TIMEOUT,
+    progress: Progress | None = None,
 ) -> bytes:
     """Render a report from the store: the model as of the end of ``as_of``
-    against the model a week earlier. ``fmt`` is "pdf" or "html" (UTF-8 bytes)."""
+    against the model a week earlier. ``fmt`` is "pdf" or "html" (UTF-8 bytes).
+    ``progress(message, done=None, total=None)`` hears each step."""
     if fmt not in ("pdf", "html"):
         raise UsageError(f"unknown report format {fmt!r}", hint="use pdf or html")
+    if progress:
+        progress("reading the model")
     end_of = datetime.combine(as_of, time.max)
     current = store.all_records(as_of=end_of)
     late_start: datetime | None = None
@@ -1813,6 +1879,8 @@ def render_report(
         previous: Records = {}
     else:
         previous = store.all_records(as_of=end_of - timedelta(days=7))
+    if progress:
+        progress("building the report")
     ctx = build_context(current, previous, config, name=name, as_of=as_of, teams=teams)
     if late_start is not None:
         ctx.notes.append(
@@ -1820,5 +1888,7 @@ def render_report(
             "this report uses the plan as first pulled."
         )
     if fmt == "html":
+        if progress:
+            progress("writing the HTML")
         return render_html(ctx, config, template_dirs=template_dirs).encode("utf-8")
-    return render_pdf(ctx, config, template_dirs=template_dirs, timeout=timeout)
+    return render_pdf(ctx, config, template_dirs=template_dirs, timeout=timeout, progress=progress)

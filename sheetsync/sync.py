@@ -28,7 +28,7 @@ from .merge import (
     show,
 )
 from .model import TABLES, Record
-from .reading import PendingReads, SourceRead, gc_paused, read_source, start_reads
+from .reading import PendingReads, SourceRead, gc_paused, read_source, source_label, start_reads
 from .sources import CellWrite, RowAppend
 from .store import Store, encode_rows, record_key, utcnow
 
@@ -91,8 +91,7 @@ def pull(
     try:
         with gc_paused():
             if progress:
-                shown = ", ".join(f"{s.name} ({s.location})" for s in pending.sources)
-                progress(f"reading {shown}")
+                progress(f"reading {', '.join(map(source_label, pending.sources))}")
             return _pull(store, pending, skip_invalid=skip_invalid, progress=progress)
     finally:
         pending.release()
@@ -282,11 +281,16 @@ def plan_source(
     prefer: Prefer = None,
     delete_rows: bool = False,
     conn: Any = None,
+    progress: Progress | None = None,
 ) -> SourcePlan:
     """Read ``source`` and plan its merge with the model; writes nothing."""
+    if progress:
+        progress(f"reading {source_label(source)}")
     read = read_source(config, source)
     if read.errors:
         raise ValidationError(read.errors, source=source.name, sheet_level=bool(read.fatal))
+    if progress:
+        progress(f"comparing {source.name} with the model")
     last = store.last_snapshot(source.name, conn=conn)
     base_values = store.snapshot_values(last.id) if last else {}
     tables = {}
@@ -369,7 +373,9 @@ def _raw_samples(plan: SourcePlan, table: str) -> dict[str, Any]:
     return found
 
 
-def execute_plan(store: Store, plan: SourcePlan, *, force: bool = False) -> SourcePlan:
+def execute_plan(
+    store: Store, plan: SourcePlan, *, force: bool = False, progress: Progress | None = None
+) -> SourcePlan:
     """Carry out a plan: model changes and sheet writes, all or nothing.
 
     Refuses on unresolved conflicts (ConflictError, nothing written). The model
@@ -393,6 +399,8 @@ def execute_plan(store: Store, plan: SourcePlan, *, force: bool = False) -> Sour
             "pushing could overwrite those edits",
             hint="run `sheetsync sync` to merge both sides, or use --force to push anyway",
         )
+    if progress:
+        progress(f"saving {source.name} to the model")
     with store.transaction() as conn:
         store.lock(conn, f"source:{source.name}")
         at = utcnow()
@@ -416,6 +424,8 @@ def execute_plan(store: Store, plan: SourcePlan, *, force: bool = False) -> Sour
         writes, appends, deletes = _sheet_writes(plan)
         new_hash = expected
         if writes or appends or deletes:
+            if progress:
+                progress(f"writing {source_label(source)}")
             result = backend.write(writes, appends, deletes, expected_hash=expected, force=force)
             plan.written = True
             backup = getattr(result, "backup", None)
@@ -445,12 +455,15 @@ def push(
     dry_run: bool = False,
     force: bool = False,
     delete_rows: bool = False,
+    progress: Progress | None = None,
 ) -> list[SourcePlan]:
     """Write the model's values into the selected sources (only cells that differ)."""
     plans = []
     for s in config.select_sources(names):
-        plan = plan_source(config, store, s, mode="push", delete_rows=delete_rows)
-        plans.append(plan if dry_run else execute_plan(store, plan, force=force))
+        plan = plan_source(
+            config, store, s, mode="push", delete_rows=delete_rows, progress=progress
+        )
+        plans.append(plan if dry_run else execute_plan(store, plan, force=force, progress=progress))
     return plans
 
 
@@ -463,6 +476,7 @@ def sync(
     dry_run: bool = False,
     force: bool = False,
     delete_rows: bool = False,
+    progress: Progress | None = None,
 ) -> list[SourcePlan]:
     """Three-way merge of each selected source with the model, until all agree.
 
@@ -475,12 +489,18 @@ def sync(
         changed_model = False
         for s in sources:
             plan = plan_source(
-                config, store, s, mode="sync", prefer=prefer, delete_rows=delete_rows
+                config,
+                store,
+                s,
+                mode="sync",
+                prefer=prefer,
+                delete_rows=delete_rows,
+                progress=progress,
             )
             if dry_run:
                 done.append(plan)
                 continue
-            execute_plan(store, plan, force=force)
+            execute_plan(store, plan, force=force, progress=progress)
             changed_model |= any(
                 t.to_model or t.model_upserts or t.model_deletes for t in plan.tables.values()
             )
@@ -508,10 +528,15 @@ def _merge_rounds(plans: list[SourcePlan]) -> list[SourcePlan]:
 
 
 def diff(
-    config: Config, store: Store, names: tuple[str, ...] = (), *, prefer: Prefer = None
+    config: Config,
+    store: Store,
+    names: tuple[str, ...] = (),
+    *,
+    prefer: Prefer = None,
+    progress: Progress | None = None,
 ) -> list[SourcePlan]:
     """The cell-level plan of a sync, written nowhere."""
     return [
-        plan_source(config, store, s, mode="sync", prefer=prefer)
+        plan_source(config, store, s, mode="sync", prefer=prefer, progress=progress)
         for s in config.select_sources(names)
     ]
