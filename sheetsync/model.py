@@ -241,4 +241,37 @@ TASKS = Table(
 
 TABLES: dict[str, Table] = {t.name: t for t in (PROJECTS, MILESTONES, QUOTAS, BUDGET, TASKS)}
 
+KEY_JOIN = " / "  # how several key values are shown (and fill ``key`` when it is not mapped)
+
+
+def with_key(table: Table, key: tuple[str, ...]) -> Table:
+    """``table`` matched by ``key`` rather than its built-in key.
+
+    The key fields become required; a built-in ``key`` (ID) field left out of
+    the key does not, and is filled from the key fields when not mapped (see
+    ``fills_key``).
+    """
+    if key == table.key:
+        return table
+    fields = tuple(
+        dataclasses.replace(f, required=True)
+        if f.name in key
+        else dataclasses.replace(f, required=False)
+        if f.name in table.key
+        else f
+        for f in table.fields
+    )
+    return dataclasses.replace(table, fields=fields, key=key)
+
+
+def fills_key(table: Table) -> bool:
+    """Whether records of ``table`` get their ``key`` field made from other key fields."""
+    return "key" in table.field_by_name and "key" not in table.key
+
+
+def key_title(table: Table, headers: dict[str, str] | None = None) -> str:
+    """The key as a person reads it: "Project + Name" (headers as written, where known)."""
+    return " + ".join((headers or {}).get(k) or table.field_by_name[k].title for k in table.key)
+
+
 MILESTONE_STATUSES = ("Not started", "On track", "At risk", "Late", "Done")
