@@ -154,9 +154,7 @@ def _key_comment(g: TableGuess) -> str:
     spec = with_key(TABLES[g.table], g.key)
     title = key_title(spec, g.columns)
     if g.key == TABLES[g.table].key:
-        return (
-            f"# Rows are matched by {title}: keep it unique; it is how other sheets refer to a row."
-        )
+        return f"# Rows are matched by {title}: no two rows may share it."
     return (
         f"# No ID column: rows are matched by {title}. A record's ID is then its key values "
         f'joined by "{KEY_JOIN}" (what status and reports show).'
