@@ -460,10 +460,12 @@ class Store:
         old_spec = with_key(TABLES[spec.name], old)
         if blank or clashes:
             raise KeyChangeError(spec, old_spec, blank, clashes)
-        result = Rekey(spec.name, old, spec.key, len(current), key_title(spec), key_title(old_spec))
-        if not apply or not current:
+        if not current:  # nothing to move (a first pull): only remember the key
             if apply:
                 self._record_key(conn, spec)
+            return None
+        result = Rekey(spec.name, old, spec.key, len(current), key_title(spec), key_title(old_spec))
+        if not apply:
             return result
         # Current versions first to unique stand-ins (the one-current-version
         # index is checked row by row), then every version to its new key.

@@ -314,6 +314,12 @@ def plan_source(
     conn: Any = None,
 ) -> SourcePlan:
     """Read ``source`` and plan its merge with the model; writes nothing."""
+    with _connection(store, conn) as c:  # a changed key that does not fit: refused first
+        rekeys = {
+            name: rekey
+            for name in source.tables
+            if (rekey := store.rekey(c, config.table_spec(name), apply=False))
+        }
     read = read_source(config, source)
     if read.errors:
         raise ValidationError(read.errors, source=source.name, sheet_level=bool(read.fatal))
@@ -324,9 +330,8 @@ def plan_source(
     with _connection(store, conn) as c:
         for name, mt in read.tables.items():
             spec = mt.table  # the table as configured (its key)
-            rekey = store.rekey(c, spec, apply=False)  # refuses a key that does not fit
-            if rekey:
-                rekeyed.append(rekey.line(mt.headers))
+            if name in rekeys:
+                rekeyed.append(rekeys[name].line(mt.headers))
             model = store.keyed(c, name, spec)
             base = None
             if last:
