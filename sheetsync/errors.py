@@ -117,40 +117,40 @@ class ValidationError(SheetsyncError):
 class KeyChangeError(SheetsyncError):
     """A table's configured key does not tell the model's current records apart.
 
-    ``blank``: stored keys of records with a blank key field; ``clashes``: new
-    key → the stored keys of the records that would share it.
+    ``new``/``old``: the keys as read ("Project + Milestone"); ``blank``: the
+    records (by old key) with a blank key field; ``clashes``: a new key → the
+    records (by old key) that would share it.
     """
 
     exit_code = 2
 
-    def __init__(self, spec, old_spec, blank: list[str], clashes: dict[str, list[str]]) -> None:
-        from .model import KEY_JOIN, key_title
-
-        self.table = spec.name
+    def __init__(
+        self,
+        table: str,
+        title: str,
+        new: str,
+        old: str,
+        blank: list[str],
+        clashes: dict[str, list[str]],
+    ) -> None:
+        self.table = table
         self.blank = blank
         self.clashes = clashes
-        new, old = key_title(spec), key_title(old_spec)
-
-        def shown(k: str) -> str:
-            return k.replace("\x1f", KEY_JOIN)
-
-        lines = [
-            f"  {old} {shown(k)}: {' and '.join(spec.field_by_name[f].title for f in spec.key)} "
-            "blank"
-            for k in blank[:MAX_LISTED_ERRORS]
-        ]
+        lines = [f"  {old} {k}: {new} is blank" for k in blank[:MAX_LISTED_ERRORS]]
         for k, olds in list(clashes.items())[:MAX_LISTED_ERRORS]:
-            lines.append(f'  {new} "{shown(k)}": {old} {", ".join(map(shown, olds))}')
+            lines.append(f'  {new} "{k}": {old} {", ".join(olds)}')
         count = len(blank) + len(clashes)
         if count > MAX_LISTED_ERRORS:
             lines.append(f"  ... and {count - MAX_LISTED_ERRORS} more")
+        problems = []
+        if blank:
+            problems.append(f"some records of the model have no {new}")
+        if clashes:
+            problems.append(f"records of the model would share one {new}")
         super().__init__(
-            f"{spec.name}: sheetsync.toml now matches rows by {new} (was {old}), but "
-            f"{'some records of the model have no ' + new if blank else ''}"
-            f"{' and ' if blank and clashes else ''}"
-            f"{'records of the model would share one ' + new if clashes else ''}"
-            "; nothing was written.\n" + "\n".join(lines),
-            hint=f"choose key columns that tell every row of {spec.title} apart, or first "
+            f"{table}: sheetsync.toml now matches rows by {new} (was {old}), but "
+            f"{' and '.join(problems)}; nothing was written.\n" + "\n".join(lines),
+            hint=f"choose key columns that tell every row of {title} apart, or first "
             "pull with the old key so the model holds the sheet's fixes, then change the key",
         )
 

@@ -459,7 +459,14 @@ class Store:
         clashes = {k: v for k, v in owners.items() if len(v) > 1}
         old_spec = with_key(TABLES[spec.name], old)
         if blank or clashes:
-            raise KeyChangeError(spec, old_spec, blank, clashes)
+            raise KeyChangeError(
+                spec.name,
+                spec.title,
+                key_title(spec),
+                key_title(old_spec),
+                [show_key(k) for k in blank],
+                {show_key(k): [show_key(o) for o in v] for k, v in clashes.items()},
+            )
         if not current:  # nothing to move (a first pull): only remember the key
             if apply:
                 self._record_key(conn, spec)

@@ -293,3 +293,14 @@ def test_init_proposes_a_key_when_there_is_no_id_column(tmp_path, run_cli):
     store = store_of(out)
     assert sorted(m["key"] for m in store.records("milestones")) == ["P1 / Beta", "P1 / Kickoff"]
     store.close()
+
+
+def test_a_key_blank_for_some_records_is_refused(cfg, run_cli):
+    assert run_cli("--config", cfg, "pull").exit_code == 0
+    before = model_state(cfg)
+    set_key(cfg, "milestones", '["project", "completed_on"]')
+    r = run_cli("--config", cfg, "pull")
+    assert r.exit_code == 2, r.output
+    assert "some records of the model have no Project + Completed" in r.output
+    assert re.search(r"Milestone ID G-\d\d: Project \+ Completed is blank", r.output)
+    assert model_state(cfg) == before
