@@ -300,6 +300,8 @@ def pull(app: App, sources: tuple[str, ...], skip_invalid: bool, as_json: bool) 
             ]
             parts.append(f"{name}: {', '.join(bits) if bits else 'no change'}")
         app.say(f"Pulled {r.source} ({Path(r.location).name}): " + "; ".join(parts))
+        for line in r.rekeyed:
+            app.say(f"  {line}", fg="yellow")
         for name, c in r.tables.items():
             if c.kept:
                 app.say(

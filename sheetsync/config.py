@@ -7,13 +7,14 @@ columns and read-only (formula) columns. Paths are relative to the config file.
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .model import TABLES
+from .model import TABLES, Table, key_title, with_key
 
 DEFAULT_CONFIG_NAME = "sheetsync.toml"
 SOURCE_KINDS = ("xlsx", "gsheets")
@@ -28,6 +29,7 @@ class TableMapping:
     header_row: int | None = None  # None: found automatically
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # field -> headers
     readonly: tuple[str, ...] = ()
+    key: tuple[str, ...] | None = None  # field names; None: the table's built-in key
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class Config:
     rag: RagSettings = field(default_factory=RagSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     db: str | None = None
+    specs: dict[str, Table] = field(default_factory=dict)  # tables whose key is configured
 
     @property
     def root(self) -> Path:
@@ -108,6 +111,10 @@ class Config:
         if self.db:
             return self.db
         return f"sqlite:///{self.root / '.sheetsync' / 'model.db'}"
+
+    def table_spec(self, name: str) -> Table:
+        """The ``Table`` spec of ``name`` under this config: its configured key, or the built-in one."""
+        return self.specs.get(name) or TABLES[name]
 
     def select_sources(self, names: tuple[str, ...] | list[str] = ()) -> list[SourceConfig]:
         if not names:
@@ -161,13 +168,81 @@ def _table_mapping(name: str, section: dict[str, Any], where: str) -> TableMappi
                 hint=f"fields are: {', '.join(spec.field_by_name)}",
             )
         columns[fname] = _as_tuple(headers, f"{where}.columns.{fname}")
+    key = _key(section["key"], spec, columns, where) if "key" in section else None
     readonly = _as_tuple(section.get("readonly", []), f"{where}.readonly")
     for f in readonly:
         if f not in spec.field_by_name:
             raise ConfigError(f"{where}.readonly: {name} has no field {f!r}")
-        if f in spec.key:
+        if f in (key or spec.key):
             raise ConfigError(f"{where}.readonly: {f!r} is part of the key and cannot be read-only")
-    return TableMapping(name, sheet, header_row, columns, readonly)
+    return TableMapping(name, sheet, header_row, columns, readonly, key)
+
+
+def _key(
+    value: Any, spec: Table, columns: dict[str, tuple[str, ...]], where: str
+) -> tuple[str, ...]:
+    """``key = [...]``: field names, or headers mapped to fields, as field names."""
+    from .mapping import normalize_header  # mapping imports this module
+
+    names = _as_tuple(value, f"{where}.key")
+    if not names:
+        raise ConfigError(f"{where}.key: is empty; name the column(s) that tell rows apart")
+    # Config headers first, then each field's usual header, then its name as words.
+    lookups: list[dict[str, set[str]]] = [{}, {}, {}]
+    for f in spec.fields:
+        for h in columns.get(f.name, ()):
+            lookups[0].setdefault(normalize_header(h), set()).add(f.name)
+        lookups[1].setdefault(normalize_header(f.title), set()).add(f.name)
+        lookups[2].setdefault(normalize_header(f.name.replace("_", " ")), set()).add(f.name)
+    out: list[str] = []
+    for n in names:
+        found = {n} if n in spec.field_by_name else set()
+        for lookup in lookups:
+            found = found or lookup.get(normalize_header(n), set())
+        if len(found) > 1:
+            raise ConfigError(
+                f"{where}.key: {n!r} could be {' or '.join(sorted(found))}",
+                hint="name the field itself",
+            )
+        if not found:
+            known = [f.name for f in spec.fields]
+            choices = {normalize_header(c): c for c in known}
+            for f in spec.fields:
+                choices.setdefault(normalize_header(f.title), f.title)
+                for h in columns.get(f.name, ()):
+                    choices.setdefault(normalize_header(h), h)
+            close = difflib.get_close_matches(normalize_header(n), list(choices), n=1, cutoff=0.6)
+            mean = f"; did you mean {choices[close[0]]!r}?" if close else ""
+            raise ConfigError(
+                f"{where}.key: {spec.name} has no field or mapped column {n!r}{mean}",
+                hint=f"key names fields of {spec.name}: {', '.join(known)} "
+                "(or the headers mapped to them)",
+            )
+        (f,) = found
+        if f in out:
+            raise ConfigError(f"{where}.key: {f!r} is named twice")
+        out.append(f)
+    return tuple(out)
+
+
+def _specs(sources: dict[str, SourceConfig]) -> dict[str, Table]:
+    """Each table's spec with its configured key; every source mapping it must agree."""
+    keys: dict[str, tuple[str, tuple[str, ...]]] = {}  # table -> (first source, key)
+    for s in sources.values():
+        for t, m in s.tables.items():
+            key = m.key or TABLES[t].key
+            first = keys.setdefault(t, (s.name, key))
+            if first[1] != key:
+                spec = TABLES[t]
+                a, b = with_key(spec, first[1]), with_key(spec, key)
+                raise ConfigError(
+                    f"sources {first[0]!r} and {s.name!r} both map {t} but match its rows "
+                    f"differently: by {key_title(a)} in {first[0]!r}, "
+                    f"by {key_title(b)} in {s.name!r}",
+                    hint=f"the model keeps one key per table: give [sources.{first[0]}.tables.{t}] "
+                    f"and [sources.{s.name}.tables.{t}] the same key = [...]",
+                )
+    return {t: with_key(TABLES[t], k) for t, (_, k) in keys.items() if k != TABLES[t].key}
 
 
 def _source(name: str, section: dict[str, Any], root: Path) -> SourceConfig:
@@ -288,6 +363,7 @@ def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
         rag=_rag(_take(data, "rag", dict, "config", {})),
         mail=_mail(_take(data, "mail", dict, "config", {})),
         db=_take(data, "db", str, "config"),
+        specs=_specs(sources),
     )
 
 

@@ -8,6 +8,7 @@ The CLI turns each into a message and an exit code in one place
     ├── UsageError                 exit 1  options that do not fit together
     ├── WorkbookError              exit 2  a workbook cannot be read (protected, not xlsx, ...)
     ├── ValidationError            exit 2  cell values that do not fit the model
+    ├── KeyChangeError             exit 2  the model's records cannot move to a table's new key
     ├── ConflictError              exit 3  the same field changed in the sheet and the model
     ├── RemoteError                exit 4  a server (SMTP, Sheets API) refused or failed
     │   └── DeliveryError          exit 4  an email could not be delivered
@@ -111,6 +112,47 @@ class ValidationError(SheetsyncError):
             else "fix the cells above and run again, or use --skip-invalid to import the valid rows"
         )
         super().__init__(f"{head}; nothing was written.\n{format_cell_errors(errors)}", hint=hint)
+
+
+class KeyChangeError(SheetsyncError):
+    """A table's configured key does not tell the model's current records apart.
+
+    ``new``/``old``: the keys as read ("Project + Milestone"); ``blank``: the
+    records (by old key) with a blank key field; ``clashes``: a new key → the
+    records (by old key) that would share it.
+    """
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        table: str,
+        title: str,
+        new: str,
+        old: str,
+        blank: list[str],
+        clashes: dict[str, list[str]],
+    ) -> None:
+        self.table = table
+        self.blank = blank
+        self.clashes = clashes
+        lines = [f"  {old} {k}: {new} is blank" for k in blank[:MAX_LISTED_ERRORS]]
+        for k, olds in list(clashes.items())[:MAX_LISTED_ERRORS]:
+            lines.append(f'  {new} "{k}": {old} {", ".join(olds)}')
+        count = len(blank) + len(clashes)
+        if count > MAX_LISTED_ERRORS:
+            lines.append(f"  ... and {count - MAX_LISTED_ERRORS} more")
+        problems = []
+        if blank:
+            problems.append(f"some records of the model have no {new}")
+        if clashes:
+            problems.append(f"records of the model would share one {new}")
+        super().__init__(
+            f"{table}: sheetsync.toml now matches rows by {new} (was {old}), but "
+            f"{' and '.join(problems)}; nothing was written.\n" + "\n".join(lines),
+            hint=f"choose key columns that tell every row of {title} apart, or first "
+            "pull with the old key so the model holds the sheet's fixes, then change the key",
+        )
 
 
 class ConflictError(SheetsyncError):

@@ -14,7 +14,7 @@ from pathlib import Path
 from .config import SourceConfig
 from .grid import Grid, a1
 from .mapping import find_header_row, match_headers, normalize_header
-from .model import TABLES, Table
+from .model import KEY_JOIN, TABLES, Table, key_title, with_key
 
 SHEET_NAME_HINTS = {
     "projects": ("project", "initiative", "goal"),
@@ -22,6 +22,14 @@ SHEET_NAME_HINTS = {
     "quotas": ("quota", "sales", "target", "rep", "attainment"),
     "budget": ("budget", "spend", "cost", "campaign"),
     "tasks": ("task", "todo", "action"),
+}
+
+#: The key proposed for a sheet with no ID-like column (the fields that
+#: usually tell its rows apart).
+KEY_WITHOUT_ID = {
+    "projects": ("name",),
+    "milestones": ("project", "name"),
+    "tasks": ("project", "name"),
 }
 
 
@@ -35,6 +43,7 @@ class TableGuess:
     unmapped_headers: list[str]
     readonly: list[str] = field(default_factory=list)
     score: int = 0
+    key: tuple[str, ...] = ()  # the key columns (field names)
 
 
 @dataclass
@@ -63,7 +72,9 @@ def _score_sheet(grid: Grid, table: Table) -> TableGuess | None:
     name = grid.sheet.casefold()
     score = 3 * (len(required) - len(missing)) + len(matched)
     score += 4 if any(h in name for h in SHEET_NAME_HINTS[table.name]) else 0
-    return TableGuess(table.name, grid.sheet, header_row, columns, missing, unmapped, score=score)
+    return TableGuess(
+        table.name, grid.sheet, header_row, columns, missing, unmapped, score=score, key=table.key
+    )
 
 
 def guess_config(
@@ -89,12 +100,11 @@ def guess_config(
     for g in chosen.values():
         grid = grids[g.sheet]
         cols = match_headers(grid.rows[g.header_row - 1], TABLES[g.table], None)
+        notes += _propose_key(g, grid, cols)
         formulas = formula_cells(g.sheet) if formula_cells else set()
         first_data = [a1(g.header_row + 1, c) for c in cols.values()]
         g.readonly = [
-            f
-            for f, ref in zip(cols, first_data, strict=True)
-            if ref in formulas and f not in TABLES[g.table].key
+            f for f, ref in zip(cols, first_data, strict=True) if ref in formulas and f not in g.key
         ]
         for f in g.missing_required:
             notes.append(
@@ -108,6 +118,47 @@ def guess_config(
     unused = [s for s in grids if s not in taken]
     ordered = {t: chosen[t] for t in TABLES if t in chosen}
     return Guess(source, ordered, unused, notes)
+
+
+def _propose_key(g: TableGuess, grid: Grid, cols: dict[str, int]) -> list[str]:
+    """No ID-like column: key the table by the columns that usually tell its rows
+    apart instead (``KEY_WITHOUT_ID``); the notes say so, and whether they do."""
+    proposal = KEY_WITHOUT_ID.get(g.table)
+    if "key" not in g.missing_required or not proposal or any(f not in cols for f in proposal):
+        return []
+    g.key = proposal
+    g.missing_required.remove("key")
+    spec = with_key(TABLES[g.table], proposal)
+    title = key_title(spec, g.columns)
+    notes = [
+        f"{g.sheet}: no ID column for {g.table}; rows will be matched by {title} "
+        f"(key = [{', '.join(_toml_str(g.columns[f]) for f in proposal)}]); "
+        "check that it tells them apart"
+    ]
+    seen: dict[tuple, int] = {}
+    for r in range(g.header_row + 1, grid.height + 1):
+        values = tuple(normalize_header(grid.value(r, cols[f])) for f in proposal)
+        if not all(values):
+            continue
+        if values in seen:
+            notes.append(
+                f"{g.sheet}: rows {seen[values]} and {r} have the same {title}; "
+                "choose other key columns, or add an ID column"
+            )
+            break
+        seen[values] = r
+    return notes
+
+
+def _key_comment(g: TableGuess) -> str:
+    spec = with_key(TABLES[g.table], g.key)
+    title = key_title(spec, g.columns)
+    if g.key == TABLES[g.table].key:
+        return f"# Rows are matched by {title}: no two rows may share it."
+    return (
+        f"# No ID column: rows are matched by {title}. A record's ID is then its key values "
+        f'joined by "{KEY_JOIN}" (what status and reports show).'
+    )
 
 
 def _toml_str(s: str) -> str:
@@ -138,6 +189,14 @@ def render_config(guess: Guess, config_dir: Path, source_name: str = "plan") -> 
         "# sheetsync configuration, written by `sheetsync init` — check the guesses below.",
         "# Paths are relative to this file. Header names match case- and space-insensitively;",
         '# a field may list several headers: due = ["Due date", "Deadline"].',
+        "#",
+        "# key: the column(s) that tell one row from another (field names, or their",
+        "# headers). Pull, push and sync match rows by it, never by position, so a",
+        "# re-sorted sheet is still matched. Milestones, budget lines and tasks name",
+        "# their project by the project's ID: if projects are keyed by name (no ID",
+        "# column), their Project column holds the project's name. Changing a key",
+        "# later moves the model's records to it at the next pull (or stops and says",
+        "# which records the new key cannot tell apart).",
         "",
         "[report]",
         '# company = "Your company"',
@@ -150,10 +209,12 @@ def render_config(guess: Guess, config_dir: Path, source_name: str = "plan") -> 
         spec = TABLES[g.table]
         out += [
             "",
-            f"# {spec.title}: rows are matched by {' + '.join(spec.key)}.",
+            f"# {spec.title}",
             f"[sources.{source_name}.tables.{g.table}]",
             f"sheet = {_toml_str(g.sheet)}",
             f"header_row = {g.header_row}",
+            _key_comment(g),
+            f"key = [{', '.join(_toml_str(g.columns.get(f, f)) for f in g.key)}]",
         ]
         if g.readonly:
             out.append(

@@ -21,7 +21,7 @@ from typing import Any
 from .config import TableMapping
 from .errors import CellError
 from .grid import Grid, a1
-from .model import Field, Record, Table, key_texts_of_columns
+from .model import KEY_JOIN, Field, Record, Table, fills_key, key_texts_of_columns
 from .periods import MONTHS, parse_period
 
 HEADER_SCAN_ROWS = 30
@@ -362,7 +362,19 @@ def map_grid(
     if result.fatal:
         return result
     _read_rows(grid, result, dayfirst)
+    if fills_key(table) and "key" not in columns:
+        _fill_key(result)
     return result
+
+
+def _fill_key(result: MappedTable) -> None:
+    """No ID column: each record's ``key`` is made of its key fields' values
+    (one: that value; several: joined with " / "), so whatever shows or refers
+    to a record by ``key`` keeps working."""
+    idx = [result.fields.index(k) for k in result.table.key]
+    pick = picker(idx)
+    result.fields.insert(0, "key")
+    result.values = [(KEY_JOIN.join(map(str, pick(v))), *v) for v in result.values]
 
 
 def _convert_column(

@@ -99,7 +99,7 @@ class Task:
 KEY_SEPARATOR = "\x1f"  # ASCII unit separator: never typed into a cell
 
 
-def _join_key(parts: tuple) -> str:
+def join_key(parts: tuple) -> str:
     return KEY_SEPARATOR.join(map(str, parts))
 
 
@@ -115,7 +115,7 @@ def key_texts(rows: list, positions: list) -> list[str]:
     pick = operator.itemgetter(*positions)
     if len(positions) == 2:
         return [f"{a}{KEY_SEPARATOR}{b}" for a, b in map(pick, rows)]
-    return list(map(_join_key, map(pick, rows)))
+    return list(map(join_key, map(pick, rows)))
 
 
 def key_texts_of_columns(columns: list[list]) -> list[str]:
@@ -124,7 +124,7 @@ def key_texts_of_columns(columns: list[list]) -> list[str]:
         return list(map(str, columns[0]))
     if len(columns) == 2:
         return [f"{a}{KEY_SEPARATOR}{b}" for a, b in zip(*columns, strict=True)]
-    return list(map(_join_key, zip(*columns, strict=True)))
+    return list(map(join_key, zip(*columns, strict=True)))
 
 
 @dataclass(frozen=True)
@@ -272,5 +272,38 @@ TASKS = Table(
 )
 
 TABLES: dict[str, Table] = {t.name: t for t in (PROJECTS, MILESTONES, QUOTAS, BUDGET, TASKS)}
+
+KEY_JOIN = " / "  # how several key values are shown (and fill ``key`` when it is not mapped)
+
+
+def with_key(table: Table, key: tuple[str, ...]) -> Table:
+    """``table`` matched by ``key`` rather than its built-in key.
+
+    The key fields become required; a built-in ``key`` (ID) field left out of
+    the key does not, and is filled from the key fields when not mapped (see
+    ``fills_key``).
+    """
+    if key == table.key:
+        return table
+    fields = tuple(
+        dataclasses.replace(f, required=True)
+        if f.name in key
+        else dataclasses.replace(f, required=False)
+        if f.name in table.key
+        else f
+        for f in table.fields
+    )
+    return dataclasses.replace(table, fields=fields, key=key)
+
+
+def fills_key(table: Table) -> bool:
+    """Whether records of ``table`` get their ``key`` field made from other key fields."""
+    return "key" in table.field_by_name and "key" not in table.key
+
+
+def key_title(table: Table, headers: dict[str, str] | None = None) -> str:
+    """The key as a person reads it: "Project + Name" (headers as written, where known)."""
+    return " + ".join((headers or {}).get(k) or table.field_by_name[k].title for k in table.key)
+
 
 MILESTONE_STATUSES = ("Not started", "On track", "At risk", "Late", "Done")

@@ -19,7 +19,7 @@ from .config import Config, SourceConfig
 from .errors import CellError
 from .grid import Grid
 from .mapping import MappedTable, map_grid
-from .model import TABLES, Record
+from .model import Record
 from .sources import open_source
 
 
@@ -54,7 +54,9 @@ def read_source(config: Config, source: SourceConfig) -> SourceRead:
     names = backend.sheet_names()
     dayfirst = not config.report.locale.lower().startswith(("en_us", "en-us"))
     tables = {
-        name: map_grid(grids.get(m.sheet), TABLES[name], m, sheet_names=names, dayfirst=dayfirst)
+        name: map_grid(
+            grids.get(m.sheet), config.table_spec(name), m, sheet_names=names, dayfirst=dayfirst
+        )
         for name, m in source.tables.items()
     }
     read = SourceRead(source, tables, backend.fingerprint(), names, grids, backend)
@@ -123,6 +125,7 @@ class PendingReads:
     """
 
     def __init__(self, config: Config, sources: list[SourceConfig]) -> None:
+        self.config = config
         self.sources = sources
         self._gc: AbstractContextManager[None] | None = gc_paused()
         self._gc.__enter__()

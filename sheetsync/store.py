@@ -36,8 +36,18 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from .errors import ConfigError, RefusedError
-from .model import KEY_SEPARATOR, TABLES, Record, Table, key_texts
+from .errors import ConfigError, KeyChangeError, RefusedError
+from .model import (
+    KEY_JOIN,
+    KEY_SEPARATOR,
+    TABLES,
+    Record,
+    Table,
+    join_key,
+    key_texts,
+    key_title,
+    with_key,
+)
 
 _KIND_TYPES = {
     "text": sa.Text,
@@ -108,6 +118,15 @@ def _build_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
         ),
         sa.Index("ix_sends_status", "status"),
     )
+    # The key each record table's _key was made with, where it is not the
+    # built-in one (revision 0004); see Store.rekey.
+    tables["table_keys"] = sa.Table(
+        "table_keys",
+        md,
+        sa.Column("table_name", sa.String(64), primary_key=True),
+        sa.Column("key_fields", sa.JSON, nullable=False),  # ["project", "name"]
+        sa.Column("changed_at", sa.DateTime, nullable=False),
+    )
     return md, tables
 
 
@@ -127,6 +146,33 @@ def record_keys(table: Table, records: list[Record]) -> list[str]:
         return [record_key(table, r) for r in records]
 
 
+def _part_keys(part: dict[str, Any], key: tuple[str, ...]) -> set[str]:
+    """The keys (made with ``key``) of a snapshot table's rows."""
+    return set(key_texts(part["rows"], [part["fields"].index(k) for k in key]))
+
+
+def show_key(key: str) -> str:
+    """A stored record key as a person reads it: "P1 / Kickoff"."""
+    return key.replace(KEY_SEPARATOR, KEY_JOIN)
+
+
+@dataclass(frozen=True)
+class Rekey:
+    """A table's records moved to a new key (``Store.rekey``)."""
+
+    table: str
+    old: tuple[str, ...]
+    new: tuple[str, ...]
+    records: int  # current records re-keyed
+    new_title: str = ""
+    old_title: str = ""
+
+    def line(self, headers: dict[str, str] | None = None) -> str:
+        spec = with_key(TABLES[self.table], self.new)
+        new = key_title(spec, headers) if headers else self.new_title
+        return f"{self.table}: now matched by {new} (was {self.old_title})"
+
+
 def record_key(table: Table, record: Record) -> str:
     """The stored identity of a record: its key fields' text, joined."""
     if len(table.key) == 1:
@@ -134,8 +180,11 @@ def record_key(table: Table, record: Record) -> str:
     return KEY_SEPARATOR.join([str(record.get(k)) for k in table.key])
 
 
-def encode_values(tables: dict[str, list[Record]]) -> bytes:
-    """Compact, compressed form of records for a snapshot (JSON, dates as ISO text)."""
+def encode_values(
+    tables: dict[str, list[Record]], keys: dict[str, tuple[str, ...]] | None = None
+) -> bytes:
+    """Compact, compressed form of records for a snapshot (JSON, dates as ISO text);
+    ``keys``: each table's key, recorded where it is not the built-in one."""
     out = {}
     for name, records in tables.items():
         names = [f.name for f in TABLES[name].fields]
@@ -147,12 +196,20 @@ def encode_values(tables: dict[str, list[Record]]) -> bytes:
             except KeyError:
                 pass
         out[name] = (names, [[r.get(n) for n in names] for r in records])
-    return encode_rows(out)
+    return encode_rows(out, keys)
 
 
-def encode_rows(tables: dict[str, tuple[list[str], list[tuple]]]) -> bytes:
+def encode_rows(
+    tables: dict[str, tuple[list[str], list[tuple]]],
+    keys: dict[str, tuple[str, ...]] | None = None,
+) -> bytes:
     """``encode_values`` of records given as (fields, value tuples) per table."""
-    out = {name: {"fields": fields, "rows": rows} for name, (fields, rows) in tables.items()}
+    out: dict[str, dict[str, Any]] = {}
+    for name, (fields, rows) in tables.items():
+        out[name] = {"fields": fields, "rows": rows}
+        key = (keys or {}).get(name)
+        if key and tuple(key) != TABLES[name].key:  # absent: the built-in key
+            out[name]["key"] = list(key)
     return zlib.compress(orjson.dumps(out), 1)
 
 
@@ -346,17 +403,108 @@ class Store:
             return {name: self.records(name, as_of, c) for name in TABLES}
 
     def current_rows(self, conn: sa.Connection, table: str) -> dict[str, Any]:
-        """The current records of ``table`` by their key, as rows of (key, every
-        field in model order): cheaper than ``keyed`` when few are looked at."""
+        """The current records of ``table`` by their stored key, as rows of
+        (key, every field in model order): cheaper than ``keyed`` when few are
+        looked at. The stored key is the configured one once ``rekey`` ran."""
         return {row[0]: row for row in self._select(table, conn=conn, with_key=True)}
 
-    def keyed(self, conn: sa.Connection, table: str) -> dict[str, Record]:
-        """The current records of ``table`` by their key."""
-        names = [f.name for f in TABLES[table].fields]
-        return {
-            row[0]: dict(zip(names, row[1:], strict=True))
-            for row in self._select(table, conn=conn, with_key=True)
-        }
+    def keyed(
+        self, conn: sa.Connection, table: str, spec: Table | None = None
+    ) -> dict[str, Record]:
+        """The current records of ``table`` by their key (``spec``'s; default: built-in)."""
+        spec = spec or TABLES[table]
+        names = [f.name for f in spec.fields]
+        rows = self._select(table, conn=conn, with_key=True)
+        if self.model_key(conn, table) == spec.key:  # stored under this key already
+            return {row[0]: dict(zip(names, row[1:], strict=True)) for row in rows}
+        records = [dict(zip(names, row[1:], strict=True)) for row in rows]
+        return dict(zip(record_keys(spec, records), records, strict=True))
+
+    # ------------------------------------------------------------ keys
+
+    def model_key(self, conn: sa.Connection, table: str) -> tuple[str, ...]:
+        """The key the model's records of ``table`` are stored under."""
+        t = SCHEMA["table_keys"]
+        q = sa.select(t.c.key_fields).where(t.c.table_name == table)
+        stored = conn.execute(q).scalar()
+        return tuple(stored) if stored else TABLES[table].key
+
+    def rekey(self, conn: sa.Connection, spec: Table, *, apply: bool = True) -> Rekey | None:
+        """Store ``spec.table``'s records under ``spec.key`` if the model used another key.
+
+        Every current record's new key is made from its stored fields; all the
+        versions of that record (its history) move with it. Raises
+        KeyChangeError, writing nothing, when a current record has a blank key
+        field or shares its new key with another. ``apply=False`` only checks.
+        None: the model uses ``spec.key`` already.
+        """
+        old = self.model_key(conn, spec.name)
+        if old == spec.key:
+            return None
+        if apply:
+            self.lock(conn, f"keys:{spec.name}")
+            old = self.model_key(conn, spec.name)  # after the lock: what a rival wrote
+            if old == spec.key:
+                return None
+        t = SCHEMA[spec.name]
+        current = conn.execute(
+            sa.select(t.c._id, t.c._key, *[t.c[k] for k in spec.key]).where(t.c._valid_to.is_(None))
+        ).all()
+        new_of: dict[str, str] = {}
+        owners: dict[str, list[str]] = {}
+        blank: list[str] = []
+        for row in current:
+            parts = tuple(row[2:])
+            if any(v is None or v == "" for v in parts):
+                blank.append(row._key)
+                continue
+            new = join_key(parts)
+            new_of[row._key] = new
+            owners.setdefault(new, []).append(row._key)
+        clashes = {k: v for k, v in owners.items() if len(v) > 1}
+        old_spec = with_key(TABLES[spec.name], old)
+        if blank or clashes:
+            raise KeyChangeError(
+                spec.name,
+                spec.title,
+                key_title(spec),
+                key_title(old_spec),
+                [show_key(k) for k in blank],
+                {show_key(k): [show_key(o) for o in v] for k, v in clashes.items()},
+            )
+        if not current:  # nothing to move (a first pull): only remember the key
+            if apply:
+                self._record_key(conn, spec)
+            return None
+        result = Rekey(spec.name, old, spec.key, len(current), key_title(spec), key_title(old_spec))
+        if not apply:
+            return result
+        # Current versions first to unique stand-ins (the one-current-version
+        # index is checked row by row), then every version to its new key.
+        conn.execute(
+            sa.update(t)
+            .where(t.c._valid_to.is_(None))
+            .values(_key=sa.literal("\x1e") + sa.cast(t.c._id, sa.Text))
+        )
+        closed = conn.execute(sa.select(t.c._id, t.c._key).where(t.c._valid_to.is_not(None))).all()
+        moves = [{"b_id": r._id, "b_key": new_of[r._key]} for r in current]
+        moves += [{"b_id": r._id, "b_key": new_of[r._key]} for r in closed if r._key in new_of]
+        stmt = (
+            sa.update(t).where(t.c._id == sa.bindparam("b_id")).values(_key=sa.bindparam("b_key"))
+        )
+        for i in range(0, len(moves), BULK_CHUNK):
+            conn.execute(stmt, moves[i : i + BULK_CHUNK])
+        self._record_key(conn, spec)
+        return result
+
+    def _record_key(self, conn: sa.Connection, spec: Table) -> None:
+        t = SCHEMA["table_keys"]
+        conn.execute(sa.delete(t).where(t.c.table_name == spec.name))
+        conn.execute(
+            sa.insert(t).values(
+                table_name=spec.name, key_fields=list(spec.key), changed_at=utcnow()
+            )
+        )
 
     def history(
         self, table: str, key: str
@@ -385,13 +533,15 @@ class Store:
         replaced: Iterable[str] | None = None,
         keys: Iterable[str] | None = None,
         progress: Callable[[int, int], None] | None = None,
+        spec: Table | None = None,
     ) -> None:
         """Close the current versions of changed/deleted records and insert new ones.
 
         ``replaced``: keys of the upserts that have a current version (None: all
         of them may); passing it spares a bulk load the needless updates.
+        ``spec``: the table as configured (its key makes ``keys`` when not given).
         """
-        spec = TABLES[table]
+        spec = spec or TABLES[table]
         upserts = list(upserts)
         names = [f.name for f in spec.fields]
         try:  # records read from one sheet all hold the same fields
@@ -455,8 +605,10 @@ class Store:
         content_hash: str | None,
         summary: dict[str, Any],
         values: dict[str, list[Record]] | bytes | None,
+        keys: dict[str, tuple[str, ...]] | None = None,
     ) -> int:
-        """Record a pull/push/sync; ``values`` are the records, or ``encode_values`` of them."""
+        """Record a pull/push/sync; ``values`` are the records, or ``encode_values`` of them
+        (``keys``: each table's key, when ``values`` are records)."""
         t = SCHEMA["snapshots"]
         res = conn.execute(
             sa.insert(t).values(
@@ -466,7 +618,9 @@ class Store:
                 content_hash=content_hash,
                 summary=summary,
                 values_z=(
-                    values if isinstance(values, bytes) or values is None else encode_values(values)
+                    values
+                    if isinstance(values, bytes) or values is None
+                    else encode_values(values, keys)
                 ),
             )
         )
@@ -492,9 +646,16 @@ class Store:
             return [Snapshot(*row) for row in c.execute(q)]
 
     def snapshot_keys(
-        self, snapshot_id: int, conn: sa.Connection | None = None
+        self,
+        snapshot_id: int,
+        conn: sa.Connection | None = None,
+        specs: dict[str, Table] | None = None,
     ) -> dict[str, set[str]]:
-        """The record keys a snapshot holds, per table (cheaper than its values)."""
+        """The record keys a snapshot holds, per table (cheaper than its values).
+
+        Keys are made with ``specs``' keys (default: built-in), whatever key
+        the snapshot was taken under; see ``_snapshot_table_keys``.
+        """
         t = SCHEMA["snapshots"]
         q = sa.select(t.c.values_z).where(t.c.id == snapshot_id)
         if conn is not None:
@@ -506,9 +667,26 @@ class Store:
             return {}
         out = {}
         for name, part in _load_values(blob).items():
-            spec = TABLES[name]
-            idx = [part["fields"].index(k) for k in spec.key]
-            out[name] = set(key_texts(part["rows"], idx))
+            spec = (specs or {}).get(name) or TABLES[name]
+            if all(k in part["fields"] for k in spec.key):
+                out[name] = _part_keys(part, spec.key)
+                continue
+            # Taken under another key, without this key's fields: the records
+            # it held, found among the current ones by that key.
+            then = with_key(TABLES[name], tuple(part.get("key") or TABLES[name].key))
+            held = _part_keys(part, then.key)
+            if conn is None:
+                with self.engine.connect() as c:
+                    records = self.records(name, conn=c)
+            else:
+                records = self.records(name, conn=conn)
+            out[name] = {
+                new
+                for old, new in zip(
+                    record_keys(then, records), record_keys(spec, records), strict=True
+                )
+                if old in held
+            }
         return out
 
     def snapshot_values(self, snapshot_id: int) -> dict[str, list[Record]]:

@@ -7,7 +7,8 @@ of them in one transaction, so any error leaves the model exactly as it was.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +28,7 @@ from .merge import (
     same,
     show,
 )
-from .model import TABLES, Record
+from .model import Record
 from .reading import PendingReads, SourceRead, gc_paused, read_source, source_label, start_reads
 from .sources import CellWrite, RowAppend
 from .store import Store, encode_rows, record_key, utcnow
@@ -55,6 +56,7 @@ class PullResult:
     skipped: list[CellError] = field(default_factory=list)
     snapshot_id: int | None = None
     content_hash: str | None = None
+    rekeyed: list[str] = field(default_factory=list)  # "milestones: now matched by ..."
 
     @property
     def changed(self) -> bool:
@@ -65,6 +67,7 @@ class PullResult:
             "source": self.source,
             "location": self.location,
             "tables": {n: c.as_dict() for n, c in self.tables.items()},
+            "rekeyed": self.rekeyed,
             "skipped": [e.as_dict() for e in self.skipped],
             "snapshot_id": self.snapshot_id,
         }
@@ -105,17 +108,23 @@ def _pull(
     progress: Progress | None,
 ) -> list[PullResult]:
     sources = pending.sources
+    config = pending.config
+    specs = {t: config.table_spec(t) for s in sources for t in s.tables}
     # The transaction (and the sources' locks) are taken while the workbooks
     # are still being parsed, and what the pull compares against is loaded
     # meanwhile; nothing is written before every source has been validated.
     with store.transaction() as conn:
         for name in sorted({s.name for s in sources}):  # one order: no deadlock
             store.lock(conn, f"source:{name}")
+        # A table whose configured key changed: its records move to the new
+        # key first (in this transaction), or the pull stops here.
+        rekeys = {t: rk for t, spec in specs.items() if (rk := store.rekey(conn, spec))}
         lasts = {s.name: store.last_snapshot(s.name, conn=conn) for s in sources}
         before = {
-            n: store.snapshot_keys(last.id, conn) if last else {} for n, last in lasts.items()
+            n: store.snapshot_keys(last.id, conn, specs) if last else {}
+            for n, last in lasts.items()
         }
-        current = {t: store.current_rows(conn, t) for s in sources for t in s.tables}
+        current = {t: store.current_rows(conn, t) for t in specs}  # stored under spec's key now
         reads = pending.result()
         for r in reads:
             if r.fatal or (r.errors and not skip_invalid):
@@ -129,6 +138,9 @@ def _pull(
             result = PullResult(
                 r.source.name, r.source.location, skipped=r.errors, content_hash=r.content_hash
             )
+            for name in r.tables:
+                if name in rekeys:  # said once, by the first source of the table
+                    result.rekeyed.append(rekeys.pop(name).line(r.tables[name].headers))
             for name, mt in r.tables.items():
                 report = None
                 if progress:
@@ -154,7 +166,10 @@ def _pull(
                 at=at,
                 content_hash=r.content_hash,
                 summary={n: c.as_dict() for n, c in result.tables.items()},
-                values=encode_rows({n: (t.fields, t.values) for n, t in r.tables.items()}),
+                values=encode_rows(
+                    {n: (t.fields, t.values) for n, t in r.tables.items()},
+                    {n: t.table.key for n, t in r.tables.items()},
+                ),
             )
             results.append(result)
     return results
@@ -213,7 +228,9 @@ def _apply_table(
         conn, spec.name, fields, new_rows, deletes, keys=new_keys, replaced=(), **write
     )
     if updates:
-        store.apply(conn, spec.name, updates, (), keys=update_keys, replaced=update_keys, **write)
+        store.apply(
+            conn, spec.name, updates, (), keys=update_keys, replaced=update_keys, spec=spec, **write
+        )
     return change
 
 
@@ -233,6 +250,7 @@ class SourcePlan:
     skipped_formulas: list[CellChange] = field(default_factory=list)
     written: bool = False
     backup: str | None = None
+    rekeyed: list[str] = field(default_factory=list)  # "milestones: now matched by ..."
 
     @property
     def conflicts(self) -> list[Conflict]:
@@ -243,7 +261,7 @@ class SourcePlan:
         return all(t.empty for t in self.tables.values())
 
     def lines(self) -> list[str]:
-        out = []
+        out = [f"~ {line}" for line in self.rekeyed]
         for t in self.tables.values():
             out += [c.line() for c in t.to_sheet]
             out += [c.line() for c in t.to_model]
@@ -263,6 +281,7 @@ class SourcePlan:
             "mode": self.mode,
             "written": self.written,
             "backup": self.backup,
+            "rekeyed": self.rekeyed,
             "to_sheet": [c.as_dict() for t in self.tables.values() for c in t.to_sheet],
             "to_model": [c.as_dict() for t in self.tables.values() for c in t.to_model],
             "rows": [r.as_dict() for t in self.tables.values() for r in t.rows],
@@ -284,6 +303,12 @@ def plan_source(
     progress: Progress | None = None,
 ) -> SourcePlan:
     """Read ``source`` and plan its merge with the model; writes nothing."""
+    with _connection(store, conn) as c:  # a changed key that does not fit: refused first
+        rekeys = {
+            name: rekey
+            for name in source.tables
+            if (rekey := store.rekey(c, config.table_spec(name), apply=False))
+        }
     if progress:
         progress(f"reading {source_label(source)}")
     read = read_source(config, source)
@@ -294,28 +319,46 @@ def plan_source(
     last = store.last_snapshot(source.name, conn=conn)
     base_values = store.snapshot_values(last.id) if last else {}
     tables = {}
-    for name, mt in read.tables.items():
-        spec = TABLES[name]
-        model = (
-            store.keyed(conn, name)
-            if conn is not None
-            else {record_key(spec, r): r for r in store.records(name)}
-        )
-        base = {record_key(spec, r): r for r in base_values.get(name, [])} if last else None
-        tables[name] = plan_table(
-            mt,
-            model,
-            base,
-            mode=mode,
-            prefer=prefer,
-            readonly=source.tables[name].readonly,
-            delete_rows=delete_rows,
-        )
+    rekeyed = []
+    with _connection(store, conn) as c:
+        for name, mt in read.tables.items():
+            spec = mt.table  # the table as configured (its key)
+            if name in rekeys:
+                rekeyed.append(rekeys[name].line(mt.headers))
+            model = store.keyed(c, name, spec)
+            base = None
+            if last:
+                held = base_values.get(name, [])
+                # a snapshot without this key's fields cannot say what the sheet held
+                if held and all(k in held[0] for k in spec.key):
+                    base = {record_key(spec, r): r for r in held}
+                else:
+                    base = {}
+            tables[name] = plan_table(
+                mt,
+                model,
+                base,
+                mode=mode,
+                prefer=prefer,
+                readonly=source.tables[name].readonly,
+                delete_rows=delete_rows,
+            )
     plan = SourcePlan(
         source, mode, read, tables, last.content_hash if last else None, last.id if last else None
     )
+    plan.rekeyed = rekeyed
     _skip_formula_cells(plan)
     return plan
+
+
+@contextmanager
+def _connection(store: Store, conn: Any) -> Iterator[Any]:
+    """``conn``, or a connection of its own for the duration."""
+    if conn is not None:
+        yield conn
+        return
+    with store.engine.connect() as c:
+        yield c
 
 
 def _skip_formula_cells(plan: SourcePlan) -> None:
@@ -410,6 +453,9 @@ def execute_plan(
                 f"{source.name}: another sheetsync synced this source while this one was planning",
                 hint="run the command again: it will start from what the other one wrote",
             )
+        specs = {name: plan.read.tables[name].table for name in plan.tables}
+        for spec in specs.values():
+            store.rekey(conn, spec)  # a key changed in the config: as the plan said
         for name, t in plan.tables.items():
             if t.model_upserts or t.model_deletes:
                 store.apply(
@@ -420,6 +466,7 @@ def execute_plan(
                     source=source.name,
                     at=at,
                     replaced=t.model_replaced,
+                    spec=specs[name],
                 )
         writes, appends, deletes = _sheet_writes(plan)
         new_hash = expected
@@ -443,6 +490,7 @@ def execute_plan(
                 "rows": sum(len(t.rows) for t in plan.tables.values()),
             },
             values={name: t.sheet_after for name, t in plan.tables.items()},
+            keys={name: spec.key for name, spec in specs.items()},
         )
     return plan
 
