@@ -134,9 +134,14 @@ class PendingReads:
         pool.shutdown(wait=False)
 
     def result(self) -> list[SourceRead]:
-        """Every source's read, in config order; a read's exception is raised here."""
+        """Every source's read, in config order; a read's exception is raised here.
+
+        Call it once: the reads are handed over, not kept, so a sheet's worth
+        of cells is freed as soon as the caller is done with it.
+        """
+        futures, self._futures = self._futures, []
         try:
-            return [f.result() for f in self._futures]
+            return [f.result() for f in futures]
         finally:
             self.release()
 
