@@ -127,7 +127,7 @@ def test_push_matches_rows_by_key_in_a_resorted_sheet(pulled, run_cli):
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
     for i, values in enumerate(reversed(rows), start=2):  # the user sorted the sheet Z→A
         for j, v in enumerate(values, start=1):
-            ws.cell(i, j, v)
+            ws.cell(i, j).value = v  # blanks too: ws.cell(i, j, None) writes nothing
     book.save(wb)
     assert run_cli("--config", pulled, "sync").exit_code == 0  # learn the new file
     set_model(pulled, "milestones", "U-03", notes="moved by the model")
