@@ -87,6 +87,38 @@ def make_workbook(rows: int, edited: bool = False) -> Path:
     return path
 
 
+def bare_insert(config, tmp: Path, repeat: int) -> float:
+    """The floor of any pull's write: the sheet's rows, already mapped, inserted
+    into the model's quota table with plain sqlite3 (one INSERT per row, one
+    transaction, the model's one index), no validation, no snapshot."""
+    import sqlite3
+
+    from sheetsync.reading import read_source
+    from sheetsync.store import Store
+
+    mt = read_source(config, config.select_sources(())[0]).tables["quotas"]
+    rows = [
+        (k, "2026-11-30 00:00:00.000000", "big", *v)
+        for k, v in zip(mt.keys, mt.values, strict=True)
+    ]
+    names = ", ".join(f'"{n}"' for n in ["_key", "_valid_from", "_source", *mt.fields])
+    sql = f"INSERT INTO quotas ({names}) VALUES ({', '.join('?' * len(rows[0]))})"
+
+    def run() -> None:
+        for p in tmp.glob("bare.db*"):
+            p.unlink()
+        Store(f"sqlite:///{tmp / 'bare.db'}").close()  # the model's schema
+        con = sqlite3.connect(tmp / "bare.db", isolation_level=None)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=NORMAL")
+        con.execute("BEGIN")
+        con.executemany(sql, rows)
+        con.execute("COMMIT")
+        con.close()
+
+    return best(run, repeat)
+
+
 def best(fn, repeat: int) -> float:
     times = []
     for _ in range(repeat):
@@ -136,6 +168,7 @@ def main() -> None:
         store.close()
 
     t_pull = best(lib_pull, args.repeat)
+    t_insert = bare_insert(config, tmp, args.repeat)
     store = Store(f"sqlite:///{tmp / 'again.db'}")
     pull(config, store)
     t_again = best(lambda: pull(config, store), args.repeat)  # nothing changed since
@@ -194,6 +227,10 @@ def main() -> None:
     print(f"raw read (calamine to_python)        {t_raw:7.2f} s")
     print(
         f"sheetsync pull (library, fresh model) {t_pull:7.2f} s   ratio {t_pull / t_raw:4.2f}× raw  (target ≤ 1.5×)"
+    )
+    print(
+        f"floor: raw read + bare SQLite insert {t_raw + t_insert:7.2f} s   ratio "
+        f"{(t_raw + t_insert) / t_raw:4.2f}× raw  (insert alone {t_insert:.2f} s)"
     )
     print(
         f"sheetsync pull again, unchanged       {t_again:7.2f} s   ratio {t_again / t_raw:4.2f}× raw"
