@@ -13,7 +13,6 @@ import json
 import os
 import re
 import select
-import shutil
 import struct
 import subprocess
 import sys
@@ -124,12 +123,8 @@ def steps(raw: str) -> list[str]:
 
 
 @pytest.fixture
-def plan(tmp_path: Path) -> Path:
-    d = tmp_path / "plan"
-    d.mkdir()
-    for name in ("sales_plan.xlsx", "sheetsync.toml"):
-        shutil.copy2(SAMPLES / name, d / name)
-    return d
+def plan(sample_dir: Path) -> Path:
+    return sample_dir
 
 
 @pytest.fixture
