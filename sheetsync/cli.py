@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from .errors import EXIT_CODES_HELP, SheetsyncError, UsageError
+from .progress import Progress
 
 
 class SheetsyncGroup(click.Group):
@@ -73,7 +74,7 @@ class App:
             self._store.close()
             self._store = None
 
-    def progress(self) -> Callable[..., None] | None:
+    def progress(self) -> Progress | None:
         """The status line on stderr (see ``sheetsync.terminal``) to pass as a
         library function's ``progress``; None, so the library stays silent,
         when stderr is not a terminal or with --quiet. One line per command."""
@@ -234,7 +235,7 @@ def init(
     app.say(f"Wrote {output}. Check it, then run: sheetsync --config {output} pull", bold=True)
 
 
-def _prefixed(progress: Callable[..., None] | None, prefix: str) -> Callable[..., None] | None:
+def _prefixed(progress: Progress | None, prefix: str) -> Progress | None:
     """``progress`` with each message prefixed ("weekly report: laying out the PDF")."""
     if progress is None:
         return None

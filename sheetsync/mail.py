@@ -45,12 +45,12 @@ from typing import TYPE_CHECKING, Any
 from . import ledger
 from .config import Config, RecipientGroup
 from .errors import ConfigError, DeliveryError, UsageError
+from .progress import Progress
 from .store import Store
 
 if TYPE_CHECKING:
     import smtplib
 
-Progress = Callable[..., None]  # progress(message, done=None, total=None)
 Records = dict[str, list[dict[str, Any]]]
 Renderer = Callable[..., bytes]
 

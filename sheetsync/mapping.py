@@ -21,7 +21,7 @@ from typing import Any
 from .config import TableMapping
 from .errors import CellError
 from .grid import Grid, a1
-from .model import KEY_JOIN, Field, Record, Table, fills_key, key_texts_of_columns
+from .model import KEY_JOIN, Field, Record, Table, fills_key, join_key, key_texts_of_columns
 from .periods import MONTHS, parse_period
 
 HEADER_SCAN_ROWS = 30
@@ -274,7 +274,7 @@ class MappedTable:
     @property
     def records(self) -> list[Record]:
         """The records as dicts (made on first use: a large pull never needs them)."""
-        if self._records is None or len(self._records) != len(self.values):
+        if self._records is None:
             names = self.fields
             self._records = [dict(zip(names, v, strict=True)) for v in self.values]
         return self._records
@@ -375,6 +375,7 @@ def _fill_key(result: MappedTable) -> None:
     pick = picker(idx)
     result.fields.insert(0, "key")
     result.values = [(KEY_JOIN.join(map(str, pick(v))), *v) for v in result.values]
+    result._records = None
 
 
 def _convert_column(
@@ -487,7 +488,7 @@ def _read_rows(grid: Grid, result: MappedTable, dayfirst: bool) -> None:
             result.skipped_rows.append(r)
             continue
         key = key_of(values)
-        text = key_texts_of_columns([[k] for k in key])[0]
+        text = join_key(key)
         if text in seen:
             k0 = table.key[0]
             result.errors.append(

@@ -100,6 +100,7 @@ KEY_SEPARATOR = "\x1f"  # ASCII unit separator: never typed into a cell
 
 
 def join_key(parts: tuple) -> str:
+    """One record's stored identity from its key values (what ``key_texts`` makes)."""
     return KEY_SEPARATOR.join(map(str, parts))
 
 

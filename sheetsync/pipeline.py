@@ -12,7 +12,7 @@ bad cell, and nothing is written, rendered or sent.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -29,10 +29,9 @@ from .mail import (
     send_packs,
     write_outbox,
 )
+from .progress import Progress
 from .store import Store
 from .sync import PullResult, pull
-
-Progress = Callable[..., None]  # progress(message, done=None, total=None)
 
 
 @dataclass

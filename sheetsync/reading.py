@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +20,7 @@ from .errors import CellError
 from .grid import Grid
 from .mapping import MappedTable, map_grid
 from .model import Record
+from .progress import Progress
 from .sources import open_source
 
 
@@ -99,7 +100,7 @@ def validate(
     config: Config,
     names: tuple[str, ...] = (),
     *,
-    progress: Callable[..., None] | None = None,
+    progress: Progress | None = None,
 ) -> list[SourceRead]:
     """Read and check the selected sources; write nothing anywhere.
     ``progress(message, done=None, total=None)`` hears what is being read."""

@@ -44,6 +44,7 @@ from . import metrics as m
 from .config import Config, RagSettings
 from .errors import ConfigError, SheetsyncError, UsageError
 from .periods import period_bounds
+from .progress import Progress
 
 if TYPE_CHECKING:  # pragma: no cover
     import jinja2
@@ -56,7 +57,6 @@ REPORTS = ("weekly", "executive")
 TITLES = {"weekly": "Weekly sales status", "executive": "Executive summary"}
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "report_templates"
 DEFAULT_TIMEOUT = 120.0  # seconds for WeasyPrint to lay out and write one PDF
-Progress = Callable[..., None]  # progress(message, done=None, total=None)
 
 
 @dataclass(frozen=True)

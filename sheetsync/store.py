@@ -175,9 +175,7 @@ class Rekey:
 
 def record_key(table: Table, record: Record) -> str:
     """The stored identity of a record: its key fields' text, joined."""
-    if len(table.key) == 1:
-        return str(record.get(table.key[0]))
-    return KEY_SEPARATOR.join([str(record.get(k)) for k in table.key])
+    return join_key(tuple(record.get(k) for k in table.key))
 
 
 def encode_values(
@@ -798,7 +796,7 @@ def _bulk_insert(
     rows = _bind_values(t, dialect, names, rows)
     fixed = {}
     for name, value in constants.items():
-        p = t.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        p = _processor(t.c[name], dialect)
         fixed[name] = p(value) if p is not None else value
     if dialect.name == "sqlite":
         _sqlite_bulk_insert(conn, t, keys, names, rows, fixed, progress)
@@ -823,17 +821,21 @@ _NATIVE: dict[type, set[type]] = {
 }
 
 
+def _processor(column: sa.Column, dialect: sa.Dialect) -> Callable[[Any], Any] | None:
+    """SQLAlchemy's conversion of a Python value for ``column`` on ``dialect``."""
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
+
+
 def _bind_values(t: sa.Table, dialect: sa.Dialect, names: list[str], rows: list[tuple]) -> list:
     """``rows`` with SQLAlchemy's bind conversions applied, column by column and
     once per distinct value (most repeat), skipping the columns whose values the
     driver takes as they are (mapped numbers are floats already)."""
     todo = {}
     for i, name in enumerate(names):
-        col_type = t.c[name].type
-        p = col_type.dialect_impl(dialect).bind_processor(dialect)
+        p = _processor(t.c[name], dialect)
         if p is None:
             continue
-        native = _NATIVE.get(type(col_type))
+        native = _NATIVE.get(type(t.c[name].type))
         if native and set(map(type, map(operator.itemgetter(i), rows))) <= native:
             continue
         todo[i] = p

@@ -29,11 +29,10 @@ from .merge import (
     show,
 )
 from .model import Record
+from .progress import Progress
 from .reading import PendingReads, SourceRead, gc_paused, read_source, source_label, start_reads
 from .sources import CellWrite, RowAppend
 from .store import Store, encode_rows, record_key, utcnow
-
-Progress = Callable[..., None]  # progress(message, done=None, total=None)
 
 
 @dataclass
