@@ -51,6 +51,7 @@ class App:
         self._config = None
         self._store = None
         self._status: Any = None
+        self._today: date | None = None
 
     @property
     def config(self):
@@ -67,6 +68,38 @@ class App:
 
             self._store = Store(self.db or self.config.default_db_url())
         return self._store
+
+    @property
+    def today(self) -> date:
+        """Today in the report's time zone: the one place sheetsync reads the
+        wall clock for a day (record and ledger timestamps aside). Decided once
+        per command and passed down; the library takes days as arguments."""
+        if self._today is None:
+            from datetime import datetime
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                zone = ZoneInfo(self.config.report.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise UsageError(
+                    f"report.timezone: {self.config.report.timezone!r} is not a time zone",
+                    hint="use a name such as Europe/Berlin or America/New_York",
+                ) from None
+            self._today = datetime.now(zone).date()
+        return self._today
+
+    def day(self, as_of: date | None) -> date:
+        """``--as-of``, or today: what ``status`` and ``report`` describe."""
+        return as_of if as_of is not None else self.today
+
+    def week_end(self, as_of: date | None) -> date:
+        """``--as-of``, or the last day of the last complete reporting week: what
+        ``send`` and ``run weekly`` describe, so a Monday run reports last week."""
+        if as_of is not None:
+            return as_of
+        from .periods import last_week_end
+
+        return last_week_end(self.today, self.config.report.week_ends)
 
     def close(self) -> None:
         """Close the model's connections (SQLite tidies its write-ahead log)."""
@@ -97,6 +130,11 @@ class App:
         if not self.quiet:
             click.secho(message, **style)
 
+    def note(self, message: str) -> None:
+        """A caveat about the results, on stderr (kept with --quiet: it qualifies them)."""
+        self.done_progress()
+        click.secho(f"Note: {message}", err=True, fg="yellow")
+
 
 pass_app = click.make_pass_decorator(App)
 
@@ -109,17 +147,44 @@ def json_option(f: Callable) -> Callable:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")(f)
 
 
+class DayType(click.ParamType):
+    """A day as cells accept it: 2026-11-30, 30 Nov 2026, Nov 30, 2026."""
+
+    name = "DATE"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> date:
+        if isinstance(value, date):
+            return value
+        from .mapping import Invalid, to_date
+
+        try:
+            day = to_date(str(value))
+        except Invalid as e:
+            self.fail(str(e), param, ctx)
+        if day is None:
+            self.fail("a day is needed (e.g. 2026-11-30 or 30 Nov 2026)", param, ctx)
+        return day
+
+
 def as_of_option(f: Callable) -> Callable:
     return click.option(
         "--as-of",
-        type=click.DateTime(formats=["%Y-%m-%d"]),
+        type=DayType(),
         default=None,
-        help="Report as of this day (YYYY-MM-DD); default today.",
+        help="The plan as the model knew it at the end of this day "
+        "(2026-11-30, 30 Nov 2026, Nov 30, 2026); default today.",
     )(f)
 
 
-def _day(value: Any) -> date:
-    return value.date() if value is not None else date.today()
+def week_as_of_option(f: Callable) -> Callable:
+    return click.option(
+        "--as-of",
+        type=DayType(),
+        default=None,
+        help="The plan as the model knew it at the end of this day (2026-11-29, "
+        "29 Nov 2026); default the last day of the last complete reporting week "
+        "([report] week_ends, Sunday unless set), so a Monday run reports last week.",
+    )(f)
 
 
 def _print_json(data: Any) -> None:
@@ -376,27 +441,36 @@ def _table(rows: list[list[str]], headers: list[str], right: set[int]) -> list[s
 @json_option
 @pass_app
 def status(app: App, as_of: Any, as_json: bool) -> None:
-    """The plan at a glance: milestones, quota attainment, budget."""
+    """The plan at a glance: milestones, quota attainment, budget.
+
+    The figures are the ones the reports and the email print: the plan as the
+    model knew it at the end of --as-of (default today), year to date through
+    the last period whose actuals are entered.
+    """
+    from .formatting import Formatter
+    from .plan import plan_as_of
     from .summary import summarize
 
-    day = _day(as_of)
+    day = app.day(as_of)
     progress = app.progress()
     try:
         if progress:
             progress("reading the model")
-        s = summarize(
-            app.store.all_records(), day, app.config.report.fiscal_year_start_month, app.config.rag
-        )
+        plan = plan_as_of(app.store, app.config, day)
+        s = summarize(plan, app.config)
     finally:
         app.done_progress()
+    if plan.note:
+        app.note(plan.note)
     if as_json:
         _print_json(s)
         return
-    if not any(s["counts"].values()):
-        click.echo("The model is empty: run `sheetsync pull` first.")
-        return
-    out = [click.style(f"Plan status as of {day:%d %b %Y}", bold=True), ""]
-    out.append(click.style("Projects", bold=True))
+    f = Formatter(app.config.report.locale, app.config.report.currency)
+    money, pct = f.money, f.pct
+    out = [click.style(f"Plan status as of {f.day(day)}", bold=True)]
+    if s["coverage"]:
+        out.append(s["coverage"])
+    out += ["", click.style("Projects", bold=True)]
     out += _table(
         [
             [
@@ -414,59 +488,68 @@ def status(app: App, as_of: Any, as_json: bool) -> None:
         {2, 3, 4, 5, 6},
     )
     q = s["quota"]
-    out += [
-        "",
-        click.style(
-            f"Quota attainment, {s['period']}: {_pct(q['attainment'])} "
-            f"({_money(q['closed'])} of {_money(q['quota'])})",
-            bold=True,
-        ),
-    ]
-    out += _table(
-        [
-            [
-                t["team"],
-                str(t["reps"]),
-                _money(t["quota"]),
-                _money(t["closed"]),
-                _pct(t["attainment"]),
+    if q is not None:
+        through = (
+            f"through {f.day(date.fromisoformat(q['actuals_through']))}"
+            if q["actuals_through"]
+            else "no actuals entered yet"
+        )
+        proj = (
+            f" · projected {money(q['projection'])} of {money(q['period_quota'])} "
+            f"by {f.day(date.fromisoformat(q['end']))}"
+            if q["projection"] is not None
+            else ""
+        )
+        out += [
+            "",
+            click.style(
+                f"Quota attainment, {s['year']} year to date: {pct(q['attainment'])} "
+                f"({money(q['closed'])} of {money(q['quota'])}, {through}) · "
+                f"pace {pct(q['pace'])}{proj}",
+                bold=True,
+            ),
+        ]
+        head = ["Quota", "Closed", "Attainment", "Pace", "Projected"]
+
+        def cells(x: dict[str, Any]) -> list[str]:
+            return [
+                money(x["quota"]),
+                money(x["closed"]) if x["actuals_through"] else "—",
+                pct(x["attainment"]),
+                pct(x["pace"]),
+                money(x["projection"]),
             ]
-            for t in s["teams"]
-        ],
-        ["Team", "Reps", "Quota", "Closed", "Attainment"],
-        {1, 2, 3, 4},
-    )
-    out.append("")
-    out += _table(
-        [
-            [
-                r["rep"],
-                r["team"] or "",
-                _money(r["quota"]),
-                _money(r["closed"]),
-                _pct(r["attainment"]),
-            ]
-            for r in s["reps"]
-        ],
-        ["Rep", "Team", "Quota", "Closed", "Attainment"],
-        {2, 3, 4},
-    )
+
+        out += _table(
+            [[t["team"], str(t["reps"]), *cells(t)] for t in s["teams"]],
+            ["Team", "Reps", *head],
+            {1, 2, 3, 4, 5, 6},
+        )
+        out.append("")
+        out += _table(
+            [[r["rep"], r["team"] or "", *cells(r)] for r in s["reps"]],
+            ["Rep", "Team", *head],
+            {2, 3, 4, 5, 6},
+        )
     if s["budget"]:
         out += ["", click.style("Budget", bold=True)]
         out += _table(
             [
                 [
                     b["project"],
-                    _money(b["planned"]),
-                    _money(b["spent"]),
-                    _pct(b["spent"] / b["planned"] if b["planned"] else None),
-                    _money(b["revenue"]),
+                    money(b["planned"]),
+                    money(b["spent"]),
+                    pct(b["spent"] / b["planned"] if b["planned"] else None),
+                    money(b["revenue"]),
                 ]
                 for b in s["budget"]
             ],
             ["Project", "Planned", "Spent", "Used", "Attributed revenue"],
             {1, 2, 3, 4},
         )
+    notes = [n for n in s["notes"] if n != plan.note]
+    if notes:
+        out += ["", *(f"Note: {n}" for n in notes)]
     click.echo("\n".join(out))
 
 
@@ -695,30 +778,33 @@ def report(
         sheetsync report --report executive -o status.pdf
         sheetsync report --as-of 2026-11-30 --html
     """
-    from .report import render_report
+    from .plan import plan_as_of
+    from .report import context_for, render_context
 
-    day = _day(as_of)
+    day = app.day(as_of)
     dirs = list(template_dirs)
     if app.config.report.template_dir:
         dirs.append(app.config.report.template_dir)
     out = output or Path(f"{name}-{day.isoformat()}.{'html' if as_html else 'pdf'}")
     show = app.progress()
+    step = _prefixed(show, f"{name} report: ")
     try:
-        data = render_report(
-            app.store,
-            app.config,
-            name=name,
-            as_of=day,
-            fmt="html" if as_html else "pdf",
-            template_dirs=dirs,
-            teams=teams,
-            progress=_prefixed(show, f"{name} report: "),
+        if step:
+            step("reading the model")
+        plan = plan_as_of(app.store, app.config, day)
+        if step:
+            step("building the report")
+        ctx = context_for(plan, app.config, name=name, teams=teams)
+        data = render_context(
+            ctx, app.config, fmt="html" if as_html else "pdf", template_dirs=dirs, progress=step
         )
         if show:
             show(f"writing {out}")
         out.write_bytes(data)
     finally:
         app.done_progress()
+    if plan.note:
+        app.note(plan.note)
     app.say(f"Wrote {out} ({len(data) / 1024:.0f} KiB)")
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .cli import App, _day, _print_json, _table, as_of_option, json_option, pass_app
+from .cli import App, _print_json, _table, json_option, pass_app, week_as_of_option
 
 if TYPE_CHECKING:
     from .mail import SendReport
@@ -40,7 +40,7 @@ def mail_options(f: Callable) -> Callable:
                 metavar="NAME",
                 help="Only this recipient group (repeatable); default every group.",
             ),
-            as_of_option,
+            week_as_of_option,
             click.option(
                 "--dry-run",
                 is_flag=True,
@@ -146,11 +146,17 @@ def send(
         sheetsync send --resend --to cfo@example.com  # once more, on purpose
     """
     from .mail import build_all_packs, only_recipients, send_packs, write_outbox
+    from .plan import plan_as_of
 
-    day = _day(as_of)
+    day = app.week_end(as_of)
     dry, box = _dry(dry_run, outbox, resend)
     try:
-        packs = build_all_packs(app.config, app.store, day, groups, progress=app.progress())
+        plan = plan_as_of(app.store, app.config, day)
+        if plan.note:
+            app.note(plan.note)
+        packs = build_all_packs(
+            app.config, app.store, day, groups, progress=app.progress(), plan=plan
+        )
         packs = only_recipients(packs, to)
         if dry:
             assert box is not None
@@ -258,7 +264,7 @@ def weekly(
     from .errors import ValidationError
     from .pipeline import run_weekly
 
-    day = _day(as_of)
+    day = app.week_end(as_of)
     dry, box = _dry(dry_run, outbox, resend)
     try:
         result = run_weekly(
@@ -281,6 +287,8 @@ def weekly(
         raise
     finally:
         app.done_progress()
+    if result.note:
+        app.note(result.note)
     if as_json:
         _print_json(result.as_dict())
     else:

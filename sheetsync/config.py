@@ -15,6 +15,7 @@ from typing import Any
 
 from .errors import ConfigError
 from .model import TABLES, Table, key_title, with_key
+from .periods import weekday_number
 
 DEFAULT_CONFIG_NAME = "sheetsync.toml"
 SOURCE_KINDS = ("xlsx", "gsheets")
@@ -67,6 +68,7 @@ class ReportSettings:
     currency: str = "USD"
     timezone: str = "UTC"
     fiscal_year_start_month: int = 1
+    week_ends: int = 6  # reporting weeks end on this weekday (0 Monday … 6 Sunday)
     logo: Path | None = None
     colors: dict[str, str] = field(default_factory=dict)
     template_dir: Path | None = None
@@ -291,12 +293,18 @@ def _report(section: dict[str, Any], root: Path) -> ReportSettings:
     fy = _take(section, "fiscal_year_start_month", int, w, 1)
     if not 1 <= fy <= 12:
         raise ConfigError(f"report.fiscal_year_start_month: expected 1-12, found {fy}")
+    week_ends = _take(section, "week_ends", str, w, "Sunday")
+    try:
+        week_end_day = weekday_number(week_ends)
+    except ValueError as e:
+        raise ConfigError(f"report.week_ends: {e}") from None
     return ReportSettings(
         company=_take(section, "company", str, w, "Sales team"),
         locale=_take(section, "locale", str, w, "en_US"),
         currency=_take(section, "currency", str, w, "USD"),
         timezone=_take(section, "timezone", str, w, "UTC"),
         fiscal_year_start_month=fy,
+        week_ends=week_end_day,
         logo=(root / logo).resolve() if logo else None,
         colors=dict(_take(section, "colors", dict, w, {})),
         template_dir=(root / tdir).resolve() if tdir else None,

@@ -693,6 +693,27 @@ class Store:
             blob = c.execute(sa.select(t.c.values_z).where(t.c.id == snapshot_id)).scalar()
         return decode_values(blob)
 
+    def first_read_between(self, after: datetime, until: datetime) -> datetime | None:
+        """When the first snapshot taken after ``after`` and by ``until`` was taken."""
+        t = SCHEMA["snapshots"]
+        q = sa.select(sa.func.min(t.c.taken_at)).where(t.c.taken_at > after, t.c.taken_at <= until)
+        with self.engine.connect() as c:
+            return c.execute(q).scalar()
+
+    def read_snapshots(self, cutoff: datetime, *, first: bool = False) -> list[Snapshot]:
+        """Per source, the last snapshot taken at or before ``cutoff`` (with ``first``:
+        each source's first snapshot): which reads a plan as of a day reflects."""
+        t = SCHEMA["snapshots"]
+        pick = sa.func.min(t.c.id) if first else sa.func.max(t.c.id)
+        ids = sa.select(pick).group_by(t.c.source)
+        if not first:
+            ids = ids.where(t.c.taken_at <= cutoff)
+        q = sa.select(
+            t.c.id, t.c.taken_at, t.c.source, t.c.kind, t.c.content_hash, t.c.summary
+        ).where(t.c.id.in_(ids))
+        with self.engine.connect() as c:
+            return [Snapshot(*row) for row in c.execute(q.order_by(t.c.source))]
+
     def last_snapshot(
         self,
         source: str,
