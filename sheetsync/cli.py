@@ -489,11 +489,7 @@ def status(app: App, as_of: Any, as_json: bool) -> None:
     )
     q = s["quota"]
     if q is not None:
-        through = (
-            f"through {f.day(date.fromisoformat(q['actuals_through']))}"
-            if q["actuals_through"]
-            else "no actuals entered yet"
-        )
+        through = s["through"] or "no actuals entered yet"
         proj = (
             f" · projected {money(q['projection'])} of {money(q['period_quota'])} "
             f"by {f.day(date.fromisoformat(q['end']))}"

@@ -12,8 +12,13 @@ Definitions (they are also stated in each report's footnote):
   fraction, summed over the periods of a horizon (so a year made of monthly
   quotas follows the plan's own seasonality, one straight line per month).
 * **pace** = actual ÷ expected by now. ``1.0`` is exactly on the line.
-* **attainment** = actual ÷ the target of the periods begun by ``as_of``.
-* **projection** (run-rate) = actual ÷ days elapsed × days in the horizon.
+* **covered**: the day through which actuals are entered (a blank cell is "not
+  reported yet", a 0 is zero): the end of the last begun period holding an
+  actual, or ``as_of`` for the running one. Everything "to date" is measured
+  through it, so a month not yet entered neither counts as 0 nor moves a figure.
+* **attainment** = actual ÷ the target of the periods begun by ``covered``.
+* **projection** (run-rate) = actual ÷ days elapsed to ``covered`` × days in the
+  horizon, which runs from the first period with a target to the end of the last.
 * **gap** = target of the whole horizon − actual (never below 0).
 * **required weekly run-rate** = gap ÷ weeks left until the horizon ends.
 * **RAG** from pace: green at or above ``green_at``, amber at or above
@@ -144,8 +149,10 @@ def rag_rules(settings: RagSettings) -> list[str]:
         f"Milestones: Done when marked done or complete; Late when past due and not done, "
         f"or marked Late; At risk when marked At risk, or due within {d} days with progress "
         f"behind a straight line from its start to its due date.",
-        "Projection = actual at its daily run-rate so far, extended to the period end. "
-        "Needed/week = gap ÷ weeks left in the period.",
+        "A blank Sales cell is not reported yet (a 0 is zero): attainment, pace and "
+        "projection run through the last period whose actuals are in. Projection = actual at "
+        "its daily run-rate since the first period with a quota, extended to the end of the "
+        "last one. Needed/week = gap ÷ weeks left in the period.",
     ]
 
 

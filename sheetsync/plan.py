@@ -137,10 +137,8 @@ def coverage_line(
         covered = standing.ytd.covered
         if covered is None:
             parts.append(f"No actuals entered yet for {standing.year_label}")
-        elif standing.covered_label:
-            parts.append(f"Actuals through {fmt.period_name(standing.covered_label)}")
         else:
-            parts.append(f"Actuals through {fmt.day(covered)}")
+            parts.append("Actuals " + through_text(standing, fmt))
     if reads:
         days = sorted({r.read_at.date() for r in reads})
         when = fmt.day(days[-1]) if len(days) == 1 else f"{fmt.day(days[0])} – {fmt.day(days[-1])}"
@@ -169,3 +167,13 @@ def quota_notes(q: QuotaStanding, fmt: Formatter) -> list[str]:
             "against the quotas that exist."
         )
     return notes
+
+
+def through_text(q: QuotaStanding, fmt: Formatter) -> str:
+    """ "through November 2026" (or a day, mid-period): how far actuals are entered."""
+    y = q.ytd
+    if y is None or y.covered is None:
+        return ""
+    if q.covered_label:
+        return f"through {fmt.period_name(q.covered_label)}"
+    return f"through {fmt.day(y.covered)}"

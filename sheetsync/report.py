@@ -52,6 +52,7 @@ from .plan import (
     plan_as_of,
     quota_notes,
     require_in_range,
+    through_text,
 )
 from .progress import Progress
 
@@ -393,16 +394,6 @@ def _worst(rags: Iterable[str]) -> str:
 
 
 # --------------------------------------------------------------------------- quotas
-
-
-def _through(q: m.QuotaStanding, fmt: Formatter) -> str:
-    """ "through November 2026" (or a day, mid-period): how far actuals are entered."""
-    y = q.ytd
-    if y is None or y.covered is None:
-        return ""
-    if q.covered_label:
-        return f"through {fmt.period_name(q.covered_label)}"
-    return f"through {fmt.day(y.covered)}"
 
 
 def _pace_key(r: RepRow) -> tuple:
@@ -885,7 +876,7 @@ def _kpis(
         )  # fmt: skip
     if q and q.ytd:
         y = q.ytd
-        through = _through(q, fmt)
+        through = through_text(q, fmt)
         kpis.append(
             Kpi(
                 "ytd_attainment",

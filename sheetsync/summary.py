@@ -11,7 +11,7 @@ from typing import Any
 from . import metrics as m
 from .config import Config
 from .formatting import Formatter
-from .plan import PlanAsOf, coverage_line, quota_notes, require_in_range
+from .plan import PlanAsOf, coverage_line, quota_notes, require_in_range, through_text
 
 STATES = (m.DONE, m.LATE, m.AT_RISK, m.ON_TRACK)
 
@@ -94,6 +94,7 @@ def summarize(plan: PlanAsOf, config: Config, teams: tuple[str, ...] = ()) -> di
         "period": q.period_label if q else None,
         "coverage": coverage_line(q, plan.reads, fmt),
         "actuals_through": ytd.covered.isoformat() if ytd and ytd.covered else None,
+        "through": through_text(q, fmt) if q else "",
         "reads": [
             {"source": r.source, "location": r.location, "read_at": r.read_at.isoformat()}
             for r in plan.reads
