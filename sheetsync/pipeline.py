@@ -72,6 +72,8 @@ def run_weekly(
     select_groups(config, groups)  # a wrong group name fails before anything is read
     if dry_run and outbox is None:
         raise UsageError("a dry run needs an outbox folder", hint="pass --outbox DIR")
+    if not dry_run:
+        config.mail.require_server()  # before anything is pulled or rendered
     run = WeeklyRun(as_of)
     run.pulls = pull(config, store, progress=progress)
     run.packs = build_all_packs(config, store, as_of, groups, renderer=renderer, progress=progress)

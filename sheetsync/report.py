@@ -43,6 +43,7 @@ from markupsafe import Markup, escape
 from . import metrics as m
 from .config import Config, RagSettings
 from .errors import ConfigError, SheetsyncError, UsageError
+from .model import resolve_teams
 from .periods import period_bounds
 from .progress import Progress
 
@@ -1879,6 +1880,7 @@ def render_report(
         previous: Records = {}
     else:
         previous = store.all_records(as_of=end_of - timedelta(days=7))
+    teams = resolve_teams(current, teams)
     if progress:
         progress("building the report")
     ctx = build_context(current, previous, config, name=name, as_of=as_of, teams=teams)
