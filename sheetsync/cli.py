@@ -146,8 +146,21 @@ def _accept_global_options(cmd: click.Command) -> None:
             _accept_global_options(sub)
 
 
+def _complete_sources(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of source names, from the config the command line names."""
+    from .config import load_config
+
+    try:
+        names = load_config(ctx.find_root().params.get("config_path")).sources
+    except Exception:  # no or a broken config: nothing to offer
+        return []
+    return [n for n in names if n.startswith(incomplete)]
+
+
 def sources_argument(f: Callable) -> Callable:
-    return click.argument("sources", nargs=-1, metavar="[SOURCE]...")(f)
+    return click.argument(
+        "sources", nargs=-1, metavar="[SOURCE]...", shell_complete=_complete_sources
+    )(f)
 
 
 def json_option(f: Callable) -> Callable:
@@ -293,6 +306,16 @@ def init(
     finally:
         app.done_progress()
     output.write_text(render_config(guess, output.resolve().parent), encoding="utf-8")
+    if not guess.tables:
+        from .errors import WorkbookError
+
+        seen = "\n".join(f"  {s!r}: {why}" for s, why in guess.seen.items())
+        raise WorkbookError(
+            f"{Path(source.location).name}: no sheet holds a table sheetsync recognises; "
+            f"wrote a template to {output}. What each sheet starts with:\n{seen}",
+            hint=f"in {output}, uncomment a table's section and set its sheet and headers, "
+            "then run `sheetsync validate`",
+        )
     for line in describe(guess):
         app.say(line, fg="yellow" if line.startswith("!") else None)
     app.say(f"Wrote {output}. Check it, then run: sheetsync --config {output} pull", bold=True)

@@ -277,6 +277,8 @@ def weekly(
 
     day = _day(as_of)
     dry, box = _dry(dry_run, outbox, resend)
+    if not dry:
+        app.config.mail.require_server()  # before the model is even opened
     try:
         result = run_weekly(
             app.config,

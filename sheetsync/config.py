@@ -324,7 +324,11 @@ def _source(name: str, section: dict[str, Any], root: Path) -> SourceConfig:
         for t, sec in (_take(section, "tables", dict, where) or {}).items()
     }
     if not tables:
-        raise ConfigError(f"{where}: no [{where}.tables.*] sections: map at least one table")
+        raise ConfigError(
+            f"{where}: no [{where}.tables.*] sections: map at least one table",
+            hint="uncomment and fill in a table section that `sheetsync init` wrote, "
+            "or see sheetsync.toml in the README",
+        )
     path = spreadsheet = creds = api_url = None
     if kind == "xlsx":
         p = _take(section, "path", str, where)
