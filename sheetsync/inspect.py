@@ -7,6 +7,7 @@ sheet wins. The guess is written as a commented sheetsync.toml.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -213,7 +214,7 @@ def _propose_key(g: TableGuess, grid: Grid, cols: dict[str, int]) -> list[str]:
 
 def _key_comment(g: TableGuess) -> str:
     spec = with_key(TABLES[g.table], g.key)
-    title = key_title(spec, g.columns)
+    title = " ".join(key_title(spec, g.columns).split())  # a comment is one line
     if g.key == TABLES[g.table].key:
         return f"# Rows are matched by {title}: no two rows may share it."
     return (
@@ -223,7 +224,9 @@ def _key_comment(g: TableGuess) -> str:
 
 
 def _toml_str(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A TOML basic string: quotes, backslashes and control characters (a
+    header or cell with a line break) escaped, so the config stays valid."""
+    return json.dumps(s, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 def render_config(guess: Guess, config_dir: Path, source_name: str = "plan") -> str:
@@ -292,7 +295,8 @@ def render_config(guess: Guess, config_dir: Path, source_name: str = "plan") -> 
         if unmapped_fields:
             out.append(f"# not found (optional): {', '.join(unmapped_fields)}")
         if g.unmapped_headers:
-            out.append(f"# headers left unmapped: {', '.join(g.unmapped_headers)}")
+            unmapped = ", ".join(_toml_str(h) for h in g.unmapped_headers)
+            out.append(f"# headers left unmapped: {unmapped}")
     for t in TABLES.values():
         if t.name not in guess.tables:
             out += ["", *_template(t, source_name)]

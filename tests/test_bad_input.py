@@ -199,6 +199,23 @@ def test_inits_template_uncommented_is_a_working_config(tmp_path, run_cli):
     assert "1 quotas — ok" in r.output
 
 
+def test_init_writes_valid_toml_for_headers_and_cells_with_line_breaks(tmp_path, run_cli):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Milestones"
+    ws.append(["Milestone\nID", "Project", "Milestone", "Due\ndate", 'Comment\n"x" = 1'])
+    ws.append(["M1", "P1", "Launch", "2026-03-01", "ok"])
+    notes = wb.create_sheet("Notes")
+    notes.append(["first line\nsecond line = not toml"])
+    wb.save(tmp_path / "plan.xlsx")
+    cfg = tmp_path / "sheetsync.toml"
+    assert run_cli("init", tmp_path / "plan.xlsx", "-o", cfg).exit_code == 0
+    mapping = load_config(cfg).sources["plan"].tables["milestones"]
+    assert mapping.columns["due"] == ("Due\ndate",)
+    assert mapping.columns["key"] == ("Milestone\nID",)
+    assert run_cli("--config", cfg, "validate").exit_code == 0
+
+
 def test_init_overwrites_only_with_overwrite(sample_dir, run_cli):
     cfg = sample_dir / "sheetsync.toml"
     before = cfg.read_text()
