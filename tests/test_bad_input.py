@@ -425,7 +425,7 @@ def test_global_options_after_the_command(sample_dir, run_cli, monkeypatch, tmp_
 
 def _set_model(cfg: Path, key: str, **fields: object) -> None:
     """Change a milestone in the model, as a teammate's sync would."""
-    s = load_config(cfg).open_store()
+    s = Store(load_config(cfg).default_db_url())  # pulled: the folder exists
     rec = {**next(m for m in s.records("milestones") if m["key"] == key), **fields}
     with s.transaction() as conn:
         s.apply(conn, "milestones", [rec], [], source="teammate", at=utcnow(), replaced=[key])
