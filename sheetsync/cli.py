@@ -24,10 +24,15 @@ class SheetsyncGroup(click.Group):
     """A Click group that maps sheetsync's error family to exit codes."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
+        from .terminal import color_wanted
+
+        color = None if color_wanted() else False  # NO_COLOR, TERM=dumb: plain text
+        if color is False:
+            extra["color"] = False
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except SheetsyncError as e:
-            click.secho(f"Error: {e}", err=True, fg="red")
+            click.secho(f"Error: {e}", err=True, fg="red", color=color)
             sys.exit(e.exit_code)
         except click.exceptions.UsageError as e:
             e.show()
@@ -39,6 +44,10 @@ class SheetsyncGroup(click.Group):
             click.echo("Aborted.", err=True)
             sys.exit(130)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        _accept_global_options(cmd)
+        super().add_command(cmd, name)
 
 
 class App:
@@ -64,9 +73,13 @@ class App:
     @property
     def store(self):
         if self._store is None:
-            from .store import Store
+            if self.db:  # no config needed
+                from .config import db_url
+                from .store import Store
 
-            self._store = Store(self.db or self.config.default_db_url())
+                self._store = Store(db_url(self.db, Path.cwd()))
+            else:
+                self._store = self.config.open_store()
         return self._store
 
     @property
@@ -138,9 +151,54 @@ class App:
 
 pass_app = click.make_pass_decorator(App)
 
+CONFIG_HELP = "Config file (default ./sheetsync.toml)."
+DB_HELP = (
+    "The model: a database URL (postgresql://…, sqlite:///…) or a SQLite file path "
+    "(default .sheetsync/model.db beside the config)."
+)
+QUIET_HELP = "No progress or chatter; errors still go to stderr."
+
+
+def _late_global(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """A global option given after the command: it wins over the one before."""
+    app = ctx.find_object(App)
+    if app is not None and value not in (None, False):
+        setattr(app, param.name.removeprefix("late_"), value)  # type: ignore[union-attr]
+
+
+def _accept_global_options(cmd: click.Command) -> None:
+    """Let --config, --db and --quiet also follow the command's name
+    (``sheetsync status --config x.toml``), in every subcommand."""
+    have = {p.name for p in cmd.params}
+    for decls, extra in (
+        (["--config", "-c", "late_config_path"], {"help": CONFIG_HELP, "metavar": "FILE"}),
+        (["--db", "late_db"], {"help": DB_HELP, "metavar": "URL|PATH"}),
+        (["--quiet", "-q", "late_quiet"], {"help": QUIET_HELP, "is_flag": True}),
+    ):
+        if decls[-1] not in have:
+            cmd.params.append(
+                click.Option(decls, expose_value=False, callback=_late_global, **extra)
+            )
+    if isinstance(cmd, click.Group):
+        for sub in cmd.commands.values():
+            _accept_global_options(sub)
+
+
+def _complete_sources(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of source names, from the config the command line names."""
+    from .config import load_config
+
+    try:
+        names = load_config(ctx.find_root().params.get("config_path")).sources
+    except Exception:  # no or a broken config: nothing to offer
+        return []
+    return [n for n in names if n.startswith(incomplete)]
+
 
 def sources_argument(f: Callable) -> Callable:
-    return click.argument("sources", nargs=-1, metavar="[SOURCE]...")(f)
+    return click.argument(
+        "sources", nargs=-1, metavar="[SOURCE]...", shell_complete=_complete_sources
+    )(f)
 
 
 def json_option(f: Callable) -> Callable:
@@ -191,9 +249,23 @@ def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
+ENVIRONMENT_HELP = """\b
+Environment:
+  SHEETSYNC_CONFIG  the config file, as --config
+  SHEETSYNC_DB      the model, as --db
+  NO_COLOR          set: no colours; TERM=dumb: no colours and no progress line
+
+\b
+Shell completion (put the line for your shell in its start-up file):
+  bash  eval "$(_SHEETSYNC_COMPLETE=bash_source sheetsync)"     # ~/.bashrc
+  zsh   eval "$(_SHEETSYNC_COMPLETE=zsh_source sheetsync)"      # ~/.zshrc
+  fish  _SHEETSYNC_COMPLETE=fish_source sheetsync | source      # ~/.config/fish/config.fish
+"""
+
+
 @click.group(
     cls=SheetsyncGroup,
-    epilog=EXIT_CODES_HELP,
+    epilog=f"{EXIT_CODES_HELP}\n\n{ENVIRONMENT_HELP}",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.option(
@@ -202,20 +274,19 @@ def _print_json(data: Any) -> None:
     "config_path",
     type=click.Path(dir_okay=False),
     envvar="SHEETSYNC_CONFIG",
-    help="Config file (default ./sheetsync.toml).",
+    show_envvar=True,
+    metavar="FILE",
+    help=CONFIG_HELP,
 )
-@click.option(
-    "--db",
-    envvar="SHEETSYNC_DB",
-    help="Model database URL (default .sheetsync/model.db beside the config).",
-)
-@click.option(
-    "--quiet", "-q", is_flag=True, help="No progress or chatter; errors still go to stderr."
-)
-@click.version_option(package_name="sheetsync")
+@click.option("--db", envvar="SHEETSYNC_DB", show_envvar=True, metavar="URL|PATH", help=DB_HELP)
+@click.option("--quiet", "-q", is_flag=True, help=QUIET_HELP)
+@click.version_option(None, "-V", "--version", package_name="sheetsync")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, db: str | None, quiet: bool) -> None:
     """Keep a sales plan in sync between spreadsheets and a model, and report on it.
+
+    The options below may also follow the command (`sheetsync status --config
+    plan.toml`).
 
     \b
     Example:
@@ -246,10 +317,15 @@ def cli(ctx: click.Context, config_path: str | None, db: str | None, quiet: bool
     help="Google: service-account or OAuth token JSON.",
 )
 @click.option("--api-url", hidden=True, help="Google: send API calls here (an emulator).")
-@click.option("--force", is_flag=True, help="Overwrite an existing config.")
+@click.option("--overwrite", is_flag=True, help="Replace the config file if it exists.")
 @pass_app
 def init(
-    app: App, workbook: str, output: Path, credentials: str | None, api_url: str | None, force: bool
+    app: App,
+    workbook: str,
+    output: Path,
+    credentials: str | None,
+    api_url: str | None,
+    overwrite: bool,
 ) -> None:
     """Guess a config for a workbook or Google Sheet sheetsync has never seen.
 
@@ -266,10 +342,10 @@ def init(
     from .config import SourceConfig
     from .inspect import describe, inspect_source, render_config
 
-    if output.exists() and not force:
+    if output.exists() and not overwrite:
         raise UsageError(
             f"{output} exists already",
-            hint="use --force to overwrite it, or -o to pick another name",
+            hint="use --overwrite to replace it, or -o to pick another name",
         )
     path = Path(workbook)
     google = not path.exists() and (
@@ -295,6 +371,16 @@ def init(
     finally:
         app.done_progress()
     output.write_text(render_config(guess, output.resolve().parent), encoding="utf-8")
+    if not guess.tables:
+        from .errors import WorkbookError
+
+        seen = "\n".join(f"  {s!r}: {why}" for s, why in guess.seen.items())
+        raise WorkbookError(
+            f"{Path(source.location).name}: no sheet holds a table sheetsync recognises; "
+            f"wrote a template to {output}. What each sheet starts with:\n{seen}",
+            hint=f"in {output}, uncomment a table's section and set its sheet and headers, "
+            "then run `sheetsync validate`",
+        )
     for line in describe(guess):
         app.say(line, fg="yellow" if line.startswith("!") else None)
     app.say(f"Wrote {output}. Check it, then run: sheetsync --config {output} pull", bold=True)
@@ -556,9 +642,10 @@ def status(app: App, as_of: Any, as_json: bool) -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     required=True,
-    help="File to write; for csv, one file per table is written beside it (NAME-TABLE.csv).",
+    help="File to write, or - for stdout; for csv, one file per table is written beside it "
+    "(NAME-TABLE.csv), or the one --table to stdout.",
 )
 @click.option("--table", "tables", multiple=True, help="Only these tables (repeatable).")
 @pass_app
@@ -568,18 +655,23 @@ def export(app: App, fmt: str, output: Path, tables: tuple[str, ...]) -> None:
     \b
     Example:
         sheetsync export --format csv -o model.csv
+        sheetsync export -o - | jq '.quotas | length'
+        sheetsync export --format csv --table quotas -o - > quotas.csv
     """
     from .export import export_csv, export_json
 
-    progress = app.progress()
+    to_stdout = str(output) == "-"
+    progress = None if to_stdout else app.progress()  # no status line amid the output
     try:
         if progress:
             progress(f"writing {output}")
-        written = (export_json if fmt == "json" else export_csv)(app.store, output, tables)
+        target = sys.stdout if to_stdout else output
+        written = (export_json if fmt == "json" else export_csv)(app.store, target, tables)
     finally:
         app.done_progress()
-    for path, n in written:
-        app.say(f"Wrote {path} ({n} records)")
+    if not to_stdout:
+        for path, n in written:
+            app.say(f"Wrote {path} ({n} records)")
 
 
 def write_options(f: Callable) -> Callable:
@@ -607,6 +699,8 @@ def _show_plans(app: App, plans: list, as_json: bool, verb: str, dry_run: bool) 
     for p in plans:
         lines = p.lines()
         head = f"{p.source.name} ({Path(p.source.location).name})"
+        for warning in p.warnings:
+            click.secho(f"Warning: {head}: {warning}", err=True, fg="yellow")
         if not lines:
             click.echo(f"{head}: already in sync, nothing to do.")
             continue

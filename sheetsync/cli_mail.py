@@ -150,6 +150,8 @@ def send(
 
     day = app.week_end(as_of)
     dry, box = _dry(dry_run, outbox, resend)
+    if not dry:
+        app.config.mail.require_server()  # before anything is rendered
     try:
         plan = plan_as_of(app.store, app.config, day)
         if plan.note:
@@ -175,7 +177,14 @@ def send(
 
 
 @click.command()
-@click.option("--period", metavar="YYYY-Www", help="Only this week, e.g. 2026-W49.")
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Only the week of this day (YYYY-MM-DD), the week `send --as-of` sends for; "
+    "default every week.",
+)
+@click.option("--period", metavar="YYYY-Www", hidden=True, help="Only this ISO week.")
 @click.option("--group", "-g", metavar="NAME", help="Only this recipient group.")
 @click.option("--recipient", metavar="ADDRESS", help="Only this recipient.")
 @click.option("--limit", "-n", type=int, default=50, show_default=True, help="At most this many.")
@@ -183,6 +192,7 @@ def send(
 @pass_app
 def history(
     app: App,
+    as_of: Any,
     period: str | None,
     group: str | None,
     recipient: str | None,
@@ -196,10 +206,17 @@ def history(
 
     \b
     Example:
-        sheetsync history --period 2026-W49
+        sheetsync history --as-of 2026-12-07
         sheetsync history --json | jq '.[] | select(.outcome != "sent")'
     """
+    from .errors import UsageError
     from .ledger import history as ledger_history
+
+    if as_of is not None:
+        week = _period(as_of.date())
+        if period and period != week:
+            raise UsageError(f"--as-of {as_of:%Y-%m-%d} is in {week}, not {period}")
+        period = week
 
     rows = ledger_history(app.store, period=period, group=group, recipient=recipient, limit=limit)
     if as_json:
@@ -266,6 +283,8 @@ def weekly(
 
     day = app.week_end(as_of)
     dry, box = _dry(dry_run, outbox, resend)
+    if not dry:
+        app.config.mail.require_server()  # before the model is even opened
     try:
         result = run_weekly(
             app.config,

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 from .errors import UsageError
 from .model import TABLES
@@ -20,28 +23,50 @@ def _tables(names: tuple[str, ...]) -> list[str]:
     return list(names) or list(TABLES)
 
 
-def export_json(store: Store, output: Path, names: tuple[str, ...] = ()) -> list[tuple[Path, int]]:
+Output = Path | TextIO  # a file, or an open text stream (stdout)
+
+
+@contextlib.contextmanager
+def _opened(output: Output) -> Iterator[TextIO]:
+    if isinstance(output, Path):
+        with open(output, "w", newline="", encoding="utf-8") as fh:
+            yield fh
+    else:
+        yield output
+        output.flush()
+
+
+def export_json(
+    store: Store, output: Output, names: tuple[str, ...] = ()
+) -> list[tuple[Output, int]]:
     """One JSON object {table: [records]}; dates as ISO text."""
     data = {n: store.records(n) for n in _tables(names)}
-    output.write_text(
-        json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
-    )
+    with _opened(output) as fh:
+        fh.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
     return [(output, sum(len(v) for v in data.values()))]
 
 
-def export_csv(store: Store, output: Path, names: tuple[str, ...] = ()) -> list[tuple[Path, int]]:
-    """One CSV per table; with a single table, exactly ``output``."""
+def export_csv(
+    store: Store, output: Output, names: tuple[str, ...] = ()
+) -> list[tuple[Output, int]]:
+    """One CSV per table; with a single table, exactly ``output``. A stream
+    (stdout) takes one table only."""
     chosen = _tables(names)
-    written = []
+    if not isinstance(output, Path) and len(chosen) != 1:
+        raise UsageError(
+            "CSV to stdout holds one table: choose it with --table",
+            hint=f"tables are: {', '.join(TABLES)}; or write files with -o NAME.csv",
+        )
+    written: list[tuple[Output, int]] = []
     for n in chosen:
         path = (
             output
-            if len(chosen) == 1
+            if len(chosen) == 1 or not isinstance(output, Path)
             else output.with_name(f"{output.stem}-{n}{output.suffix or '.csv'}")
         )
         fields = [f.name for f in TABLES[n].fields]
         records = store.records(n)
-        with open(path, "w", newline="", encoding="utf-8") as fh:
+        with _opened(path) as fh:
             w = csv.DictWriter(fh, fieldnames=fields)
             w.writeheader()
             w.writerows(records)

@@ -27,6 +27,7 @@ Which pack went to whom is kept in the send ledger (``sheetsync.ledger``).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import os
@@ -45,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 from . import ledger
 from .config import Config, RecipientGroup
 from .errors import ConfigError, DeliveryError, UsageError
+from .model import resolve_teams
 from .plan import PlanAsOf, plan_as_of
 from .progress import Progress
 from .store import Store
@@ -353,17 +355,9 @@ class PackBuilder:
                     hint=f"reports are: {', '.join(known)}",
                 )
         current = self.plan.current
-        if group.teams:
-            known_teams = sorted(
-                {str(q["team"]) for q in current.get("quotas", []) if q.get("team")}
-            )
-            unknown_teams = [t for t in group.teams if t not in known_teams]
-            if unknown_teams:
-                raise ConfigError(
-                    f"mail.groups.{group.name}.teams: no quotas for team "
-                    f"{', '.join(repr(t) for t in unknown_teams)} in the model",
-                    hint=f"teams in the model: {', '.join(known_teams) or '(none)'}",
-                )
+        if group.teams:  # as the model spells them; an unknown team is an error
+            teams = resolve_teams(current, group.teams, f"mail.groups.{group.name}.teams")
+            group = dataclasses.replace(group, teams=teams)
         period = period_key(self.as_of)
         company = _slug(cfg.report.company)
         suffix = f"-{_slug('-'.join(group.teams))}" if group.teams else ""
@@ -794,6 +788,7 @@ def send_packs(
     refused connection or login fails every pack still waiting, without
     hammering the server once per message.
     """
+    config.mail.require_server()
     report = SendReport()
     fatal: DeliveryError | None = None
     with SmtpSession(config) as session:

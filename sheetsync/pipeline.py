@@ -74,6 +74,8 @@ def run_weekly(
     select_groups(config, groups)  # a wrong group name fails before anything is read
     if dry_run and outbox is None:
         raise UsageError("a dry run needs an outbox folder", hint="pass --outbox DIR")
+    if not dry_run:
+        config.mail.require_server()  # before anything is pulled or rendered
     run = WeeklyRun(as_of)
     run.pulls = pull(config, store, progress=progress)
     plan = plan_as_of(store, config, as_of)

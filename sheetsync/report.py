@@ -44,6 +44,7 @@ from . import metrics as m
 from .config import Config, RagSettings
 from .errors import ConfigError, SheetsyncError, UsageError
 from .formatting import Formatter
+from .model import resolve_teams
 from .periods import fiscal_year, period_bounds, period_of
 from .plan import (
     PlanAsOf,
@@ -1604,7 +1605,11 @@ def context_for(
     teams: tuple[str, ...] = (),
     limits: Limits | None = None,
 ) -> ReportContext:
-    """The report context of a plan as of a day (see :func:`sheetsync.plan.plan_as_of`)."""
+    """The report context of a plan as of a day (see :func:`sheetsync.plan.plan_as_of`).
+
+    ``teams`` are matched to the model's spelling; an unknown team is an error."""
+    if teams:
+        teams = resolve_teams(plan.current, teams)
     return build_context(
         plan.current,
         plan.previous,

@@ -248,7 +248,9 @@ class Snapshot:
 class Store:
     """The model: a SQLAlchemy engine over SQLite or PostgreSQL."""
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    def __init__(self, url: str, *, migrate: bool = True, create_folder: bool = False) -> None:
+        """Open (and, if behind, upgrade) the model at ``url``. A SQLite file's
+        folder must exist unless ``create_folder`` (the default ``.sheetsync/``)."""
         self.url = url
         try:
             parsed = _engine_url(url)
@@ -260,7 +262,19 @@ class Store:
         if parsed.get_backend_name() == "sqlite":
             db = parsed.database or ""
             if db and db != ":memory:" and not db.startswith("file:"):
-                Path(db).parent.mkdir(parents=True, exist_ok=True)
+                folder = Path(db).absolute().parent
+                if create_folder:
+                    try:
+                        folder.mkdir(exist_ok=True)
+                    except OSError as e:
+                        raise ConfigError(
+                            f"cannot create the model's folder {folder}: {e.strerror}"
+                        ) from None
+                elif not folder.is_dir():
+                    raise ConfigError(
+                        f"the model's folder {folder} does not exist ({self.display_url})",
+                        hint="create it first, or check the path given with --db or db =",
+                    )
         try:
             self.engine = sa.create_engine(parsed)
         except (sa.exc.ArgumentError, ImportError) as e:

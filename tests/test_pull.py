@@ -16,7 +16,7 @@ from sheetsync.store import SCHEMA, Store, record_key
 
 
 def _store(d: Path) -> Store:
-    return Store(load_config(d / "sheetsync.toml").default_db_url())
+    return load_config(d / "sheetsync.toml").open_store()
 
 
 def _edit(path: Path, sheet: str, **cells: object) -> None:
