@@ -90,8 +90,11 @@ def test_keys_being_added_elsewhere_are_known(sample_dir, run_cli):
     from sheetsync.config import SOURCE_KIND_KEYS
 
     cfg = sample_dir / "sheetsync.toml"
-    _replace(cfg, 'currency = "USD"', 'currency = "USD"\nweek_ends = "Friday"')
+    _replace(cfg, 'week_ends = "Sunday"', 'week_ends = "Friday"')
     assert run_cli("--config", cfg, "validate").exit_code == 0
+    _replace(cfg, 'week_ends = "Friday"', 'week_ends = "Fryday"')
+    r = run_cli("--config", cfg, "validate")
+    assert r.exit_code == 1 and "report.week_ends" in r.output
     assert {"path", "levels", "skip_root"} <= set(SOURCE_KIND_KEYS["mindmap"])
 
 
@@ -380,7 +383,7 @@ def test_no_color_and_dumb_terminals_get_plain_text(pulled, env):
     coloured = CliRunner().invoke(cli, args, color=True, env={"NO_COLOR": None, "TERM": "xterm"})
     assert "\x1b[" in coloured.output  # the control: a terminal gets bold headings
     plain = CliRunner().invoke(cli, args, color=True, env=env)
-    assert plain.exit_code == 0 and "Plan status as of 30 Nov 2026" in plain.output
+    assert plain.exit_code == 0 and "Plan status as of Nov 30, 2026" in plain.output
     assert "\x1b[" not in plain.output
     bad = CliRunner().invoke(cli, ["--config", str(pulled), "pull", "nope"], color=True, env=env)
     assert bad.exit_code == 1 and "Error: unknown source 'nope'" in bad.output
@@ -413,7 +416,7 @@ def test_global_options_after_the_command(sample_dir, run_cli, monkeypatch, tmp_
     r = run_cli("pull", "--config", cfg, "-q")
     assert r.exit_code == 0 and r.output == ""  # --quiet after the command too
     r = run_cli("status", "--config", cfg, "--as-of", "2026-11-30")
-    assert r.exit_code == 0 and "Plan status as of 30 Nov 2026" in r.output
+    assert r.exit_code == 0 and "Plan status as of Nov 30, 2026" in r.output
     r = run_cli("status", "-c", cfg, "--db", "other.db", "--as-of", "2026-11-30")
     assert "The model is empty" in r.output and (tmp_path / "other.db").is_file()
     r = run_cli("run", "weekly", "--config", cfg, "--dry-run", "--outbox", tmp_path / "box")
