@@ -418,7 +418,8 @@ def test_global_options_after_the_command(sample_dir, run_cli, monkeypatch, tmp_
     r = run_cli("status", "--config", cfg, "--as-of", "2026-11-30")
     assert r.exit_code == 0 and "Plan status as of Nov 30, 2026" in r.output
     r = run_cli("status", "-c", cfg, "--db", "other.db", "--as-of", "2026-11-30")
-    assert "The model is empty" in r.output and (tmp_path / "other.db").is_file()
+    assert r.exit_code == 1 and "the model is empty" in r.output
+    assert (tmp_path / "other.db").is_file()
     r = run_cli("run", "weekly", "--config", cfg, "--dry-run", "--outbox", tmp_path / "box")
     assert r.exit_code == 0, r.output
     # after the command wins over before it
