@@ -224,25 +224,22 @@ class DayType(click.ParamType):
         return day
 
 
-def as_of_option(f: Callable) -> Callable:
-    return click.option(
-        "--as-of",
-        type=DayType(),
-        default=None,
-        help="The plan as the model knew it at the end of this day "
-        "(2026-11-30, 30 Nov 2026, Nov 30, 2026); default today.",
-    )(f)
+_AS_OF = (
+    "The plan as the model knew it at the end of this day (2026-11-30, 30 Nov 2026, Nov 30, 2026)"
+)
 
-
-def week_as_of_option(f: Callable) -> Callable:
-    return click.option(
-        "--as-of",
-        type=DayType(),
-        default=None,
-        help="The plan as the model knew it at the end of this day (2026-11-29, "
-        "29 Nov 2026); default the last day of the last complete reporting week "
-        "([report] week_ends, Sunday unless set), so a Monday run reports last week.",
-    )(f)
+#: --as-of for status and report: default today.
+as_of_option = click.option(
+    "--as-of", type=DayType(), default=None, help=f"{_AS_OF}; default today."
+)
+#: --as-of for send and run weekly: default the end of the last complete week.
+week_as_of_option = click.option(
+    "--as-of",
+    type=DayType(),
+    default=None,
+    help=f"{_AS_OF}; default the last day of the last complete reporting week "
+    "([report] week_ends, Sunday unless set), so a Monday run reports last week.",
+)
 
 
 def _print_json(data: Any) -> None:
