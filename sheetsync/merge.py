@@ -230,11 +230,9 @@ def plan_table(
             if mode == "sync" and (b is None or (edited and prefer == "sheet")):
                 plan.rows.append(RowChange(mt.sheet, key, rec, "insert", row))
                 plan.model_upserts.append(dict(rec))
-            elif mode == "sync" or delete_rows:
-                kind = "delete_sheet" if delete_rows else "gone_from_model"
-                plan.rows.append(RowChange(mt.sheet, key, rec, kind, row))
-                if delete_rows:
-                    continue
+            elif delete_rows:
+                plan.rows.append(RowChange(mt.sheet, key, rec, "delete_sheet", row))
+                continue
             else:
                 plan.rows.append(RowChange(mt.sheet, key, rec, "gone_from_model", row))
             plan.sheet_after.append(after)
@@ -248,28 +246,26 @@ def plan_table(
             cell = a1(row, mt.columns[f])
             header = mt.headers[f]
             if mode == "push":
-                direction = "sheet"
+                to_sheet = True
             else:
                 b_val = b.get(f) if b is not None else None
                 sheet_moved = b is None or not same(s_val, b_val)
                 model_moved = b is None or not same(m_val, b_val)
-                if sheet_moved and not model_moved:
-                    direction = "model"
-                elif model_moved and not sheet_moved:
-                    direction = "sheet"
+                if sheet_moved != model_moved:  # one side moved: it wins
+                    to_sheet = model_moved
                 else:
-                    c = Conflict(mt.sheet, cell, header, key, f, s_val, m_val, b_val if b else None)
+                    c = Conflict(mt.sheet, cell, header, key, f, s_val, m_val, b_val)
                     if prefer is None:
                         plan.conflicts.append(c)
                         continue
                     plan.resolved.append(c)
-                    direction = "model" if prefer == "sheet" else "sheet"
-            if direction == "sheet" and f in writable:
+                    to_sheet = prefer == "model"
+            if to_sheet and f in writable:
                 plan.to_sheet.append(
                     CellChange(mt.sheet, cell, header, key, f, s_val, m_val, "sheet")
                 )
                 after[f] = m_val
-            elif direction == "sheet":
+            elif to_sheet:
                 continue  # read-only (formula) column: the sheet keeps its own value
             else:
                 plan.to_model.append(

@@ -426,6 +426,10 @@ def test_row(case: Rows) -> None:
         delete_rows=case.delete_rows,
     )
     assert lines(plan) == case.lines
+    assert (plan.table, plan.sheet) == ("milestones", "Milestones")
+    for r in plan.rows:  # each row change carries the record it moves
+        assert r.record == {"insert": case.sheet, "delete_sheet": case.sheet,
+                            "gone_from_model": case.sheet}.get(r.kind, case.model)  # fmt: skip
     assert plan.model_upserts == case.upserts
     assert plan.model_replaced == []  # a row insert replaces nothing
     assert plan.model_deletes == case.deletes
@@ -553,6 +557,8 @@ def test_same(a: Any, b: Any, equal: bool) -> None:
         (4860.0, "4,860"),
         (0.125, "0.125"),
         (1234.5678, "1,234.57"),
+        (1.5, "1.50"),
+        (-0.5, "-0.5"),
         (5, "5"),
         (date(2026, 3, 31), "2026-03-31"),
         (datetime(2026, 3, 31, 9, 30), "2026-03-31T09:30:00"),
@@ -573,6 +579,7 @@ def test_show(value: Any, shown: str) -> None:
         ("2026/03", date(2026, 1, 1), "2026/03"),
         ("2026-03", "Jan 2026", "2026-03"),  # a text column keeps text
         (12.0, None, 12),
+        (200.0, None, 200),
         (12.5, None, 12.5),
         (2.0**53, None, 2.0**53),  # too large to be an exact int
         (True, None, True),
@@ -622,3 +629,102 @@ def test_conflicts_and_changes_as_json() -> None:
 
 
 HEADERS["due"] = "Due date"
+
+
+def test_row_conflicts_as_json() -> None:
+    both = ms(7, key="M-2", name="Renamed")
+    plan = plan_table(sheet_table([ms(10)]), keyed([ms(10), both]), keyed([ms(10), M2]))
+    assert [c.as_dict() for c in plan.conflicts] == [
+        {
+            "sheet": "Milestones",
+            "cell": "",
+            "column": "Milestone, Actual",  # the columns edited in the model
+            "key": "M-2",
+            "field": "",
+            "sheet_value": None,
+            "model_value": both,
+            "base_value": M2,
+            "kind": "deleted_in_sheet",
+        }
+    ]
+    plan = plan_table(
+        sheet_table([ms(10), M2_SHEET_EDIT]), keyed([ms(10)]), keyed([ms(10), M2]), delete_rows=True
+    )
+    assert [c.as_dict() for c in plan.conflicts] == [
+        {
+            "sheet": "Milestones",
+            "cell": "3:3",
+            "column": "Actual",
+            "key": "M-2",
+            "field": "",
+            "sheet_value": M2_SHEET_EDIT,
+            "model_value": None,
+            "base_value": M2,
+            "kind": "deleted_in_model",
+        }
+    ]
+
+
+def test_a_conflict_does_not_stop_the_rows_after_it() -> None:
+    """Rows and cells after a conflict (of either kind) are still planned."""
+    m3 = ms(3, key="M-3", name="Review")
+    sheet = [M2_SHEET_EDIT, ms(20), m3]  # M-2 deleted from the model, edited in the sheet
+    plan = plan_table(sheet_table(sheet), keyed([ms(10)]), keyed([M2, ms(10)]), delete_rows=True)
+    assert [c.kind for c in plan.conflicts] == ["deleted_in_model"]
+    assert lines(plan)[:2] == [
+        "→ model  'Milestones'!C3 (Actual): 10 → 20",
+        "+ model  'Milestones'!4:4: M-3 (new in the sheet)",
+    ]
+    model = keyed([ms(10), M2_MODEL_EDIT, ms(5, key="M-4"), m3])
+    plan = plan_table(sheet_table([ms(10), m3]), model, keyed([ms(10), M2, m3]))
+    assert [c.kind for c in plan.conflicts] == ["deleted_in_sheet"]
+    assert lines(plan)[0] == "+ row    'Milestones': M-4 (new in the model)"
+
+
+def test_a_read_only_column_does_not_stop_the_columns_after_it() -> None:
+    plan = plan_table(
+        sheet_table([ms(10)]),
+        keyed([ms(20, name="Kick-off")]),
+        keyed([ms(10)]),
+        readonly=("name",),
+    )
+    assert lines(plan) == [TO_SHEET.format(10, 20)]
+    assert plan.sheet_after == [ms(20)]
+
+
+def test_a_change_to_the_model_as_json() -> None:
+    plan = plan_table(sheet_table([ms(20)]), keyed([ms(10)]), keyed([ms(10)]))
+    assert plan.to_model[0].as_dict() == {
+        "sheet": "Milestones",
+        "cell": "C2",
+        "column": "Actual",
+        "key": "M-1",
+        "field": "actual_value",
+        "old": 10,
+        "new": 20,
+        "to": "model",
+        "reason": "",
+    }
+
+
+def test_a_composite_key_as_json() -> None:
+    plan = plan_table(sheet_table([named("Kickoff", 1)], BY_NAME, NAMED), {}, None)
+    assert plan.rows[0].as_dict()["key"] == ["GROW", "Kickoff"]
+
+
+def test_sheet_rows_and_records_must_match() -> None:
+    mt = sheet_table([ms(1), ms(2, key="M-2")])
+    mt.rows = [2]
+    with pytest.raises(ValueError):
+        plan_table(mt, {}, None)
+
+
+def test_append_values_shapes_like_the_column() -> None:
+    mt = sheet_table([], columns={**COLUMNS, "due": 4})
+    record = {**ms(3.0, key="M-7"), "due": "2026-03"}
+    assert append_values(mt, record, {"due": date(2026, 1, 1)}) == {
+        "A": "M-7",
+        "B": "Kickoff",
+        "C": 3,
+        "D": date(2026, 3, 1),
+    }

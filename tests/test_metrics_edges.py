@@ -62,6 +62,10 @@ def test_rag_rules_state_the_configured_numbers():
     rules = m.rag_rules(RagSettings(green_at=0.9, amber_at=0.7, at_risk_days=10))
     assert rules[0].endswith("Green: pace ≥ 90%. Amber: 70% ≤ pace < 90%. Red: pace < 70%.")
     assert "due within 10 days" in rules[1]
+    assert rules[2] == (
+        "Projection = actual at its daily run-rate so far, extended to the period end. "
+        "Needed/week = gap ÷ weeks left in the period."
+    )
     assert len(rules) == 3
 
 
@@ -213,6 +217,11 @@ def ms(**fields):
         # a bare fraction of 1.0 without a target is progress, not "target reached"
         (ms(due=date(2026, 11, 1), actual_value=1.0), m.LATE, "29 days past due, not done"),
         (ms(), m.ON_TRACK, "on schedule"),  # nothing known
+        (  # a one-day milestone in 5 days: on its line nothing is expected yet
+            ms(start=date(2026, 12, 5), due=date(2026, 12, 5), actual_value=0.4),
+            m.ON_TRACK,
+            "on schedule",
+        ),
     ],
 )  # fmt: skip
 def test_classify_milestone(record, category, reason):
@@ -335,6 +344,27 @@ def test_checkpoint_before_its_start():
 def test_checkpoint_with_no_change_to_make():
     cp = one(0.30, 0.30, 0.30, date(2026, 1, 5))
     assert cp.progress is None and cp.reached and cp.rag.status == m.GREEN
+    above = one(0.30, 0.35, 0.30, date(2026, 1, 5))  # "keep it at 30 %", and it is above
+    assert above.reached and above.gap == 0.0
+
+
+def test_a_reached_checkpoint_keeps_its_numbers():
+    cp = one(0.10, 0.40, 0.30, date(2026, 1, 5))
+    assert cp.reached and cp.rag.value == pytest.approx(1.5)  # 150 % of the way
+    assert (cp.label, cp.due, cp.target) == ("cp", TEN_DAYS, 0.30)
+
+
+def test_falling_checkpoints_sorted_by_due_date_not_by_target():
+    cps = m.pace_checkpoints(
+        8.0,
+        7.0,
+        START,
+        [("a: 5% in 20 days", date(2026, 1, 20), 5.0), ("z: 6% in 10 days", TEN_DAYS, 6.0)],
+        date(2026, 1, 5),
+        RAG,
+    )
+    assert [c.label for c in cps] == ["z: 6% in 10 days", "a: 5% in 20 days"]
+    assert [c.pace for c in cps] == pytest.approx([1.0, 1 / 0.75])
 
 
 def test_multi_horizon_checkpoints_each_on_its_own_line():
