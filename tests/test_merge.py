@@ -528,6 +528,8 @@ def test_a_key_edited_on_one_side_and_a_cell_on_the_other_is_a_conflict() -> Non
         (1e12, 1e12 + 1e-3, True),  # relative tolerance for large numbers
         (1.0, 1.0 + 1e-6, False),
         (0.0, 1e-10, True),  # absolute tolerance near zero
+        (0.0, 1e-9, True),  # at the tolerance
+        (0.0, 1.5e-9, False),
         (0.0, 1e-8, False),
         (True, 1 + 1e-12, False),  # a yes/no cell is not a number
         (1 + 1e-12, True, False),
@@ -708,8 +710,8 @@ def test_a_change_to_the_model_as_json() -> None:
 
 
 def test_a_composite_key_as_json() -> None:
-    plan = plan_table(sheet_table([named("Kickoff", 1)], BY_NAME, NAMED), {}, None)
-    assert plan.rows[0].as_dict()["key"] == ["GROW", "Kickoff"]
+    plan = plan_table(sheet_table([named("Kick off", 1)], BY_NAME, NAMED), {}, None)
+    assert plan.rows[0].as_dict()["key"] == ["GROW", "Kick off"]
 
 
 def test_sheet_rows_and_records_must_match() -> None:
