@@ -133,9 +133,10 @@ def rag_for_pace(pace: float | None, settings: RagSettings, what: str = "pace") 
     if pace is None:
         return Rag(GREY, None, f"no {what}: nothing was expected yet")
     pct = f"{pace:.0%}"
-    if pace >= g:
+    near = round(pace, 12)  # 0.08 / 0.1 is 0.7999999999999999: at the threshold, not below
+    if near >= g:
         return Rag(GREEN, pace, f"{what} {pct} ≥ {g:.0%} (green threshold)")
-    if pace >= a:
+    if near >= a:
         return Rag(AMBER, pace, f"{what} {pct} is below {g:.0%} but ≥ {a:.0%}")
     return Rag(RED, pace, f"{what} {pct} is below {a:.0%} (amber threshold)")
 

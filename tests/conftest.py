@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import settings
+
+# Property tests: no per-example deadline (a loaded CI machine is slow, not wrong); in CI
+# the same examples every run (derandomized), so a red build is reproducible.
+settings.register_profile("sheetsync", deadline=None, print_blob=True)
+settings.register_profile("ci", parent=settings.get_profile("sheetsync"), derandomize=True)
+# scripts/mutation.sh: fewer examples per mutant, the same ones each time
+settings.register_profile("mutation", parent=settings.get_profile("ci"), max_examples=25)
+settings.load_profile(
+    os.environ.get("SHEETSYNC_HYPOTHESIS") or ("ci" if os.environ.get("CI") else "sheetsync")
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"

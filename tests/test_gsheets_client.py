@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -367,23 +366,30 @@ def test_client_errors_are_not_retried(
 
 
 def test_retry_after_is_honoured(sheets_emulator: SheetsEmulator, sa_file: Path) -> None:  # noqa: F811
+    """The waits between tries, on a fake clock: backoff, then what Retry-After says."""
     emu = sheets_emulator
     key = emu.create_spreadsheet("Plan", {"Q": plan_rows(3)})
-    sheet = _open(emu, key, sa_file)
+    policy = RetryPolicy(attempts=4, backoff_base=2.0, backoff_max=60.0, jitter=0.0)
+    sheet = _open(emu, key, sa_file, retry=policy)
+    waits: list[float] = []
+    sheet.http.sleep = waits.append  # the client waits on this clock, not the wall's
     sheet.read_sheets(["Q"])  # token and metadata out of the way
+    assert waits == []
 
     emu.fail_next(2, 429)
-    t0 = time.monotonic()
-    sheet.read_sheets(["Q"])
-    quick = time.monotonic() - t0
+    assert sheet.read_sheets(["Q"])["Q"] == plan_rows(3)
+    assert waits == [2.0, 4.0]  # backoff_base * 2**n
 
-    emu.fail_next(1, 429, retry_after=1)
-    t0 = time.monotonic()
+    waits.clear()
+    emu.fail_next(1, 429, retry_after=7)
     sheet.read_sheets(["Q"])
-    waited = time.monotonic() - t0
+    assert waits == [7.0]  # the server's Retry-After, not the backoff
 
-    assert quick < 0.5  # backoff base is 1 ms in these tests
-    assert 0.95 <= waited < 3
+    waits.clear()
+    emu.fail_next(4, 503)
+    with pytest.raises(RemoteError, match="failed 4 times"):
+        sheet.read_sheets(["Q"])
+    assert waits == [2.0, 4.0, 8.0]  # no wait after the last try
 
 
 def test_backoff_grows_and_is_capped() -> None:

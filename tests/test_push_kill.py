@@ -103,4 +103,6 @@ def test_killed_pushes_leave_old_or_new_workbook(prepared, tmp_path):
         new_values = new_values or values
         assert values == new_values
         assert not [p for p in work.iterdir() if p.name.endswith(".tmp")]
-    assert "old" in outcomes and "new" in outcomes, outcomes  # the kills did land on both sides
+    # Which of old / new each kill left depends on the machine's speed: reported, not
+    # asserted (tests/test_xlsx_kill.py kills the writer on each side of the swap for sure).
+    print(f"outcomes of {len(DELAYS)} killed pushes: {outcomes}")

@@ -7,19 +7,19 @@ snapshots, and a ledger row.
 
 from __future__ import annotations
 
-import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import openpyxl
 import pytest
 import sqlalchemy as sa
+import time_machine
 from pg import *  # noqa: F403  (fixtures: store_url)
 
 from sheetsync.config import load_config
 from sheetsync.migrations import FIRST_SCHEMA_TABLES, HEAD, current_revision, upgrade
 from sheetsync.model import TABLES
-from sheetsync.store import SCHEMA, Store, _engine_url, record_key, utcnow
+from sheetsync.store import SCHEMA, Store, _engine_url, record_key
 from sheetsync.sync import pull
 
 
@@ -27,12 +27,13 @@ def _filled_reference(sample_dir: Path, tmp_path: Path) -> Store:
     """A current-schema SQLite model holding the sample pulled twice, with one change."""
     ref = Store(f"sqlite:///{tmp_path / 'reference.db'}")
     config = load_config(sample_dir / "sheetsync.toml")
-    pull(config, ref)
-    time.sleep(0.01)
+    with time_machine.travel(datetime(2026, 11, 30, 9, 0, tzinfo=UTC)):
+        pull(config, ref)
     wb = openpyxl.load_workbook(sample_dir / "sales_plan.xlsx")
     wb["Projects"]["G2"] = 1_480_000
     wb.save(sample_dir / "sales_plan.xlsx")
-    pull(config, ref)
+    with time_machine.travel(datetime(2026, 11, 30, 10, 0, tzinfo=UTC)):  # a later pull
+        pull(config, ref)
     with ref.transaction() as conn:
         conn.execute(
             sa.insert(SCHEMA["sends"]).values(
@@ -42,7 +43,7 @@ def _filled_reference(sample_dir: Path, tmp_path: Path) -> Store:
                 pack_hash="abc123",
                 status="sent",
                 attempts=1,
-                sent_at=utcnow(),
+                sent_at=datetime(2026, 11, 30, 10, 5),
                 message_id="<1@sheetsync>",
             )
         )

@@ -383,3 +383,29 @@ def test_push_into_corpus_workbooks_changes_one_cell_and_appends(name, tmp_path,
     assert any(v == "999" or v == 999 for (_o, v) in delta.values())
     assert all(ws == sheet for ws, _ in delta)
     assert "already in sync" in run_cli("--config", cfg, "sync").output
+
+
+def test_a_row_deleted_in_the_sheet_but_edited_in_the_model_is_a_conflict(pulled, run_cli):
+    """diff, sync and sync --prefer on a real workbook: the model's edit is not lost."""
+    wb = pulled.parent / "sales_plan.xlsx"
+    book = openpyxl.load_workbook(wb)
+    book["Milestones"].delete_rows(milestone_row(wb, "G-05"))
+    book.save(wb)
+    set_model(pulled, "milestones", "G-05", actual_value=1.0)
+    said = (
+        "conflict 'Milestones': G-05 was deleted from the sheet but its Actual changed in the "
+        "model since the last sync"
+    )
+    r = run_cli("--config", pulled, "diff")
+    assert r.exit_code == 3 and said in r.output
+    state = (sha(wb), store_of(pulled).records("milestones"))
+    r = run_cli("--config", pulled, "sync")
+    assert r.exit_code == 3 and said in r.output
+    assert (sha(wb), store_of(pulled).records("milestones")) == state
+    r = run_cli("--config", pulled, "sync", "--prefer", "model")
+    assert r.exit_code == 0, r.output
+    assert "+ row    'Milestones': G-05 (new in the model)" in r.output
+    ws = openpyxl.load_workbook(wb)["Milestones"]
+    row = milestone_row(wb, "G-05")
+    assert ws[f"H{row}"].value == 1
+    assert "already in sync" in run_cli("--config", pulled, "sync").output

@@ -671,7 +671,12 @@ def test_delete_rows_clears_values_and_keeps_styles_and_formulas(
 # ----------------------------------------------------------------------------- packages that openpyxl damages
 
 
-@pytest.mark.parametrize("name", ["vba.xlsm", "pivots.xlsx", "picture.xlsx"])
+# Whether openpyxl (3.1) can load the workbook at all: pivots.xlsx makes it raise a TypeError
+# in its pivot-cache reader.
+OPENPYXL_LOADS = {"vba.xlsm": True, "pivots.xlsx": False, "picture.xlsx": True}
+
+
+@pytest.mark.parametrize("name", list(OPENPYXL_LOADS))
 def test_keeps_every_part_that_openpyxl_loses(corpus: Path, tmp_path: Path, name: str) -> None:
     path = copy(corpus, name, tmp_path)
     sheet, ref, old = pick_cell(path) or ("Sheet1", "B2", "new")
@@ -684,13 +689,12 @@ def test_keeps_every_part_that_openpyxl_loses(corpus: Path, tmp_path: Path, name
     assert same_value(calamine_value(path, sheet, ref), new_value(old))
 
     via_openpyxl = tmp_path / ("openpyxl-" + name)
-    try:
-        wb = openpyxl.load_workbook(corpus / name)
-    except Exception as e:  # informational: openpyxl cannot even load some workbooks Excel wrote
-        print(
-            f"{name}: {len(orig)} parts; openpyxl cannot load it ({type(e).__name__}); sheetsync keeps all"
-        )
+    if not OPENPYXL_LOADS[name]:  # openpyxl cannot even load some workbooks Excel wrote
+        with pytest.raises(TypeError):
+            openpyxl.load_workbook(corpus / name)
+        print(f"{name}: {len(orig)} parts; openpyxl cannot load it; sheetsync keeps all")
         return
+    wb = openpyxl.load_workbook(corpus / name)
     wb[sheet][ref] = new_value(old)
     wb.save(via_openpyxl)
     with zipfile.ZipFile(via_openpyxl) as c:
