@@ -199,7 +199,7 @@ def init(
         sheetsync init https://docs.google.com/spreadsheets/d/KEY/edit --credentials robot.json
     """
     from .config import SourceConfig
-    from .inspect import describe, inspect_source, render_config
+    from .inspect import describe, inspect_source, render_config, source_name
 
     if output.exists() and not force:
         raise UsageError(
@@ -212,7 +212,7 @@ def init(
     )
     if google:
         source = SourceConfig(
-            "plan",
+            source_name(None),
             "gsheets",
             {},
             spreadsheet=workbook,
@@ -220,7 +220,7 @@ def init(
             api_url=api_url,
         )
     else:
-        source = SourceConfig("plan", "xlsx", {}, path=path.resolve())
+        source = SourceConfig(source_name(path), "xlsx", {}, path=path.resolve())
     progress = app.progress()
     try:
         if progress:
@@ -246,6 +246,16 @@ def _prefixed(progress: Progress | None, prefix: str) -> Progress | None:
     return say
 
 
+def rebind_option(f: Callable) -> Callable:
+    """--rebind: accept that a source's file moved (pull, push, sync, diff)."""
+    return click.option(
+        "--rebind",
+        is_flag=True,
+        help="The source's workbook moved (or its spreadsheet changed): sync it from the "
+        "configured one from now on. Not for a second copy: give that its own source name.",
+    )(f)
+
+
 def _print_errors(errors: list, label: str) -> None:
     from .errors import format_cell_errors
 
@@ -259,9 +269,12 @@ def _print_errors(errors: list, label: str) -> None:
 @click.option(
     "--skip-invalid", is_flag=True, help="Import the valid rows; report the skipped ones."
 )
+@rebind_option
 @json_option
 @pass_app
-def pull(app: App, sources: tuple[str, ...], skip_invalid: bool, as_json: bool) -> None:
+def pull(
+    app: App, sources: tuple[str, ...], skip_invalid: bool, rebind: bool, as_json: bool
+) -> None:
     """Read sources (default: all) into the model, all or nothing.
 
     Every cell is coerced and checked first; with any problem nothing is
@@ -282,6 +295,7 @@ def pull(app: App, sources: tuple[str, ...], skip_invalid: bool, as_json: bool) 
             app.store,
             sources,
             skip_invalid=skip_invalid,
+            rebind=rebind,
             progress=app.progress(),
             reads=reads,
         )
@@ -504,8 +518,9 @@ def export(app: App, fmt: str, output: Path, tables: tuple[str, ...]) -> None:
 
 
 def write_options(f: Callable) -> Callable:
-    """--dry-run, --force, --delete-rows, --json: shared by push and sync."""
+    """--dry-run, --force, --delete-rows, --rebind, --json: shared by push and sync."""
     f = json_option(f)
+    f = rebind_option(f)
     f = click.option(
         "--delete-rows",
         is_flag=True,
@@ -550,7 +565,13 @@ def _show_plans(app: App, plans: list, as_json: bool, verb: str, dry_run: bool) 
 @write_options
 @pass_app
 def push(
-    app: App, sources: tuple[str, ...], dry_run: bool, force: bool, delete_rows: bool, as_json: bool
+    app: App,
+    sources: tuple[str, ...],
+    dry_run: bool,
+    force: bool,
+    delete_rows: bool,
+    rebind: bool,
+    as_json: bool,
 ) -> None:
     """Write the model's values into workbooks: only cells that differ.
 
@@ -575,6 +596,7 @@ def push(
             dry_run=dry_run,
             force=force,
             delete_rows=delete_rows,
+            rebind=rebind,
             progress=app.progress(),
         )
     finally:
@@ -598,6 +620,7 @@ def sync(
     dry_run: bool,
     force: bool,
     delete_rows: bool,
+    rebind: bool,
     as_json: bool,
 ) -> None:
     """Three-way sync: sheet, model and the last sync decide where each change goes.
@@ -623,6 +646,7 @@ def sync(
             dry_run=dry_run,
             force=force,
             delete_rows=delete_rows,
+            rebind=rebind,
             progress=app.progress(),
         )
     finally:
@@ -632,9 +656,10 @@ def sync(
 
 @cli.command()
 @sources_argument
+@rebind_option
 @json_option
 @pass_app
-def diff(app: App, sources: tuple[str, ...], as_json: bool) -> None:
+def diff(app: App, sources: tuple[str, ...], rebind: bool, as_json: bool) -> None:
     """Show, cell by cell, what `sync` would do; write nothing.
 
     \b
@@ -645,7 +670,7 @@ def diff(app: App, sources: tuple[str, ...], as_json: bool) -> None:
     from .sync import diff as do_diff
 
     try:
-        plans = do_diff(app.config, app.store, sources, progress=app.progress())
+        plans = do_diff(app.config, app.store, sources, rebind=rebind, progress=app.progress())
     finally:
         app.done_progress()
     _show_plans(app, plans, as_json, "sync", True)

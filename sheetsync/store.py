@@ -127,6 +127,15 @@ def _build_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
         sa.Column("key_fields", sa.JSON, nullable=False),  # ["project", "name"]
         sa.Column("changed_at", sa.DateTime, nullable=False),
     )
+    # Which file or spreadsheet each source's snapshots were read from
+    # (revision 0005): a source is one copy, never two under one name.
+    tables["source_bindings"] = sa.Table(
+        "source_bindings",
+        md,
+        sa.Column("source", sa.String(200), primary_key=True),
+        sa.Column("binding", sa.Text, nullable=False),  # absolute path or spreadsheet URL
+        sa.Column("bound_at", sa.DateTime, nullable=False),
+    )
     return md, tables
 
 
@@ -623,6 +632,24 @@ class Store:
             )
         )
         return int(res.inserted_primary_key[0])
+
+    def source_binding(self, conn: sa.Connection, source: str) -> str | None:
+        """The file or spreadsheet ``source`` was last synced from (None: not yet bound)."""
+        t = SCHEMA["source_bindings"]
+        return conn.execute(sa.select(t.c.binding).where(t.c.source == source)).scalar()
+
+    def bind_source(self, conn: sa.Connection, source: str, binding: str, at: datetime) -> None:
+        """Record that ``source`` is ``binding`` from now on (call under its lock)."""
+        t = SCHEMA["source_bindings"]
+        old = self.source_binding(conn, source)
+        if old == binding:
+            return
+        if old is None:
+            conn.execute(sa.insert(t).values(source=source, binding=binding, bound_at=at))
+        else:
+            conn.execute(
+                sa.update(t).where(t.c.source == source).values(binding=binding, bound_at=at)
+            )
 
     # ------------------------------------------------------------ snapshots
 
