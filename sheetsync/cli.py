@@ -627,8 +627,8 @@ def sync(
 
     A field changed on one side only flows to the other. Changed on both sides
     to different values, it is a conflict: reported by cell, nothing written,
-    exit code 3, unless --prefer settles it. With several sources, a change in
-    one reaches the others.
+    exit code 3, unless --prefer settles it (--dry-run too exits 3 on one).
+    With several sources, a change in one reaches the others.
 
     \b
     Example:
@@ -652,6 +652,14 @@ def sync(
     finally:
         app.done_progress()
     _show_plans(app, plans, as_json, "sync", dry_run)
+    if dry_run:
+        _exit_on_conflicts(plans)
+
+
+def _exit_on_conflicts(plans: list) -> None:
+    """A plan that lists conflicts ends with exit code 3, as a real sync would."""
+    if any(p.conflicts for p in plans):
+        sys.exit(3)
 
 
 @cli.command()
@@ -674,8 +682,7 @@ def diff(app: App, sources: tuple[str, ...], rebind: bool, as_json: bool) -> Non
     finally:
         app.done_progress()
     _show_plans(app, plans, as_json, "sync", True)
-    if any(p.conflicts for p in plans):
-        sys.exit(3)
+    _exit_on_conflicts(plans)
 
 
 @cli.command()
