@@ -104,7 +104,7 @@ def _build_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
         sa.Column("group_name", sa.String(200), nullable=False),
         sa.Column("recipient", sa.String(320), nullable=False),
         sa.Column("pack_hash", sa.String(128), nullable=False),  # content of the pack
-        sa.Column("status", sa.String(20), nullable=False),  # sending | sent | failed
+        sa.Column("status", sa.String(20), nullable=False),  # sending|sent|failed|unknown
         sa.Column("attempts", sa.Integer, nullable=False, default=0),
         sa.Column("first_attempt_at", sa.DateTime),
         sa.Column("last_attempt_at", sa.DateTime),
@@ -112,6 +112,7 @@ def _build_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
         sa.Column("message_id", sa.String(400)),
         sa.Column("subject", sa.Text),
         sa.Column("error", sa.Text),
+        sa.Column("claimed_by", sa.String(300)),  # "host:pid" of the run sending it (0006)
         # The ledger's guarantee that a pack is sent once (sheetsync.ledger): keep it.
         sa.UniqueConstraint(
             "period", "recipient", "pack_hash", name="uq_sends_period_recipient_pack"
