@@ -496,9 +496,19 @@ def status(app: App, as_of: Any, as_json: bool) -> None:
     help="File to write; for csv, one file per table is written beside it (NAME-TABLE.csv).",
 )
 @click.option("--table", "tables", multiple=True, help="Only these tables (repeatable).")
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="CSV: write text exactly as stored, even text a spreadsheet would run as a formula "
+    "(starting with = + - @); only for files a program reads, never one a person opens.",
+)
 @pass_app
-def export(app: App, fmt: str, output: Path, tables: tuple[str, ...]) -> None:
+def export(app: App, fmt: str, output: Path, tables: tuple[str, ...], raw: bool) -> None:
     """Dump every record of every table as JSON or CSV.
+
+    In CSV, text starting with = + - @, a tab or a carriage return gets a
+    leading ' so that Excel or LibreOffice shows it as text instead of running
+    it as a formula (numbers stay numbers); --raw turns that off.
 
     \b
     Example:
@@ -510,7 +520,10 @@ def export(app: App, fmt: str, output: Path, tables: tuple[str, ...]) -> None:
     try:
         if progress:
             progress(f"writing {output}")
-        written = (export_json if fmt == "json" else export_csv)(app.store, output, tables)
+        if fmt == "json":
+            written = export_json(app.store, output, tables)
+        else:
+            written = export_csv(app.store, output, tables, raw=raw)
     finally:
         app.done_progress()
     for path, n in written:
