@@ -19,7 +19,8 @@ DELAYS = [0.2 * i for i in range(1, 13)]  # spread over start-up, planning and w
 
 
 def _push_cmd(cfg: Path) -> list[str]:
-    return [sys.executable, "-m", "sheetsync", "--config", str(cfg), "--quiet", "push"]
+    # Each run works on a copy of the folder, model included: the workbook moved (--rebind).
+    return [sys.executable, "-m", "sheetsync", "--config", str(cfg), "--quiet", "push", "--rebind"]
 
 
 def _values(path: Path) -> dict[str, list]:
@@ -77,7 +78,7 @@ def test_killed_pushes_leave_old_or_new_workbook(prepared, tmp_path):
         _values(wb)  # opens and reads
         # whatever happened, one sync brings workbook and model into agreement
         r = subprocess.run(
-            [sys.executable, "-m", "sheetsync", "--config", str(cfg), "sync"],
+            [sys.executable, "-m", "sheetsync", "--config", str(cfg), "sync", "--rebind"],
             capture_output=True,
             text=True,
         )
