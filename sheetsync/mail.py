@@ -119,8 +119,10 @@ def summary_variables(
     ...), built for the group's teams, so the email says exactly what the
     attached PDF says; plus ``email``: ``subject``, ``heading`` ("Sales status —
     week 49, 2026"), ``as_of`` (text), ``colors`` (CSS colour per RAG status,
-    ``accent``, ``ink``, ``muted``) and ``attachments`` (``filename``,
-    ``description``, ``size``).
+    ``accent``, ``ink``, ``muted``), ``attachments`` (``filename``,
+    ``description``, ``size``) and ``company_wide``: for a group filtered to
+    teams, the KPI keys that are not (milestones and budget belong to no
+    team), so the email labels them company-wide; empty otherwise.
     """
     from .report import build_context
 
@@ -137,8 +139,21 @@ def summary_variables(
             {"filename": a.filename, "description": a.description, "size": _size(len(a.data))}
             for a in attachments
         ],
+        "company_wide": [k.key for k in ctx.kpis if k.key in COMPANY_WIDE] if group.teams else [],
     }
     return variables
+
+
+#: KPIs a team filter does not narrow: milestones and budget belong to no team.
+COMPANY_WIDE = ("milestones", "budget", "spend_to_revenue")
+
+
+def scoped_records(records: Records, teams: Sequence[str]) -> Records:
+    """``records`` as a group filtered to ``teams`` may see them: only those
+    teams' quotas (the other tables belong to no team)."""
+    if not teams:
+        return records
+    return {**records, "quotas": [q for q in records.get("quotas", []) if q.get("team") in teams]}
 
 
 def _size(n: int) -> str:
@@ -319,7 +334,7 @@ class PackBuilder:
         self.renderer = renderer
         self.progress = progress
         self._pdfs: dict[tuple[str, tuple[str, ...]], bytes] = {}
-        self._workbook: bytes | None = None
+        self._workbooks: dict[tuple[str, ...], bytes] = {}
         self._records: tuple[Records, Records] | None = None
 
     def pdf(self, name: str, teams: tuple[str, ...]) -> bytes:
@@ -348,10 +363,13 @@ class PackBuilder:
             )
         return self._pdfs[key]
 
-    def workbook(self) -> bytes:
-        if self._workbook is None:
-            self._workbook = workbook_bytes(self.records[0], self.as_of)
-        return self._workbook
+    def workbook(self, teams: tuple[str, ...] = ()) -> bytes:
+        """The model as a workbook, as a group filtered to ``teams`` may see it."""
+        if teams not in self._workbooks:
+            self._workbooks[teams] = workbook_bytes(
+                scoped_records(self.records[0], teams), self.as_of
+            )
+        return self._workbooks[teams]
 
     @property
     def records(self) -> tuple[Records, Records]:
@@ -404,10 +422,11 @@ class PackBuilder:
         if group.attach_workbook:
             attachments.append(
                 Attachment(
-                    f"{company}-model-{period}.xlsx",
+                    f"{company}-model-{period}{suffix}.xlsx",
                     XLSX,
-                    self.workbook(),
-                    "the plan as a workbook",
+                    self.workbook(group.teams),
+                    "the plan as a workbook"
+                    + (f" ({', '.join(group.teams)} quotas only)" if group.teams else ""),
                 )
             )
         subject = pack_subject(cfg, group, self.as_of)

@@ -268,6 +268,46 @@ teams = ["Enterprise"]
     store.close()
 
 
+def test_a_team_pack_carries_only_that_teams_data(tmp_path: Path, server: SmtpServer):
+    """The Enterprise lead's workbook holds Enterprise quotas only (not all 139 rows),
+    and the milestone and budget cards, which belong to no team, say company-wide."""
+    groups = EXEC_GROUP + (
+        "attach_workbook = true\n"
+        '[mail.groups.enterprise]\nrecipients = ["ent.lead@northwind.example"]\n'
+        'reports = ["executive"]\nteams = ["Enterprise"]\nattach_workbook = true\n'
+    )
+    plan = make_plan(tmp_path, server.mail_section(), groups, fast=False)
+    r = send(plan)
+    assert r.exit_code == 0, r.output
+    from openpyxl import load_workbook
+
+    store = plan.store()
+    quotas = store.records("quotas")
+    store.close()
+    mine = [q for q in quotas if q["team"] == "Enterprise"]
+    assert 0 < len(mine) < len(quotas) == 139
+    lead = server.handler.to("ent.lead@northwind.example")[0].message
+    got = attachments(lead)
+    name = f"northwind-traders-model-{WEEK}-enterprise.xlsx"
+    assert set(got) == {f"northwind-traders-executive-{WEEK}-enterprise.pdf", name}
+    ws = load_workbook(io.BytesIO(got[name]))["Quotas"]
+    header = [c.value for c in ws[1]]
+    teams = [row[header.index("Team")] for row in ws.iter_rows(min_row=2, values_only=True)]
+    assert teams == ["Enterprise"] * len(mine)
+    ceo = server.handler.to("ceo@northwind.example")[0].message
+    everyone = load_workbook(io.BytesIO(attachments(ceo)[f"northwind-traders-model-{WEEK}.xlsx"]))
+    assert everyone["Quotas"].max_row == 1 + 139  # the unfiltered group still gets it all
+
+    text = lead.get_body(("plain",)).get_content()
+    html = lead.get_body(("html",)).get_content()
+    assert "Milestones (company-wide):" in text and "Budget spent (company-wide):" in text
+    assert "Milestones · company-wide" in html and "Budget spent · company-wide" in html
+    assert "Milestones late or at risk (company-wide)" in text + html
+    assert "Attainment year to date:" in text  # the team's own figures are not labelled
+    exec_text = ceo.get_body(("plain",)).get_content()
+    assert "company-wide" not in exec_text
+
+
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 def test_implicit_tls(tmp_path: Path, certificate: tuple[Path, Path]):
     server = SmtpServer(*certificate, implicit_tls=True).start()
