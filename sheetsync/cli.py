@@ -337,7 +337,7 @@ def init(
         sheetsync init https://docs.google.com/spreadsheets/d/KEY/edit --credentials robot.json
     """
     from .config import SourceConfig
-    from .inspect import describe, inspect_source, render_config
+    from .inspect import describe, inspect_source, render_config, source_name
 
     if output.exists() and not overwrite:
         raise UsageError(
@@ -350,7 +350,7 @@ def init(
     )
     if google:
         source = SourceConfig(
-            "plan",
+            source_name(None),
             "gsheets",
             {},
             spreadsheet=workbook,
@@ -358,7 +358,7 @@ def init(
             api_url=api_url,
         )
     else:
-        source = SourceConfig("plan", "xlsx", {}, path=path.resolve())
+        source = SourceConfig(source_name(path), "xlsx", {}, path=path.resolve())
     progress = app.progress()
     try:
         if progress:
@@ -394,6 +394,16 @@ def _prefixed(progress: Progress | None, prefix: str) -> Progress | None:
     return say
 
 
+def rebind_option(f: Callable) -> Callable:
+    """--rebind: accept that a source's file moved (pull, push, sync, diff)."""
+    return click.option(
+        "--rebind",
+        is_flag=True,
+        help="The source's workbook moved (or its spreadsheet changed): sync it from the "
+        "configured one from now on. Not for a second copy: give that its own source name.",
+    )(f)
+
+
 def _print_errors(errors: list, label: str) -> None:
     from .errors import format_cell_errors
 
@@ -407,9 +417,12 @@ def _print_errors(errors: list, label: str) -> None:
 @click.option(
     "--skip-invalid", is_flag=True, help="Import the valid rows; report the skipped ones."
 )
+@rebind_option
 @json_option
 @pass_app
-def pull(app: App, sources: tuple[str, ...], skip_invalid: bool, as_json: bool) -> None:
+def pull(
+    app: App, sources: tuple[str, ...], skip_invalid: bool, rebind: bool, as_json: bool
+) -> None:
     """Read sources (default: all) into the model, all or nothing.
 
     Every cell is coerced and checked first; with any problem nothing is
@@ -430,6 +443,7 @@ def pull(app: App, sources: tuple[str, ...], skip_invalid: bool, as_json: bool) 
             app.store,
             sources,
             skip_invalid=skip_invalid,
+            rebind=rebind,
             progress=app.progress(),
             reads=reads,
         )
@@ -645,9 +659,19 @@ def status(app: App, as_of: Any, as_json: bool) -> None:
     "(NAME-TABLE.csv), or the one --table to stdout.",
 )
 @click.option("--table", "tables", multiple=True, help="Only these tables (repeatable).")
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="CSV: write text exactly as stored, even text a spreadsheet would run as a formula "
+    "(starting with = + - @); only for files a program reads, never one a person opens.",
+)
 @pass_app
-def export(app: App, fmt: str, output: Path, tables: tuple[str, ...]) -> None:
+def export(app: App, fmt: str, output: Path, tables: tuple[str, ...], raw: bool) -> None:
     """Dump every record of every table as JSON or CSV.
+
+    In CSV, text starting with = + - @, a tab or a carriage return gets a
+    leading ' so that Excel or LibreOffice shows it as text instead of running
+    it as a formula (numbers stay numbers); --raw turns that off.
 
     \b
     Example:
@@ -663,7 +687,10 @@ def export(app: App, fmt: str, output: Path, tables: tuple[str, ...]) -> None:
         if progress:
             progress(f"writing {output}")
         target = sys.stdout if to_stdout else output
-        written = (export_json if fmt == "json" else export_csv)(app.store, target, tables)
+        if fmt == "json":
+            written = export_json(app.store, target, tables)
+        else:
+            written = export_csv(app.store, target, tables, raw=raw)
     finally:
         app.done_progress()
     if not to_stdout:
@@ -672,8 +699,9 @@ def export(app: App, fmt: str, output: Path, tables: tuple[str, ...]) -> None:
 
 
 def write_options(f: Callable) -> Callable:
-    """--dry-run, --force, --delete-rows, --json: shared by push and sync."""
+    """--dry-run, --force, --delete-rows, --rebind, --json: shared by push and sync."""
     f = json_option(f)
+    f = rebind_option(f)
     f = click.option(
         "--delete-rows",
         is_flag=True,
@@ -720,7 +748,13 @@ def _show_plans(app: App, plans: list, as_json: bool, verb: str, dry_run: bool) 
 @write_options
 @pass_app
 def push(
-    app: App, sources: tuple[str, ...], dry_run: bool, force: bool, delete_rows: bool, as_json: bool
+    app: App,
+    sources: tuple[str, ...],
+    dry_run: bool,
+    force: bool,
+    delete_rows: bool,
+    rebind: bool,
+    as_json: bool,
 ) -> None:
     """Write the model's values into workbooks: only cells that differ.
 
@@ -745,6 +779,7 @@ def push(
             dry_run=dry_run,
             force=force,
             delete_rows=delete_rows,
+            rebind=rebind,
             progress=app.progress(),
         )
     finally:
@@ -768,14 +803,15 @@ def sync(
     dry_run: bool,
     force: bool,
     delete_rows: bool,
+    rebind: bool,
     as_json: bool,
 ) -> None:
     """Three-way sync: sheet, model and the last sync decide where each change goes.
 
     A field changed on one side only flows to the other. Changed on both sides
     to different values, it is a conflict: reported by cell, nothing written,
-    exit code 3, unless --prefer settles it. With several sources, a change in
-    one reaches the others.
+    exit code 3, unless --prefer settles it (--dry-run too exits 3 on one).
+    With several sources, a change in one reaches the others.
 
     \b
     Example:
@@ -793,18 +829,28 @@ def sync(
             dry_run=dry_run,
             force=force,
             delete_rows=delete_rows,
+            rebind=rebind,
             progress=app.progress(),
         )
     finally:
         app.done_progress()
     _show_plans(app, plans, as_json, "sync", dry_run)
+    if dry_run:
+        _exit_on_conflicts(plans)
+
+
+def _exit_on_conflicts(plans: list) -> None:
+    """A plan that lists conflicts ends with exit code 3, as a real sync would."""
+    if any(p.conflicts for p in plans):
+        sys.exit(3)
 
 
 @cli.command()
 @sources_argument
+@rebind_option
 @json_option
 @pass_app
-def diff(app: App, sources: tuple[str, ...], as_json: bool) -> None:
+def diff(app: App, sources: tuple[str, ...], rebind: bool, as_json: bool) -> None:
     """Show, cell by cell, what `sync` would do; write nothing.
 
     \b
@@ -815,12 +861,11 @@ def diff(app: App, sources: tuple[str, ...], as_json: bool) -> None:
     from .sync import diff as do_diff
 
     try:
-        plans = do_diff(app.config, app.store, sources, progress=app.progress())
+        plans = do_diff(app.config, app.store, sources, rebind=rebind, progress=app.progress())
     finally:
         app.done_progress()
     _show_plans(app, plans, as_json, "sync", True)
-    if any(p.conflicts for p in plans):
-        sys.exit(3)
+    _exit_on_conflicts(plans)
 
 
 @cli.command()

@@ -1,4 +1,11 @@
-"""Dump the model's records to JSON or CSV files."""
+"""Dump the model's records to JSON or CSV files.
+
+CSV text that a spreadsheet would run as a formula (it starts with ``=``,
+``+``, ``-``, ``@``, a tab or a carriage return: CSV injection, OWASP) is
+written with a leading ``'``, so opening the file in Excel or LibreOffice
+shows the text and runs nothing; numbers stay numbers. ``raw`` writes text
+exactly as stored, for programs that read the CSV.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,7 @@ import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from .errors import UsageError
 from .model import TABLES
@@ -46,11 +53,24 @@ def export_json(
     return [(output, sum(len(v) for v in data.values()))]
 
 
+#: What makes a spreadsheet read a CSV cell as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """``value`` safe to open in a spreadsheet: text that would start a formula
+    gets a leading ``'``; numbers, dates and other text are left alone."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def export_csv(
-    store: Store, output: Output, names: tuple[str, ...] = ()
+    store: Store, output: Output, names: tuple[str, ...] = (), *, raw: bool = False
 ) -> list[tuple[Output, int]]:
     """One CSV per table; with a single table, exactly ``output``. A stream
-    (stdout) takes one table only."""
+    (stdout) takes one table only. Text that would start a formula is prefixed
+    with ``'`` unless ``raw``."""
     chosen = _tables(names)
     if not isinstance(output, Path) and len(chosen) != 1:
         raise UsageError(
@@ -69,6 +89,9 @@ def export_csv(
         with _opened(path) as fh:
             w = csv.DictWriter(fh, fieldnames=fields)
             w.writeheader()
-            w.writerows(records)
+            if raw:
+                w.writerows(records)
+            else:
+                w.writerows({k: neutralise(v) for k, v in r.items()} for r in records)
         written.append((path, len(records)))
     return written

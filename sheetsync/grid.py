@@ -28,6 +28,12 @@ def a1(row: int, col: int) -> str:
     return f"{column_letter(col)}{row}"
 
 
+def parse_a1(ref: str) -> tuple[int, int]:
+    """ "E14" → (14, 5): 1-based row and column."""
+    letters = ref.rstrip("0123456789")
+    return int(ref[len(letters) :]), column_index(letters)
+
+
 @dataclass
 class Grid:
     """Cell values of one worksheet; ``rows[0]`` is row 1, ``rows[r][0]`` column A.

@@ -8,6 +8,7 @@ sheet wins. The guess is written as a commented sheetsync.toml.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -223,15 +224,25 @@ def _key_comment(g: TableGuess) -> str:
     )
 
 
+def source_name(workbook: str | Path | None) -> str:
+    """The name ``init`` gives a source: its file's stem as a TOML bare key
+    ("Sales plan 2026.xlsx" → ``sales_plan_2026``); ``gsheet`` for a Google Sheet."""
+    if workbook is None:
+        return "gsheet"
+    slug = re.sub(r"[^a-z0-9]+", "_", Path(workbook).stem.lower()).strip("_")
+    return slug or "plan"
+
+
 def _toml_str(s: str) -> str:
     """A TOML basic string: quotes, backslashes and control characters (a
     header or cell with a line break) escaped, so the config stays valid."""
     return json.dumps(s, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
-def render_config(guess: Guess, config_dir: Path, source_name: str = "plan") -> str:
-    """The guess as a commented sheetsync.toml."""
+def render_config(guess: Guess, config_dir: Path) -> str:
+    """The guess as a commented sheetsync.toml (the source named as ``guess.source``)."""
     src = guess.source
+    source_name = src.name
     where: list[str] = [f"[sources.{source_name}]", f"kind = {_toml_str(src.kind)}"]
     if src.path is not None:
         try:

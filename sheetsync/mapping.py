@@ -460,9 +460,15 @@ def _read_rows(grid: Grid, result: MappedTable, dayfirst: bool) -> None:
             result.keys = keys
             result.rows = list(range(first_row, first_row + len(keys)))
             return
-    seen: dict[str, int] = {}
+    # First every row's problems and key. A row whose key cells are filled in
+    # and valid counts for duplicates whatever else is wrong with it: a bad
+    # cell never hides a repeated key, and --skip-invalid skips every row of
+    # an ambiguous key instead of storing one of them.
+    rows: list[tuple[int, tuple, list[CellError], str | None]] = []
+    rows_of: dict[str, list[int]] = {}
     for idx, values in enumerate(zip(*cols, strict=True)):
         r = first_row + idx
+        problems: list[CellError] = []
         if idx in bad_rows or None in required_of(values):
             if all(_blank(rc[idx]) for rc in raw_cols):
                 continue  # blank or spacer row
@@ -482,27 +488,36 @@ def _read_rows(grid: Grid, result: MappedTable, dayfirst: bool) -> None:
                     message = f"is blank; every row needs a {f.title}"
                 else:
                     continue
-                result.errors.append(
-                    CellError(grid.sheet, cell, result.headers[f.name], message, r)
-                )
-            result.skipped_rows.append(r)
-            continue
+                problems.append(CellError(grid.sheet, cell, result.headers[f.name], message, r))
         key = key_of(values)
-        text = join_key(key)
-        if text in seen:
-            k0 = table.key[0]
-            result.errors.append(
+        text = None
+        if all(
+            v is not None and idx not in col_errors[k] for k, v in zip(key_idx, key, strict=True)
+        ):
+            text = join_key(key)
+            rows_of.setdefault(text, []).append(r)
+        rows.append((r, values, problems, text))
+    k0 = table.key[0]
+    for r, values, problems, text in rows:
+        same = rows_of[text] if text is not None else [r]
+        if len(same) > 1:
+            others = [o for o in same if o != r]
+            shown = ", ".join(str(k) for k in key_of(values))
+            rows_text = ("row " if len(others) == 1 else "rows ") + ", ".join(map(str, others))
+            verb = "has" if len(others) == 1 else "have"
+            problems.append(
                 CellError(
                     grid.sheet,
                     a1(r, result.columns[k0]),
                     result.headers[k0],
-                    f"duplicate key ({', '.join(str(k) for k in key)}): row {seen[text]} has the same",
+                    f"duplicate key ({shown}): {rows_text} {verb} the same",
                     r,
                 )
             )
+        if problems:
+            result.errors += problems
             result.skipped_rows.append(r)
             continue
-        seen[text] = r
         result.values.append(values)
         result.keys.append(text)
         result.rows.append(r)

@@ -17,7 +17,7 @@ from typing import Any
 
 from .config import Config, SourceConfig
 from .errors import CellError
-from .grid import Grid
+from .grid import Grid, parse_a1
 from .mapping import MappedTable, map_grid
 from .model import Record
 from .progress import Progress
@@ -61,8 +61,42 @@ def read_source(config: Config, source: SourceConfig) -> SourceRead:
         for name, m in source.tables.items()
     }
     read = SourceRead(source, tables, backend.fingerprint(), names, grids, backend)
+    _check_uncalculated(read)
     _check_references(read)
     return read
+
+
+UNCALCULATED = (
+    "is a formula whose result has not been calculated since the workbook was last changed "
+    "(a push leaves it so), so sheetsync cannot know its value: open and save the workbook "
+    "in Excel or LibreOffice, then run again"
+)
+
+
+def _check_uncalculated(read: SourceRead) -> None:
+    """A mapped formula cell with no calculated result is never read as blank
+    (or as an old value): its row is reported, and skipped, like a bad cell."""
+    finder = getattr(read.backend, "uncalculated_cells", None)
+    tables = [mt for mt in read.tables.values() if not mt.fatal]
+    if finder is None or not tables:
+        return
+    found = finder(sorted({mt.sheet for mt in tables}))
+    for mt in tables:
+        by_col = {col: f for f, col in mt.columns.items()}
+        rows = set(mt.rows) | set(mt.skipped_rows)  # data rows, not blank ones below
+        bad: dict[str, tuple[int, str]] = {}
+        for ref in found.get(mt.sheet, ()):
+            row, col = parse_a1(ref)
+            if row in rows and col in by_col:
+                bad[ref] = (row, by_col[col])
+        if not bad:
+            continue
+        mt.errors = [e for e in mt.errors if e.cell not in bad]
+        for ref, (row, f) in sorted(bad.items(), key=lambda x: (x[1][0], x[0])):
+            mt.errors.append(CellError(mt.sheet, ref, mt.headers[f], UNCALCULATED, row))
+        skipped = {row for row, _ in bad.values()}
+        mt.skipped_rows = sorted(set(mt.skipped_rows) | skipped)
+        mt.keep([i for i, row in enumerate(mt.rows) if row not in skipped])
 
 
 def _check_references(read: SourceRead) -> None:

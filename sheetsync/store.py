@@ -104,7 +104,7 @@ def _build_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
         sa.Column("group_name", sa.String(200), nullable=False),
         sa.Column("recipient", sa.String(320), nullable=False),
         sa.Column("pack_hash", sa.String(128), nullable=False),  # content of the pack
-        sa.Column("status", sa.String(20), nullable=False),  # sending | sent | failed
+        sa.Column("status", sa.String(20), nullable=False),  # sending|sent|failed|unknown
         sa.Column("attempts", sa.Integer, nullable=False, default=0),
         sa.Column("first_attempt_at", sa.DateTime),
         sa.Column("last_attempt_at", sa.DateTime),
@@ -112,6 +112,7 @@ def _build_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
         sa.Column("message_id", sa.String(400)),
         sa.Column("subject", sa.Text),
         sa.Column("error", sa.Text),
+        sa.Column("claimed_by", sa.String(300)),  # "host:pid" of the run sending it (0006)
         # The ledger's guarantee that a pack is sent once (sheetsync.ledger): keep it.
         sa.UniqueConstraint(
             "period", "recipient", "pack_hash", name="uq_sends_period_recipient_pack"
@@ -126,6 +127,15 @@ def _build_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
         sa.Column("table_name", sa.String(64), primary_key=True),
         sa.Column("key_fields", sa.JSON, nullable=False),  # ["project", "name"]
         sa.Column("changed_at", sa.DateTime, nullable=False),
+    )
+    # Which file or spreadsheet each source's snapshots were read from
+    # (revision 0005): a source is one copy, never two under one name.
+    tables["source_bindings"] = sa.Table(
+        "source_bindings",
+        md,
+        sa.Column("source", sa.String(200), primary_key=True),
+        sa.Column("binding", sa.Text, nullable=False),  # absolute path or spreadsheet URL
+        sa.Column("bound_at", sa.DateTime, nullable=False),
     )
     return md, tables
 
@@ -637,6 +647,24 @@ class Store:
             )
         )
         return int(res.inserted_primary_key[0])
+
+    def source_binding(self, conn: sa.Connection, source: str) -> str | None:
+        """The file or spreadsheet ``source`` was last synced from (None: not yet bound)."""
+        t = SCHEMA["source_bindings"]
+        return conn.execute(sa.select(t.c.binding).where(t.c.source == source)).scalar()
+
+    def bind_source(self, conn: sa.Connection, source: str, binding: str, at: datetime) -> None:
+        """Record that ``source`` is ``binding`` from now on (call under its lock)."""
+        t = SCHEMA["source_bindings"]
+        old = self.source_binding(conn, source)
+        if old == binding:
+            return
+        if old is None:
+            conn.execute(sa.insert(t).values(source=source, binding=binding, bound_at=at))
+        else:
+            conn.execute(
+                sa.update(t).where(t.c.source == source).values(binding=binding, bound_at=at)
+            )
 
     # ------------------------------------------------------------ snapshots
 

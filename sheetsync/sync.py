@@ -81,6 +81,7 @@ def pull(
     names: tuple[str, ...] = (),
     *,
     skip_invalid: bool = False,
+    rebind: bool = False,
     progress: Progress | None = None,
     reads: PendingReads | None = None,
 ) -> list[PullResult]:
@@ -91,13 +92,17 @@ def pull(
     Sheet-level problems (missing sheet or column) always stop the pull.
     ``reads``: the sources' reads, already started by ``start_reads`` (a caller
     that starts them before importing the database code saves that time too).
+    A source last synced from another file is refused (``check_binding``)
+    unless ``rebind``.
     """
     pending = reads or start_reads(config, names)
     try:
         with gc_paused():
             if progress:
                 progress(f"reading {', '.join(map(source_label, pending.sources))}")
-            return _pull(store, pending, skip_invalid=skip_invalid, progress=progress)
+            return _pull(
+                store, pending, skip_invalid=skip_invalid, rebind=rebind, progress=progress
+            )
     finally:
         pending.release()
 
@@ -107,6 +112,7 @@ def _pull(
     pending: PendingReads,
     *,
     skip_invalid: bool,
+    rebind: bool,
     progress: Progress | None,
 ) -> list[PullResult]:
     sources = pending.sources
@@ -118,6 +124,7 @@ def _pull(
     with store.transaction() as conn:
         for name in sorted({s.name for s in sources}):  # one order: no deadlock
             store.lock(conn, f"source:{name}")
+        bindings = {s.name: check_binding(store, conn, s, rebind=rebind) for s in sources}
         # A table whose configured key changed: its records move to the new
         # key first (in this transaction), or the pull stops here.
         rekeys = {t: rk for t, spec in specs.items() if (rk := store.rekey(conn, spec))}
@@ -173,6 +180,7 @@ def _pull(
                     {n: t.table.key for n, t in r.tables.items()},
                 ),
             )
+            store.bind_source(conn, r.source.name, bindings[r.source.name], at)
             results.append(result)
     return results
 
@@ -256,6 +264,7 @@ class SourcePlan:
     warnings: list[str] = field(
         default_factory=list
     )  # a dry run: why the real one would be refused
+    rebind: bool = False  # the source's file moved: accept it (``check_binding``)
 
     @property
     def conflicts(self) -> list[Conflict]:
@@ -305,11 +314,16 @@ def plan_source(
     mode: Literal["sync", "push"] = "sync",
     prefer: Prefer = None,
     delete_rows: bool = False,
+    rebind: bool = False,
     conn: Any = None,
     progress: Progress | None = None,
 ) -> SourcePlan:
-    """Read ``source`` and plan its merge with the model; writes nothing."""
-    with _connection(store, conn) as c:  # a changed key that does not fit: refused first
+    """Read ``source`` and plan its merge with the model; writes nothing.
+
+    Refused first when the source was last synced from another file (unless
+    ``rebind``) or a changed key does not fit the model's records."""
+    with _connection(store, conn) as c:
+        check_binding(store, c, source, rebind=rebind)
         rekeys = {
             name: rekey
             for name in source.tables
@@ -353,8 +367,37 @@ def plan_source(
         source, mode, read, tables, last.content_hash if last else None, last.id if last else None
     )
     plan.rekeyed = rekeyed
+    plan.rebind = rebind
     _skip_formula_cells(plan)
     return plan
+
+
+def source_binding(source: SourceConfig) -> str:
+    """Which file or spreadsheet ``source`` is: the workbook's absolute path, or
+    the spreadsheet's URL (made of its key, however the config spells it)."""
+    if source.kind == "gsheets":
+        from .sources.gsheets import spreadsheet_key
+
+        return f"https://docs.google.com/spreadsheets/d/{spreadsheet_key(source.location)}"
+    return str(source.path)
+
+
+def check_binding(store: Store, conn: Any, source: SourceConfig, *, rebind: bool) -> str:
+    """``source``'s binding, refused (RefusedError) when the model's sync base
+    for this source name was read from another file, unless ``rebind``.
+
+    Two copies of a workbook under one name would take each other's values
+    for edits and undo them at every sync; a moved file is the same copy.
+    """
+    binding = source_binding(source)
+    old = store.source_binding(conn, source.name)
+    if old is not None and old != binding and not rebind:
+        raise RefusedError(
+            f"source {source.name!r} was last synced from {old}; this config points it at "
+            f"{binding}: give this copy its own source name, or `--rebind` if you moved the file",
+            hint="each copy of a workbook is its own source (see docs/team-model.md)",
+        )
+    return binding
 
 
 @contextmanager
@@ -449,6 +492,7 @@ def execute_plan(
         progress(f"saving {source.name} to the model")
     with store.transaction() as conn:
         store.lock(conn, f"source:{source.name}")
+        binding = check_binding(store, conn, source, rebind=plan.rebind)
         at = utcnow()
         last = store.last_snapshot(source.name, conn=conn)
         if (last.id if last else None) != plan.base_id:
@@ -495,6 +539,7 @@ def execute_plan(
             values={name: t.sheet_after for name, t in plan.tables.items()},
             keys={name: spec.key for name, spec in specs.items()},
         )
+        store.bind_source(conn, source.name, binding, at)
     return plan
 
 
@@ -528,13 +573,20 @@ def push(
     dry_run: bool = False,
     force: bool = False,
     delete_rows: bool = False,
+    rebind: bool = False,
     progress: Progress | None = None,
 ) -> list[SourcePlan]:
     """Write the model's values into the selected sources (only cells that differ)."""
     plans = []
     for s in config.select_sources(names):
         plan = plan_source(
-            config, store, s, mode="push", delete_rows=delete_rows, progress=progress
+            config,
+            store,
+            s,
+            mode="push",
+            delete_rows=delete_rows,
+            rebind=rebind,
+            progress=progress,
         )
         plans.append(
             _dry_run(plan, force)
@@ -553,6 +605,7 @@ def sync(
     dry_run: bool = False,
     force: bool = False,
     delete_rows: bool = False,
+    rebind: bool = False,
     progress: Progress | None = None,
 ) -> list[SourcePlan]:
     """Three-way merge of each selected source with the model, until all agree.
@@ -572,6 +625,7 @@ def sync(
                 mode="sync",
                 prefer=prefer,
                 delete_rows=delete_rows,
+                rebind=rebind,
                 progress=progress,
             )
             if dry_run:
@@ -610,10 +664,11 @@ def diff(
     names: tuple[str, ...] = (),
     *,
     prefer: Prefer = None,
+    rebind: bool = False,
     progress: Progress | None = None,
 ) -> list[SourcePlan]:
     """The cell-level plan of a sync, written nowhere."""
     return [
-        plan_source(config, store, s, mode="sync", prefer=prefer, progress=progress)
+        plan_source(config, store, s, mode="sync", prefer=prefer, rebind=rebind, progress=progress)
         for s in config.select_sources(names)
     ]

@@ -33,6 +33,32 @@ def require_shared(path: Path) -> Path:
     return path
 
 
+def soffice_convert(path: Path, fmt: str, outdir: Path) -> Path:
+    """``path`` opened and saved as ``fmt`` by headless LibreOffice (``soffice
+    --convert-to``), as a user opening the file would see it; a CSV is read as
+    UTF-8 with commas. Fails in CI when LibreOffice is missing (./run test
+    installs libreoffice-calc-nogui); skips locally, saying so."""
+    import os
+    import subprocess
+
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        why = "LibreOffice (soffice) is not installed: apt-get install libreoffice-calc-nogui"
+        if os.environ.get("CI"):
+            pytest.fail(why, pytrace=False)
+        pytest.skip(why)
+    outdir.mkdir(parents=True, exist_ok=True)
+    profile = outdir / ".lo-profile"  # a private profile: parallel runs do not collide
+    cmd = [soffice, f"-env:UserInstallation={profile.resolve().as_uri()}", "--headless"]
+    if path.suffix == ".csv":
+        cmd.append("--infilter=CSV:44,34,76,1")
+    cmd += ["--convert-to", fmt, "--outdir", str(outdir), str(path)]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=180)
+    out = outdir / f"{path.stem}.{fmt.split(':')[0]}"
+    assert out.exists(), f"soffice wrote no {out.name}"
+    return out
+
+
 @pytest.fixture
 def sample_dir(tmp_path: Path) -> Path:
     """A private copy of samples/ (workbook + sheetsync.toml) to change freely."""

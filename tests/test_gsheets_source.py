@@ -161,7 +161,7 @@ def test_init_guesses_a_google_sheet(gsheet, sheets_emulator, run_cli, tmp_path)
     )
     assert r.exit_code == 0, r.output
     assert '"Salesperson" → rep' in r.output and '"Due date" → due' in r.output
-    guessed = load_config(out).sources["plan"]
+    guessed = load_config(out).sources["gsheet"]
     assert guessed.kind == "gsheets" and guessed.spreadsheet.endswith(f"/d/{key}/edit")
     assert guessed.tables["quotas"].sheet == "Quotas"
     r = run_cli("--config", out, "validate")

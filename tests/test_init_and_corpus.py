@@ -41,10 +41,11 @@ def test_init_guesses_a_workbook_it_has_never_seen(tmp_path, run_cli):
     assert '"Due date" → due' in r.output
     assert "no sheet looks like budget" in r.output
     data = tomllib.loads(cfg.read_text())
-    quotas = data["sources"]["plan"]["tables"]["quotas"]
+    assert list(data["sources"]) == ["tracker"]  # named after the file
+    quotas = data["sources"]["tracker"]["tables"]["quotas"]
     assert quotas["sheet"] == "Team numbers" and quotas["header_row"] == 3
     assert quotas["columns"]["period"] == "Month"
-    assert data["sources"]["plan"]["tables"]["milestones"]["sheet"] == "Roadmap"
+    assert data["sources"]["tracker"]["tables"]["milestones"]["sheet"] == "Roadmap"
     r = run_cli("--config", cfg, "pull")
     assert r.exit_code == 0, r.output
     store = Store(load_config(cfg).default_db_url())
@@ -58,7 +59,7 @@ def test_init_on_the_sample_reproduces_its_mapping(sample_dir, run_cli):
     cfg = sample_dir / "guessed.toml"
     r = run_cli("init", sample_dir / "sales_plan.xlsx", "-o", cfg)
     assert r.exit_code == 0, r.output
-    guessed = load_config(cfg).sources["plan"].tables
+    guessed = load_config(cfg).sources["sales_plan"].tables
     hand = load_config(sample_dir / "sheetsync.toml").sources["plan"].tables
     assert set(guessed) == set(hand)
     for name, mapping in hand.items():
@@ -151,7 +152,7 @@ def test_every_corpus_workbook_reads_or_is_refused_in_one_line(name, tmp_path, r
         assert not cfg.exists()
         return
     text = cfg.read_text()
-    guessed = re.findall(r"^\[sources\.plan\.tables\.(\w+)\]$", text, flags=re.M)
+    guessed = re.findall(r"^\[sources\.\w+\.tables\.(\w+)\]$", text, flags=re.M)
     assert sorted(guessed) == tables
     if validated is not None:
         r = run_cli("--config", cfg, "validate")

@@ -231,6 +231,13 @@ def test_conflict_exits_3_and_writes_nothing_then_prefer_settles_it(sample_dir, 
     assert (
         sha(sample_dir / "sales_plan.xlsx") == wb_hash and store_of(cfg).records("quotas") == model
     )
+    for cmd in (["sync", "--dry-run"], ["sync", "plan", "--dry-run", "--json"]):
+        r = run_cli("--config", cfg, *cmd)  # the plan says what the sync would: a conflict
+        assert r.exit_code == 3, (cmd, r.output)
+        assert f"'Quotas'!F{prow}" in r.output or f'"cell": "F{prow}"' in r.output
+    assert (
+        sha(sample_dir / "sales_plan.xlsx") == wb_hash and store_of(cfg).records("quotas") == model
+    )
     r = run_cli("--config", cfg, "diff", "--json")
     assert r.exit_code == 3
     assert json.loads(r.stdout)[0]["conflicts"][0]["cell"] == f"F{prow}"

@@ -136,6 +136,12 @@ class XlsxSource:
             self._hash = file_sha256(self.path)
         return self._hash
 
+    def uncalculated_cells(self, sheets: list[str]) -> dict[str, set[str]]:
+        """Formula cells without a calculated result, per sheet (after a push)."""
+        from .xlsx_write import uncalculated_cells
+
+        return uncalculated_cells(self.path, sheets)
+
     def formula_cells(self, sheet: str) -> set[str]:
         from .xlsx_write import formula_cells  # the writer loads only when writing
 
