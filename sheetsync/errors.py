@@ -85,6 +85,16 @@ class CellError:
         }
 
 
+@dataclass(frozen=True)
+class NodeError(CellError):
+    """A problem with one node of a mind map; ``sheet`` holds the node's path
+    (``goals.xmind › Upsell programme › Email series``) and ``column`` the field."""
+
+    @property
+    def where(self) -> str:
+        return f"{self.sheet} ({self.column})" if self.column else self.sheet
+
+
 MAX_LISTED_ERRORS = 50
 
 

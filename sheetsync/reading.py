@@ -8,6 +8,7 @@ module imports no database code, so a read can start before SQLAlchemy loads.
 from __future__ import annotations
 
 import gc
+import re
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import Config, SourceConfig
-from .errors import CellError
+from .errors import CellError, NodeError
 from .grid import Grid
 from .mapping import MappedTable, map_grid
 from .model import Record
@@ -62,7 +63,27 @@ def read_source(config: Config, source: SourceConfig) -> SourceRead:
     }
     read = SourceRead(source, tables, backend.fingerprint(), names, grids, backend)
     _check_references(read)
+    for mt in tables.values():
+        if (grid := grids.get(mt.sheet)) is not None and "where" in grid.meta:
+            in_tree_terms(mt, grid.meta["where"])
     return read
+
+
+_SAME_ROW = re.compile(r"\brow (\d+) has the same")
+_ON_SHEET = re.compile(r" on sheet '[^']*' \(projects: ")
+
+
+def in_tree_terms(mt: MappedTable, where: dict[int, str]) -> None:
+    """Name each problem of a mind map's level by its node's path, not a cell."""
+
+    def node(e: CellError) -> CellError:
+        message = _SAME_ROW.sub(lambda m: f"{where.get(int(m[1]), '?')} has the same", e.message)
+        message = _ON_SHEET.sub(" in the map (projects: ", message)
+        path = where.get(e.row or 0, f"{mt.sheet}")
+        return NodeError(path, "", e.column, message, e.row)
+
+    mt.errors = [node(e) for e in mt.errors]
+    mt.fatal = [node(e) for e in mt.fatal]
 
 
 def _check_references(read: SourceRead) -> None:
