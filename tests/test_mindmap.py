@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import zipfile
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -167,23 +168,28 @@ def test_unknown_project_in_a_map_without_a_project_level(tmp_path, run_cli):
     assert m["project"] == "GROW20"
 
 
-def test_mixed_config_map_for_the_plan_workbook_for_quotas(tmp_path, run_cli):
-    """Projects, milestones and tasks from a mind map; quotas and budget from the workbook."""
-    shutil.copy2(SAMPLES / "sales_plan.xlsx", tmp_path / "sales_plan.xlsx")
-    tree = upsell_tree()
-    tree["children"]["attached"].append(
-        topic("m-x", "{{ 7*7 }} <img src=file:///etc/passwd>", "Due: 2026-12-01")
-    )
-    write_zen(tmp_path / "goals.xmind", tree)
+def mixed_config(d: Path, tree: dict) -> Path:
+    """Projects, milestones and tasks from a mind map; quotas and budget (and mail) as the sample has them."""
+    shutil.copy2(SAMPLES / "sales_plan.xlsx", d / "sales_plan.xlsx")
+    write_zen(d / "goals.xmind", tree)
     sample = (SAMPLES / "sheetsync.toml").read_text(encoding="utf-8")
     quotas = sample[
         sample.index("[sources.plan.tables.quotas]") : sample.index("# Tasks (optional)")
     ]
-    cfg = config(
-        tmp_path,
+    mail = sample[sample.index("[mail]") :]
+    return config(
+        d,
         "goals.xmind",
-        extra='[sources.plan]\nkind = "xlsx"\npath = "sales_plan.xlsx"\n' + quotas,
+        extra='[sources.plan]\nkind = "xlsx"\npath = "sales_plan.xlsx"\n' + quotas + mail,
     )
+
+
+def test_mixed_config_map_for_the_plan_workbook_for_quotas(tmp_path, run_cli):
+    tree = upsell_tree()
+    tree["children"]["attached"].append(
+        topic("m-x", "{{ 7*7 }} <img src=file:///etc/passwd>", "Due: 2026-12-01")
+    )
+    cfg = mixed_config(tmp_path, tree)
     r = run_cli("--config", cfg, "pull")
     assert r.exit_code == 0, r.output
     assert "Pulled goals (goals.xmind)" in r.output and "Pulled plan (sales_plan.xlsx)" in r.output
@@ -192,13 +198,55 @@ def test_mixed_config_map_for_the_plan_workbook_for_quotas(tmp_path, run_cli):
     assert "Upsell programme" in s.output and "Dana Whitfield" in s.output
     assert run_cli("--config", cfg, "diff").exit_code == 0
     html = tmp_path / "weekly.html"
-    rep = run_cli("--config", cfg, "report", "--as-of", "2026-11-30", "--html", "-o", html)
+    as_of = max(date.today(), date(2026, 11, 30)).isoformat()  # records are stamped when pulled
+    rep = run_cli("--config", cfg, "report", "--as-of", as_of, "--html", "-o", html)
     assert rep.exit_code == 0, rep.output
     text = html.read_text(encoding="utf-8")
     assert "Direct mail" in text and "Email series" in text
     assert "{{ 7*7 }} &lt;img src=file:///etc/passwd&gt;" in text and "<img src=file:" not in text
     sy = run_cli("--config", cfg, "sync")
     assert sy.exit_code == 0 and sy.output.count("already in sync") == 2, sy.output
+
+
+def test_run_weekly_with_a_map_stops_before_sending_on_a_bad_node(tmp_path, run_cli):
+    cfg = mixed_config(tmp_path, upsell_tree(due="next week"))
+    out = tmp_path / "outbox"
+    as_of = max(date.today(), date(2026, 11, 30)).isoformat()  # records are stamped when pulled
+    args = ("--config", cfg, "run", "weekly", "--as-of", as_of, "--dry-run", "--outbox", out)
+    r = run_cli(*args)
+    assert r.exit_code == 2, r.output
+    assert "goals.xmind › Upsell programme › Email series (Due)" in r.output
+    assert "no report was rendered and nothing was sent" in r.output
+    assert not out.exists() or list(out.iterdir()) == []
+    store = store_of(cfg)
+    assert store.records("quotas") == [] and store.records("milestones") == []
+    store.close()
+    write_zen(tmp_path / "goals.xmind", upsell_tree())
+    r = run_cli(*args)
+    assert r.exit_code == 0, r.output
+    assert len(list(out.glob("*.eml"))) == 3
+    store = store_of(cfg)
+    assert len(store.records("milestones")) == 2 and store.records("quotas")
+    store.close()
+
+
+def test_diff_names_map_changes_by_node(tmp_path, run_cli):
+    write_zen(tmp_path / "goals.xmind", upsell_tree())
+    cfg = config(tmp_path, "goals.xmind")
+    assert run_cli("--config", cfg, "pull").exit_code == 0
+    tree = upsell_tree(due="20 Nov 2026")
+    tree["children"]["attached"].append(topic("m-call", "Cold calling"))
+    write_zen(tmp_path / "goals.xmind", tree)
+    r = run_cli("--config", cfg, "diff")
+    assert r.exit_code == 0, r.output
+    lines = [line.strip() for line in r.output.splitlines()]
+    assert (
+        "→ model  goals.xmind › Upsell programme › Email series (Due): 2026-11-15 → 2026-11-20"
+        in lines
+    )
+    assert (
+        "+ model  goals.xmind › Upsell programme › Cold calling: m-call (new in the map)" in lines
+    )
 
 
 def test_push_into_a_map_is_refused_and_nothing_changes(tmp_path, run_cli):
