@@ -191,12 +191,14 @@ def init(
     Looks at every sheet's first rows, decides which hold milestones, quotas,
     budget and projects and which header means which field, writes a
     commented sheetsync.toml, and prints what it guessed and what it could not.
-    WORKBOOK is an .xlsx file, or a Google Sheets URL or key.
+    WORKBOOK is an .xlsx file, a Google Sheets URL or key, or a mind map
+    (.xmind, .mm or .opml: which table each level fills, which note line is which field).
 
     \b
     Example:
         sheetsync init "Sales plan 2026.xlsx" -o sheetsync.toml
         sheetsync init https://docs.google.com/spreadsheets/d/KEY/edit --credentials robot.json
+        sheetsync init goals.xmind
     """
     from .config import SourceConfig
     from .inspect import describe, inspect_source, render_config
@@ -219,6 +221,8 @@ def init(
             credentials=Path(credentials).resolve() if credentials else None,
             api_url=api_url,
         )
+    elif path.suffix.lower() in (".xmind", ".mm", ".opml"):
+        source = SourceConfig("goals", "mindmap", {}, path=path.resolve())
     else:
         source = SourceConfig("plan", "xlsx", {}, path=path.resolve())
     progress = app.progress()

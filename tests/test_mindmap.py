@@ -423,3 +423,38 @@ def test_corpus_details():
     assert leaf.fields == {"Work": "45", "Duration": "10", "Cost": "57"}
     helps = {n.title for _, n in wbs.root.walk()}
     assert "What does WBS addon do?" in helps  # rich node text read as text
+
+
+# ---------------------------------------------------------------- init
+
+
+def test_init_guesses_a_maps_levels_and_fields(tmp_path, run_cli):
+    write_zen(tmp_path / "goals.xmind", upsell_tree())
+    cfg = tmp_path / "sheetsync.toml"
+    r = run_cli("init", tmp_path / "goals.xmind", "-o", cfg)
+    assert r.exit_code == 0, r.output
+    assert "levels: projects → milestones → tasks (the root is a project)" in r.output
+    assert 'Milestones (2 nodes): "Owner" → owner, "Due" → due, "Status" → status' in r.output
+    text = cfg.read_text(encoding="utf-8")
+    assert (
+        'kind = "mindmap"\npath = "goals.xmind"\nlevels = ["projects", "milestones", "tasks"]'
+        in text
+    )
+    assert "skip_root = false" in text and "# Each depth of the map fills one table" in text
+    assert '[sources.goals.tables.projects.columns]\ntarget_value = "Target"' in text
+    assert run_cli("--config", cfg, "pull").exit_code == 0
+    store = store_of(cfg)
+    assert {m["name"] for m in store.records("milestones")} == {"Email series", "Direct mail"}
+    store.close()
+
+
+def test_init_on_the_corpus_freeplane_map(tmp_path, run_cli):
+    path = require_shared(MINDMAPS / "freeplane_wbs_template.mm")
+    cfg = tmp_path / "sheetsync.toml"
+    r = run_cli("init", path, "-o", cfg)
+    assert r.exit_code == 0, r.output
+    assert (
+        "! the map is 5 levels deep; nodes below the tasks level are read as tasks too" in r.output
+    )
+    assert "# names in the map left unmapped: Work, Duration, Cost" in cfg.read_text()
+    assert run_cli("--config", cfg, "validate").exit_code == 0
