@@ -476,7 +476,12 @@ def status(app: App, as_of: Any, as_json: bool) -> None:
 
 @cli.command()
 @click.option(
-    "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "csv", "xmind", "mm", "opml"]),
+    default=None,
+    help="json or csv: every record; xmind, mm (Freeplane/FreeMind) or opml (MindMeister): "
+    "the plan as a mind map. Default: from the output's suffix, else json.",
 )
 @click.option(
     "-o",
@@ -485,26 +490,49 @@ def status(app: App, as_of: Any, as_json: bool) -> None:
     required=True,
     help="File to write; for csv, one file per table is written beside it (NAME-TABLE.csv).",
 )
-@click.option("--table", "tables", multiple=True, help="Only these tables (repeatable).")
+@click.option("--table", "tables", multiple=True, help="Only these tables (repeatable; json/csv).")
+@as_of_option
 @pass_app
-def export(app: App, fmt: str, output: Path, tables: tuple[str, ...]) -> None:
-    """Dump every record of every table as JSON or CSV.
+def export(app: App, fmt: str | None, output: Path, tables: tuple[str, ...], as_of: Any) -> None:
+    """Dump every record of every table as JSON or CSV, or the live plan as a mind map.
+
+    A map holds projects → milestones → tasks; each node's state as of the
+    day (--as-of) is its marker and colour, and its note lists owner, due
+    date, progress and every other field, so the map pulls back into the
+    same model (a mind map source with skip_root = true).
 
     \b
     Example:
         sheetsync export --format csv -o model.csv
+        sheetsync export --format xmind -o plan.xmind
     """
-    from .export import export_csv, export_json
+    from .export import MAP_FORMATS, export_csv, export_json, export_mindmap
 
+    fmt = fmt or {".csv": "csv", ".xmind": "xmind", ".mm": "mm", ".opml": "opml"}.get(
+        output.suffix.lower(), "json"
+    )
     progress = app.progress()
     try:
         if progress:
             progress(f"writing {output}")
-        written = (export_json if fmt == "json" else export_csv)(app.store, output, tables)
+        if fmt in MAP_FORMATS:
+            if tables:
+                raise UsageError("--table is for json and csv; a map holds the whole goal tree")
+            config = app.config
+            written = export_mindmap(
+                app.store,
+                output,
+                fmt,
+                as_of=_day(as_of),
+                rag=config.rag,
+                company=config.report.company,
+            )
+        else:
+            written = (export_json if fmt == "json" else export_csv)(app.store, output, tables)
     finally:
         app.done_progress()
     for path, n in written:
-        app.say(f"Wrote {path} ({n} records)")
+        app.say(f"Wrote {path} ({n} {'nodes' if fmt in MAP_FORMATS else 'records'})")
 
 
 def write_options(f: Callable) -> Callable:
