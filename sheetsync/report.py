@@ -43,6 +43,7 @@ from markupsafe import Markup, escape
 from . import metrics as m
 from .config import Config, RagSettings
 from .errors import ConfigError, SheetsyncError, UsageError
+from .goal_tree import GoalTreeView, goal_tree_views
 from .periods import period_bounds
 from .progress import Progress
 
@@ -317,6 +318,7 @@ class ReportContext:
     rag_settings: RagSettings: the thresholds themselves.
     notes: list[str]: caveats about the data (e.g. no quota for the period).
     limits: Limits: how many rows each list shows.
+    goal_trees: dict[str, GoalTreeView]: each project's goal → milestones → tasks, by key.
     """
 
     meta: Meta
@@ -341,6 +343,7 @@ class ReportContext:
     rag_settings: RagSettings
     notes: list[str]
     limits: Limits
+    goal_trees: dict[str, GoalTreeView] = dataclasses.field(default_factory=dict)
 
     def variables(self) -> dict[str, Any]:
         """The template variables: each field, plus ``report`` (the context)."""
@@ -954,6 +957,7 @@ def build_context(
         rag_settings=rag,
         notes=notes,
         limits=lim,
+        goal_trees=goal_tree_views(current, as_of, rag),
     )
 
 
