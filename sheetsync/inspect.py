@@ -165,6 +165,17 @@ def _toml_str(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+#: The [report] section every written config starts with.
+_REPORT_HEAD = [
+    "",
+    "[report]",
+    '# company = "Your company"',
+    'locale = "en_US"',
+    'currency = "USD"',
+    "",
+]
+
+
 def render_config(guess: Guess | MapGuess, config_dir: Path, source_name: str = "plan") -> str:
     """The guess as a commented sheetsync.toml."""
     if isinstance(guess, MapGuess):
@@ -199,12 +210,7 @@ def render_config(guess: Guess | MapGuess, config_dir: Path, source_name: str = 
         "# column), their Project column holds the project's name. Changing a key",
         "# later moves the model's records to it at the next pull (or stops and says",
         "# which records the new key cannot tell apart).",
-        "",
-        "[report]",
-        '# company = "Your company"',
-        'locale = "en_US"',
-        'currency = "USD"',
-        "",
+        *_REPORT_HEAD,
         *where,
     ]
     for g in guess.tables.values():
@@ -347,12 +353,7 @@ def render_mindmap_config(guess: MapGuess, config_dir: Path, source_name: str = 
         "# task-progress markers give Done (tasks) or Progress, its flags a Status.",
         "# A note line `ID: UPSELL` (or `Project ID:`, `Milestone ID:`) sets the key itself.",
         "# Mind maps are read-only: `sheetsync export --format xmind` writes the plan back as a map.",
-        "",
-        "[report]",
-        '# company = "Your company"',
-        'locale = "en_US"',
-        'currency = "USD"',
-        "",
+        *_REPORT_HEAD,
         f"[sources.{source_name}]",
         'kind = "mindmap"',
         f"path = {_toml_str(rel)}",

@@ -14,7 +14,7 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 
 from ...errors import WorkbookError
 from .safe import local, parse_xml, read_document
-from .tree import MindMap, Node, TreeLimits, add_note, cut
+from .tree import MindMap, Node, TreeLimits, add_note, cut, node_note
 
 _NOT_FIELDS = {"text", "_note", "type", "created", "isComment", "isBreakpoint", "color"}
 
@@ -55,8 +55,7 @@ def _outline(e: Element, limits: TreeLimits, depth: int, index: int) -> Node:
 
 def _write(n: Node, parent: Element) -> None:
     attrs = {"text": n.title}
-    lines = [f"{k}: {v}" for k, v in n.fields.items()]
-    note = "\n".join([*lines, *([n.note] if n.note else [])])
+    note = node_note(n)
     if note:
         attrs["_note"] = note
     if n.colour:

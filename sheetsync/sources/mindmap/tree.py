@@ -155,3 +155,9 @@ def add_note(node: Node, text: str) -> None:
     for k, v in fields.items():
         node.fields.setdefault(k, v)
     node.note = "\n".join(t for t in (node.note, rest) if t)
+
+
+def node_note(node: Node) -> str:
+    """A node's note as written: its fields as ``Key: value`` lines, then its free text."""
+    lines = [f"{k}: {v}" for k, v in node.fields.items()]
+    return "\n".join([*lines, *([node.note] if node.note else [])])

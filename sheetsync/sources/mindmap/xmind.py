@@ -17,7 +17,7 @@ from xml.etree.ElementTree import Element
 
 from ...errors import WorkbookError
 from .safe import local, parse_xml, read_part, zip_parts
-from .tree import MindMap, Node, TreeLimits, add_note, cut, split_note
+from .tree import MindMap, Node, TreeLimits, add_note, cut, node_note, split_note
 
 XMAP_NS = "urn:xmind:xmap:xmlns:content:2.0"
 
@@ -156,12 +156,6 @@ def _zen_json(node: Node, root: bool = False) -> dict[str, Any]:
     if node.children:
         t["children"] = {"attached": [_zen_json(c) for c in node.children]}
     return t
-
-
-def node_note(node: Node) -> str:
-    """A node's note as written: its fields as ``Key: value`` lines, then its free text."""
-    lines = [f"{k}: {v}" for k, v in node.fields.items()]
-    return "\n".join([*lines, *([node.note] if node.note else [])])
 
 
 def _xml_topic_out(node: Node, parent: Element, root: bool = False) -> None:
