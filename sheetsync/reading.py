@@ -62,15 +62,28 @@ def read_source(config: Config, source: SourceConfig) -> SourceRead:
         for name, m in source.tables.items()
     }
     read = SourceRead(source, tables, backend.fingerprint(), names, grids, backend)
-    _check_references(read)
-    for mt in tables.values():
-        if (grid := grids.get(mt.sheet)) is not None and "where" in grid.meta:
-            in_tree_terms(mt, grid.meta["where"])
+    _check_references(read, read)
+    _tree_terms(read)
     return read
 
 
+def _tree_terms(read: SourceRead) -> None:
+    for mt in read.tables.values():
+        if (grid := read.grids.get(mt.sheet)) is not None and "where" in grid.meta:
+            in_tree_terms(mt, grid.meta["where"])
+
+
+def check_across(reads: list[SourceRead]) -> None:
+    """A mind map without a projects level names its projects in notes; they must
+    be projects another source of the same command defines."""
+    holders = [r for r in reads if "projects" in r.tables and not r.tables["projects"].fatal]
+    for r in reads:
+        if r.source.kind == "mindmap" and "projects" not in r.tables and holders:
+            _check_references(r, holders[0])
+            _tree_terms(r)
+
+
 _SAME_ROW = re.compile(r"\brow (\d+) has the same")
-_ON_SHEET = re.compile(r" on sheet '[^']*' \(projects: ")
 
 
 def in_tree_terms(mt: MappedTable, where: dict[int, str]) -> None:
@@ -78,7 +91,6 @@ def in_tree_terms(mt: MappedTable, where: dict[int, str]) -> None:
 
     def node(e: CellError) -> CellError:
         message = _SAME_ROW.sub(lambda m: f"{where.get(int(m[1]), '?')} has the same", e.message)
-        message = _ON_SHEET.sub(" in the map (projects: ", message)
         path = where.get(e.row or 0, f"{mt.sheet}")
         return NodeError(path, "", e.column, message, e.row)
 
@@ -86,13 +98,19 @@ def in_tree_terms(mt: MappedTable, where: dict[int, str]) -> None:
     mt.fatal = [node(e) for e in mt.fatal]
 
 
-def _check_references(read: SourceRead) -> None:
-    """Milestones, budget lines and tasks must name a project the source defines."""
-    projects = read.tables.get("projects")
+def _check_references(read: SourceRead, holder: SourceRead) -> None:
+    """Milestones, budget lines and tasks of ``read`` must name a project that
+    ``holder`` (the source itself, or another source) defines."""
+    projects = holder.tables.get("projects")
     if projects is None or projects.fatal:
         return
     known = {r["key"] for r in projects.records}
     shown = ", ".join(sorted(known)[:8])
+    grid = holder.grids.get(projects.sheet)
+    if grid is not None and "where" in grid.meta:
+        place = f"in {holder.source.path.name if holder.source.path else 'the map'}"
+    else:
+        place = f"on sheet {projects.sheet!r}"
     for name in ("milestones", "budget", "tasks"):
         mt = read.tables.get(name)
         if mt is None or mt.fatal or "project" not in mt.columns:
@@ -108,7 +126,7 @@ def _check_references(read: SourceRead) -> None:
                     mt.sheet,
                     mt.address(row, "project"),
                     mt.headers["project"],
-                    f'no project "{values[at]}" on sheet {projects.sheet!r} (projects: {shown})',
+                    f'no project "{values[at]}" {place} (projects: {shown})',
                     row,
                 )
             )
@@ -163,7 +181,9 @@ class PendingReads:
         """
         futures, self._futures = self._futures, []
         try:
-            return [f.result() for f in futures]
+            reads = [f.result() for f in futures]
+            check_across(reads)
+            return reads
         finally:
             self.release()
 

@@ -149,23 +149,48 @@ def test_errors_are_named_by_node_path_and_nothing_is_written(tmp_path, run_cli)
 
 
 def test_unknown_project_in_a_map_without_a_project_level(tmp_path, run_cli):
-    """A map of milestones names its project in a note; the source's own projects
-    are the ones it may name (here: the map's first level is projects, the
-    milestone's note line cannot override its place in the tree)."""
+    """A map of milestones names each one's project in a note line; the projects
+    come from the workbook, and a name it does not define is an error."""
+    shutil.copy2(SAMPLES / "sales_plan.xlsx", tmp_path / "sales_plan.xlsx")
     tree = topic(
         "r",
-        "Plan",
+        "Q4 plan",
         "",
-        topic("p1", "Growth", "ID: GROW20", topic("m1", "Kickoff", "Due: 2026-07-06")),
+        topic("m1", "Kickoff", "Project: GROW20\nDue: 2026-07-06", topic("t1", "Book the room")),
+        topic("m2", "Launch", "Project: GROW21\nDue: 2026-08-01"),
     )
     write_zen(tmp_path / "goals.xmind", tree)
+    sample = (SAMPLES / "sheetsync.toml").read_text(encoding="utf-8")
+    projects = sample[
+        sample.index("[sources.plan.tables.projects]") : sample.index(
+            "# Milestones: the checkpoints"
+        )
+    ]
     cfg = config(
-        tmp_path, "goals.xmind", levels='levels = ["projects", "milestones"]\nskip_root = true'
+        tmp_path,
+        "goals.xmind",
+        levels='levels = ["milestones", "tasks"]\nskip_root = true',
+        extra='[sources.plan]\nkind = "xlsx"\npath = "sales_plan.xlsx"\n' + projects,
     )
     r = run_cli("--config", cfg, "pull")
+    assert r.exit_code == 2, r.output
+    assert (
+        "goals.xmind › Q4 plan › Launch (Project): no project \"GROW21\" on sheet 'Projects' "
+        "(projects: GROW20, UPSELL)" in r.output.splitlines()
+    )
+    assert "1 problem found; nothing was written" in r.output
+    store = store_of(cfg)
+    assert store.records("projects") == [] and store.records("milestones") == []
+    store.close()
+    tree["children"]["attached"][1]["notes"]["plain"]["content"] = "Project: GROW20"
+    write_zen(tmp_path / "goals.xmind", tree)
+    r = run_cli("--config", cfg, "pull")
     assert r.exit_code == 0, r.output
-    (m,) = store_of(cfg).records("milestones")
-    assert m["project"] == "GROW20"
+    store = store_of(cfg)
+    assert {m["project"] for m in store.records("milestones")} == {"GROW20"}
+    (task,) = store.records("tasks")
+    assert (task["project"], task["milestone"]) == ("GROW20", "m1")  # from its milestone
+    store.close()
 
 
 def mixed_config(d: Path, tree: dict) -> Path:

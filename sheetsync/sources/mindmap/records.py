@@ -74,6 +74,9 @@ def tree_grids(
         rows[table].append(row)
         where[table].append(SEP.join([mind_map.name, *titles]))
         below = {**parents, table: row["ID"]}
+        said = next((v for k, v in row.items() if normalize_header(k) == "project"), None)
+        if "projects" not in parents and said:  # no projects level: the node's own word passes down
+            below["projects"] = said
         stack.extend((c, depth + 1, titles, below) for c in reversed(node.children))
     return {t: _grid(t, rows[t], where[t], tables[t]) for t in levels}
 
