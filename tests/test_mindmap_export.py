@@ -202,3 +202,34 @@ def test_a_table_filter_does_not_fit_a_map(pulled, run_cli):
         "tasks",
     )
     assert r.exit_code == 1 and "--table is for json and csv" in r.output
+
+
+@pytest.mark.parametrize("fmt", ["xmind", "mm", "opml"])
+def test_node_text_stays_text_through_export_and_back(tmp_path, run_cli, fmt):
+    from mindmaps import topic, write_zen
+
+    hostile = [
+        "{{ 7*7 }}",
+        "<img src=file:///etc/passwd>",
+        "&amp; ]]> \"quoted\" 'x'",
+        "Owner: not a field",
+    ]
+    tree = topic(
+        "p", "Plan", "ID: P", *(topic(f"m{i}", t, f"Notes: {t}") for i, t in enumerate(hostile))
+    )
+    write_zen(tmp_path / "in.xmind", tree)
+    cfg = tmp_path / "sheetsync.toml"
+    cfg.write_text('[sources.goals]\nkind = "mindmap"\npath = "in.xmind"\n')
+    assert run_cli("--config", cfg, "pull").exit_code == 0
+    out = tmp_path / f"out.{fmt}"
+    assert run_cli("--config", cfg, "export", "-o", out, "--as-of", AS_OF).exit_code == 0
+    back = tmp_path / "back"
+    back.mkdir()
+    (back / "sheetsync.toml").write_text(
+        f'[sources.goals]\nkind = "mindmap"\npath = "{out}"\nskip_root = true\n'
+    )
+    assert run_cli("--config", back / "sheetsync.toml", "pull").exit_code == 0
+    names = sorted(m["name"] for m in records(back / "sheetsync.toml")["milestones"])
+    assert names == sorted(hostile)
+    notes = sorted(m["notes"] for m in records(back / "sheetsync.toml")["milestones"])
+    assert notes == sorted(hostile)
