@@ -24,6 +24,16 @@ from .tree import MindMap, Node, one_line
 SEP = " › "
 #: A level table's field that takes the note's free text, when it has one.
 NOTE_FIELD = {"projects": "goal", "milestones": "notes"}
+#: Names the map itself gives (from markers and labels, or an export's own lines):
+#: never free text, even where no field takes them.
+MAP_NAMES = {"progress", "priority", "labels", "state"}
+
+
+def _known(table: str, mapping: TableMapping) -> set[str]:
+    """Every name (normalized) a field of ``table`` is read from under ``mapping``."""
+    tree = {normalize_header(h) for h in TREE_COLUMNS.values()}
+    fields = TABLES[table].fields
+    return tree | MAP_NAMES | {h for f in fields for h in field_headers(f, mapping)}
 
 
 def shown_title(node: Node) -> str:
@@ -52,6 +62,7 @@ def tree_grids(
     start = mind_map.root.children if skip_root else [mind_map.root]
     base = [shown_title(mind_map.root)] if skip_root else []
     stack = [(n, 0, base, {}) for n in reversed(start)]
+    known = {t: _known(t, tables[t]) for t in levels}
     while stack:
         node, depth, path, parents = stack.pop()
         table = levels[min(depth, len(levels) - 1)]
@@ -66,11 +77,14 @@ def tree_grids(
             if parent_table[:-1] in spec.field_by_name and parent_table in parents:
                 row[TREE_COLUMNS[parent_table[:-1]]] = parents[parent_table]
         taken = {normalize_header(h) for h in row}
+        unknown = []  # `Risk: vendor late` in a note: no field takes it, so it stays text
         for k, v in node.fields.items():
             if k != own_key and normalize_header(k) not in taken:
                 row[k] = v
                 taken.add(normalize_header(k))
-        _derived(node, table, mapping, row)
+                if normalize_header(k) not in known[table]:
+                    unknown.append(f"{k}: {v}")
+        _derived(node, table, mapping, row, "\n".join([node.note, *unknown]).strip())
         rows[table].append(row)
         where[table].append(SEP.join([mind_map.name, *titles]))
         below = {**parents, table: row["ID"]}
@@ -81,8 +95,9 @@ def tree_grids(
     return {t: _grid(t, rows[t], where[t], tables[t]) for t in levels}
 
 
-def _derived(node: Node, table: str, mapping: TableMapping, row: dict[str, Any]) -> None:
-    """Fields the tools say with markers, where the node does not say them in words."""
+def _derived(node: Node, table: str, mapping: TableMapping, row: dict[str, Any], note: str) -> None:
+    """Fields the tools say with markers, where the node does not say them in words;
+    ``note`` (the note's free text) for the table's note field."""
     spec = TABLES[table]
     progress, status = node.progress, node.marked_status
     have = {normalize_header(k) for k in row}
@@ -105,8 +120,8 @@ def _derived(node: Node, table: str, mapping: TableMapping, row: dict[str, Any])
     if node.priority is not None:
         put("Priority", str(node.priority))
     note_field = NOTE_FIELD.get(table)
-    if node.note and note_field and not _own(node, note_field, table, mapping):
-        put(spec.field_by_name[note_field].title, node.note)
+    if note and note_field and not _own(node, note_field, table, mapping):
+        put(spec.field_by_name[note_field].title, note)
 
 
 def _grid(table: str, rows: list[dict[str, Any]], where: list[str], mapping: TableMapping) -> Grid:
