@@ -4,7 +4,7 @@ The library is usable without the CLI::
 
     from sheetsync import load_config, Store, pull
     config = load_config("sheetsync.toml")
-    store = Store(config.default_db_url())
+    store = config.open_store()   # or Store(URL)
     pull(config, store)
 
 Names are imported on first use, so ``sheetsync --help`` stays fast.

@@ -24,10 +24,15 @@ class SheetsyncGroup(click.Group):
     """A Click group that maps sheetsync's error family to exit codes."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):  # type: ignore[override]
+        from .terminal import color_wanted
+
+        color = None if color_wanted() else False  # NO_COLOR, TERM=dumb: plain text
+        if color is False:
+            extra["color"] = False
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except SheetsyncError as e:
-            click.secho(f"Error: {e}", err=True, fg="red")
+            click.secho(f"Error: {e}", err=True, fg="red", color=color)
             sys.exit(e.exit_code)
         except click.exceptions.UsageError as e:
             e.show()
@@ -40,6 +45,10 @@ class SheetsyncGroup(click.Group):
             sys.exit(130)
         sys.exit(rv if isinstance(rv, int) else 0)
 
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        _accept_global_options(cmd)
+        super().add_command(cmd, name)
+
 
 class App:
     """What the commands share: options, and the config and store, opened lazily."""
@@ -51,6 +60,7 @@ class App:
         self._config = None
         self._store = None
         self._status: Any = None
+        self._today: date | None = None
 
     @property
     def config(self):
@@ -63,10 +73,46 @@ class App:
     @property
     def store(self):
         if self._store is None:
-            from .store import Store
+            if self.db:  # no config needed
+                from .config import db_url
+                from .store import Store
 
-            self._store = Store(self.db or self.config.default_db_url())
+                self._store = Store(db_url(self.db, Path.cwd()))
+            else:
+                self._store = self.config.open_store()
         return self._store
+
+    @property
+    def today(self) -> date:
+        """Today in the report's time zone: the one place sheetsync reads the
+        wall clock for a day (record and ledger timestamps aside). Decided once
+        per command and passed down; the library takes days as arguments."""
+        if self._today is None:
+            from datetime import datetime
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                zone = ZoneInfo(self.config.report.timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise UsageError(
+                    f"report.timezone: {self.config.report.timezone!r} is not a time zone",
+                    hint="use a name such as Europe/Berlin or America/New_York",
+                ) from None
+            self._today = datetime.now(zone).date()
+        return self._today
+
+    def day(self, as_of: date | None) -> date:
+        """``--as-of``, or today: what ``status`` and ``report`` describe."""
+        return as_of if as_of is not None else self.today
+
+    def week_end(self, as_of: date | None) -> date:
+        """``--as-of``, or the last day of the last complete reporting week: what
+        ``send`` and ``run weekly`` describe, so a Monday run reports last week."""
+        if as_of is not None:
+            return as_of
+        from .periods import last_week_end
+
+        return last_week_end(self.today, self.config.report.week_ends)
 
     def close(self) -> None:
         """Close the model's connections (SQLite tidies its write-ahead log)."""
@@ -97,38 +143,129 @@ class App:
         if not self.quiet:
             click.secho(message, **style)
 
+    def note(self, message: str) -> None:
+        """A caveat about the results, on stderr (kept with --quiet: it qualifies them)."""
+        self.done_progress()
+        click.secho(f"Note: {message}", err=True, fg="yellow")
+
 
 pass_app = click.make_pass_decorator(App)
 
+CONFIG_HELP = "Config file (default ./sheetsync.toml)."
+DB_HELP = (
+    "The model: a database URL (postgresql://…, sqlite:///…) or a SQLite file path "
+    "(default .sheetsync/model.db beside the config)."
+)
+QUIET_HELP = "No progress or chatter; errors still go to stderr."
+
+
+def _late_global(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """A global option given after the command: it wins over the one before."""
+    app = ctx.find_object(App)
+    if app is not None and value not in (None, False):
+        setattr(app, param.name.removeprefix("late_"), value)  # type: ignore[union-attr]
+
+
+def _accept_global_options(cmd: click.Command) -> None:
+    """Let --config, --db and --quiet also follow the command's name
+    (``sheetsync status --config x.toml``), in every subcommand."""
+    have = {p.name for p in cmd.params}
+    for decls, extra in (
+        (["--config", "-c", "late_config_path"], {"help": CONFIG_HELP, "metavar": "FILE"}),
+        (["--db", "late_db"], {"help": DB_HELP, "metavar": "URL|PATH"}),
+        (["--quiet", "-q", "late_quiet"], {"help": QUIET_HELP, "is_flag": True}),
+    ):
+        if decls[-1] not in have:
+            cmd.params.append(
+                click.Option(decls, expose_value=False, callback=_late_global, **extra)
+            )
+    if isinstance(cmd, click.Group):
+        for sub in cmd.commands.values():
+            _accept_global_options(sub)
+
+
+def _complete_sources(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion of source names, from the config the command line names."""
+    from .config import load_config
+
+    try:
+        names = load_config(ctx.find_root().params.get("config_path")).sources
+    except Exception:  # no or a broken config: nothing to offer
+        return []
+    return [n for n in names if n.startswith(incomplete)]
+
 
 def sources_argument(f: Callable) -> Callable:
-    return click.argument("sources", nargs=-1, metavar="[SOURCE]...")(f)
+    return click.argument(
+        "sources", nargs=-1, metavar="[SOURCE]...", shell_complete=_complete_sources
+    )(f)
 
 
 def json_option(f: Callable) -> Callable:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")(f)
 
 
+class DayType(click.ParamType):
+    """A day as cells accept it: 2026-11-30, 30 Nov 2026, Nov 30, 2026."""
+
+    name = "DATE"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> date:
+        if isinstance(value, date):
+            return value
+        from .mapping import Invalid, to_date
+
+        try:
+            day = to_date(str(value))
+        except Invalid as e:
+            self.fail(str(e), param, ctx)
+        if day is None:
+            self.fail("a day is needed (e.g. 2026-11-30 or 30 Nov 2026)", param, ctx)
+        return day
+
+
 def as_of_option(f: Callable) -> Callable:
     return click.option(
         "--as-of",
-        type=click.DateTime(formats=["%Y-%m-%d"]),
+        type=DayType(),
         default=None,
-        help="Report as of this day (YYYY-MM-DD); default today.",
+        help="The plan as the model knew it at the end of this day "
+        "(2026-11-30, 30 Nov 2026, Nov 30, 2026); default today.",
     )(f)
 
 
-def _day(value: Any) -> date:
-    return value.date() if value is not None else date.today()
+def week_as_of_option(f: Callable) -> Callable:
+    return click.option(
+        "--as-of",
+        type=DayType(),
+        default=None,
+        help="The plan as the model knew it at the end of this day (2026-11-29, "
+        "29 Nov 2026); default the last day of the last complete reporting week "
+        "([report] week_ends, Sunday unless set), so a Monday run reports last week.",
+    )(f)
 
 
 def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
+ENVIRONMENT_HELP = """\b
+Environment:
+  SHEETSYNC_CONFIG  the config file, as --config
+  SHEETSYNC_DB      the model, as --db
+  NO_COLOR          set: no colours; TERM=dumb: no colours and no progress line
+
+\b
+Shell completion (put the line for your shell in its start-up file):
+  bash  eval "$(_SHEETSYNC_COMPLETE=bash_source sheetsync)"     # ~/.bashrc
+  zsh   eval "$(_SHEETSYNC_COMPLETE=zsh_source sheetsync)"      # ~/.zshrc
+  fish  _SHEETSYNC_COMPLETE=fish_source sheetsync | source      # ~/.config/fish/config.fish
+"""
+
+
 @click.group(
     cls=SheetsyncGroup,
-    epilog=EXIT_CODES_HELP,
+    epilog=f"{EXIT_CODES_HELP}\n\n{ENVIRONMENT_HELP}",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.option(
@@ -137,20 +274,19 @@ def _print_json(data: Any) -> None:
     "config_path",
     type=click.Path(dir_okay=False),
     envvar="SHEETSYNC_CONFIG",
-    help="Config file (default ./sheetsync.toml).",
+    show_envvar=True,
+    metavar="FILE",
+    help=CONFIG_HELP,
 )
-@click.option(
-    "--db",
-    envvar="SHEETSYNC_DB",
-    help="Model database URL (default .sheetsync/model.db beside the config).",
-)
-@click.option(
-    "--quiet", "-q", is_flag=True, help="No progress or chatter; errors still go to stderr."
-)
-@click.version_option(package_name="sheetsync")
+@click.option("--db", envvar="SHEETSYNC_DB", show_envvar=True, metavar="URL|PATH", help=DB_HELP)
+@click.option("--quiet", "-q", is_flag=True, help=QUIET_HELP)
+@click.version_option(None, "-V", "--version", package_name="sheetsync")
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, db: str | None, quiet: bool) -> None:
     """Keep a sales plan in sync between spreadsheets and a model, and report on it.
+
+    The options below may also follow the command (`sheetsync status --config
+    plan.toml`).
 
     \b
     Example:
@@ -181,10 +317,15 @@ def cli(ctx: click.Context, config_path: str | None, db: str | None, quiet: bool
     help="Google: service-account or OAuth token JSON.",
 )
 @click.option("--api-url", hidden=True, help="Google: send API calls here (an emulator).")
-@click.option("--force", is_flag=True, help="Overwrite an existing config.")
+@click.option("--overwrite", is_flag=True, help="Replace the config file if it exists.")
 @pass_app
 def init(
-    app: App, workbook: str, output: Path, credentials: str | None, api_url: str | None, force: bool
+    app: App,
+    workbook: str,
+    output: Path,
+    credentials: str | None,
+    api_url: str | None,
+    overwrite: bool,
 ) -> None:
     """Guess a config for a workbook or Google Sheet sheetsync has never seen.
 
@@ -203,10 +344,10 @@ def init(
     from .config import SourceConfig
     from .inspect import describe, inspect_source, render_config
 
-    if output.exists() and not force:
+    if output.exists() and not overwrite:
         raise UsageError(
             f"{output} exists already",
-            hint="use --force to overwrite it, or -o to pick another name",
+            hint="use --overwrite to replace it, or -o to pick another name",
         )
     path = Path(workbook)
     google = not path.exists() and (
@@ -234,6 +375,16 @@ def init(
     finally:
         app.done_progress()
     output.write_text(render_config(guess, output.resolve().parent), encoding="utf-8")
+    if not guess.tables:
+        from .errors import WorkbookError
+
+        seen = "\n".join(f"  {s!r}: {why}" for s, why in guess.seen.items())
+        raise WorkbookError(
+            f"{Path(source.location).name}: no sheet holds a table sheetsync recognises; "
+            f"wrote a template to {output}. What each sheet starts with:\n{seen}",
+            hint=f"in {output}, uncomment a table's section and set its sheet and headers, "
+            "then run `sheetsync validate`",
+        )
     for line in describe(guess):
         app.say(line, fg="yellow" if line.startswith("!") else None)
     app.say(f"Wrote {output}. Check it, then run: sheetsync --config {output} pull", bold=True)
@@ -380,27 +531,36 @@ def _table(rows: list[list[str]], headers: list[str], right: set[int]) -> list[s
 @json_option
 @pass_app
 def status(app: App, as_of: Any, as_json: bool) -> None:
-    """The plan at a glance: milestones, quota attainment, budget."""
+    """The plan at a glance: milestones, quota attainment, budget.
+
+    The figures are the ones the reports and the email print: the plan as the
+    model knew it at the end of --as-of (default today), year to date through
+    the last period whose actuals are entered.
+    """
+    from .formatting import Formatter
+    from .plan import plan_as_of
     from .summary import summarize
 
-    day = _day(as_of)
+    day = app.day(as_of)
     progress = app.progress()
     try:
         if progress:
             progress("reading the model")
-        s = summarize(
-            app.store.all_records(), day, app.config.report.fiscal_year_start_month, app.config.rag
-        )
+        plan = plan_as_of(app.store, app.config, day)
+        s = summarize(plan, app.config)
     finally:
         app.done_progress()
+    if plan.note:
+        app.note(plan.note)
     if as_json:
         _print_json(s)
         return
-    if not any(s["counts"].values()):
-        click.echo("The model is empty: run `sheetsync pull` first.")
-        return
-    out = [click.style(f"Plan status as of {day:%d %b %Y}", bold=True), ""]
-    out.append(click.style("Projects", bold=True))
+    f = Formatter(app.config.report.locale, app.config.report.currency)
+    money, pct = f.money, f.pct
+    out = [click.style(f"Plan status as of {f.day(day)}", bold=True)]
+    if s["coverage"]:
+        out.append(s["coverage"])
+    out += ["", click.style("Projects", bold=True)]
     out += _table(
         [
             [
@@ -418,59 +578,64 @@ def status(app: App, as_of: Any, as_json: bool) -> None:
         {2, 3, 4, 5, 6},
     )
     q = s["quota"]
-    out += [
-        "",
-        click.style(
-            f"Quota attainment, {s['period']}: {_pct(q['attainment'])} "
-            f"({_money(q['closed'])} of {_money(q['quota'])})",
-            bold=True,
-        ),
-    ]
-    out += _table(
-        [
-            [
-                t["team"],
-                str(t["reps"]),
-                _money(t["quota"]),
-                _money(t["closed"]),
-                _pct(t["attainment"]),
+    if q is not None:
+        through = s["through"] or "no actuals entered yet"
+        proj = (
+            f" · projected {money(q['projection'])} of {money(q['period_quota'])} "
+            f"by {f.day(date.fromisoformat(q['end']))}"
+            if q["projection"] is not None
+            else ""
+        )
+        out += [
+            "",
+            click.style(
+                f"Quota attainment, {s['year']} year to date: {pct(q['attainment'])} "
+                f"({money(q['closed'])} of {money(q['quota'])}, {through}) · "
+                f"pace {pct(q['pace'])}{proj}",
+                bold=True,
+            ),
+        ]
+        head = ["Quota", "Closed", "Attainment", "Pace", "Projected"]
+
+        def cells(x: dict[str, Any]) -> list[str]:
+            return [
+                money(x["quota"]),
+                money(x["closed"]) if x["actuals_through"] else "—",
+                pct(x["attainment"]),
+                pct(x["pace"]),
+                money(x["projection"]),
             ]
-            for t in s["teams"]
-        ],
-        ["Team", "Reps", "Quota", "Closed", "Attainment"],
-        {1, 2, 3, 4},
-    )
-    out.append("")
-    out += _table(
-        [
-            [
-                r["rep"],
-                r["team"] or "",
-                _money(r["quota"]),
-                _money(r["closed"]),
-                _pct(r["attainment"]),
-            ]
-            for r in s["reps"]
-        ],
-        ["Rep", "Team", "Quota", "Closed", "Attainment"],
-        {2, 3, 4},
-    )
+
+        out += _table(
+            [[t["team"], str(t["reps"]), *cells(t)] for t in s["teams"]],
+            ["Team", "Reps", *head],
+            {1, 2, 3, 4, 5, 6},
+        )
+        out.append("")
+        out += _table(
+            [[r["rep"], r["team"] or "", *cells(r)] for r in s["reps"]],
+            ["Rep", "Team", *head],
+            {2, 3, 4, 5, 6},
+        )
     if s["budget"]:
         out += ["", click.style("Budget", bold=True)]
         out += _table(
             [
                 [
                     b["project"],
-                    _money(b["planned"]),
-                    _money(b["spent"]),
-                    _pct(b["spent"] / b["planned"] if b["planned"] else None),
-                    _money(b["revenue"]),
+                    money(b["planned"]),
+                    money(b["spent"]),
+                    pct(b["spent"] / b["planned"] if b["planned"] else None),
+                    money(b["revenue"]),
                 ]
                 for b in s["budget"]
             ],
             ["Project", "Planned", "Spent", "Used", "Attributed revenue"],
             {1, 2, 3, 4},
         )
+    notes = [n for n in s["notes"] if n != plan.note]
+    if notes:
+        out += ["", *(f"Note: {n}" for n in notes)]
     click.echo("\n".join(out))
 
 
@@ -486,9 +651,10 @@ def status(app: App, as_of: Any, as_json: bool) -> None:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
     required=True,
-    help="File to write; for csv, one file per table is written beside it (NAME-TABLE.csv).",
+    help="File to write, or - for stdout; for csv, one file per table is written beside it "
+    "(NAME-TABLE.csv), or the one --table to stdout.",
 )
 @click.option("--table", "tables", multiple=True, help="Only these tables (repeatable; json/csv).")
 @as_of_option
@@ -504,6 +670,8 @@ def export(app: App, fmt: str | None, output: Path, tables: tuple[str, ...], as_
     \b
     Example:
         sheetsync export --format csv -o model.csv
+        sheetsync export -o - | jq '.quotas | length'
+        sheetsync export --format csv --table quotas -o - > quotas.csv
         sheetsync export --format xmind -o plan.xmind
     """
     from .export import MAP_FORMATS, export_csv, export_json, export_mindmap
@@ -511,28 +679,39 @@ def export(app: App, fmt: str | None, output: Path, tables: tuple[str, ...], as_
     fmt = fmt or {".csv": "csv", ".xmind": "xmind", ".mm": "mm", ".opml": "opml"}.get(
         output.suffix.lower(), "json"
     )
-    progress = app.progress()
+    to_stdout = str(output) == "-"
+    if fmt in MAP_FORMATS:
+        if tables:
+            raise UsageError("--table is for json and csv; a map holds the whole goal tree")
+        if to_stdout:
+            raise UsageError("a mind map is a file", hint=f"give it a name: -o plan.{fmt}")
+    progress = None if to_stdout else app.progress()  # no status line amid the output
     try:
         if progress:
             progress(f"writing {output}")
         if fmt in MAP_FORMATS:
-            if tables:
-                raise UsageError("--table is for json and csv; a map holds the whole goal tree")
-            config = app.config
+            from .plan import plan_as_of
+
+            day = app.day(as_of)
+            plan = plan_as_of(app.store, app.config, day)
+            if plan.note:
+                app.note(plan.note)
             written = export_mindmap(
-                app.store,
+                plan.current,
                 output,
                 fmt,
-                as_of=_day(as_of),
-                rag=config.rag,
-                company=config.report.company,
+                as_of=day,
+                rag=app.config.rag,
+                company=app.config.report.company,
             )
         else:
-            written = (export_json if fmt == "json" else export_csv)(app.store, output, tables)
+            target = sys.stdout if to_stdout else output
+            written = (export_json if fmt == "json" else export_csv)(app.store, target, tables)
     finally:
         app.done_progress()
-    for path, n in written:
-        app.say(f"Wrote {path} ({n} {'nodes' if fmt in MAP_FORMATS else 'records'})")
+    if not to_stdout:
+        for path, n in written:
+            app.say(f"Wrote {path} ({n} {'nodes' if fmt in MAP_FORMATS else 'records'})")
 
 
 def write_options(f: Callable) -> Callable:
@@ -560,6 +739,8 @@ def _show_plans(app: App, plans: list, as_json: bool, verb: str, dry_run: bool) 
     for p in plans:
         lines = p.lines()
         head = f"{p.source.name} ({Path(p.source.location).name})"
+        for warning in p.warnings:
+            click.secho(f"Warning: {head}: {warning}", err=True, fg="yellow")
         if not lines:
             click.echo(f"{head}: already in sync, nothing to do.")
             continue
@@ -727,30 +908,33 @@ def report(
         sheetsync report --report executive -o status.pdf
         sheetsync report --as-of 2026-11-30 --html
     """
-    from .report import render_report
+    from .plan import plan_as_of
+    from .report import context_for, render_context
 
-    day = _day(as_of)
+    day = app.day(as_of)
     dirs = list(template_dirs)
     if app.config.report.template_dir:
         dirs.append(app.config.report.template_dir)
     out = output or Path(f"{name}-{day.isoformat()}.{'html' if as_html else 'pdf'}")
     show = app.progress()
+    step = _prefixed(show, f"{name} report: ")
     try:
-        data = render_report(
-            app.store,
-            app.config,
-            name=name,
-            as_of=day,
-            fmt="html" if as_html else "pdf",
-            template_dirs=dirs,
-            teams=teams,
-            progress=_prefixed(show, f"{name} report: "),
+        if step:
+            step("reading the model")
+        plan = plan_as_of(app.store, app.config, day)
+        if step:
+            step("building the report")
+        ctx = context_for(plan, app.config, name=name, teams=teams)
+        data = render_context(
+            ctx, app.config, fmt="html" if as_html else "pdf", template_dirs=dirs, progress=step
         )
         if show:
             show(f"writing {out}")
         out.write_bytes(data)
     finally:
         app.done_progress()
+    if plan.note:
+        app.note(plan.note)
     app.say(f"Wrote {out} ({len(data) / 1024:.0f} KiB)")
 
 

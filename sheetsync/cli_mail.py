@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .cli import App, _day, _print_json, _table, as_of_option, json_option, pass_app
+from .cli import App, _print_json, _table, json_option, pass_app, week_as_of_option
 
 if TYPE_CHECKING:
     from .mail import SendReport
@@ -40,7 +40,7 @@ def mail_options(f: Callable) -> Callable:
                 metavar="NAME",
                 help="Only this recipient group (repeatable); default every group.",
             ),
-            as_of_option,
+            week_as_of_option,
             click.option(
                 "--dry-run",
                 is_flag=True,
@@ -146,11 +146,19 @@ def send(
         sheetsync send --resend --to cfo@example.com  # once more, on purpose
     """
     from .mail import build_all_packs, only_recipients, send_packs, write_outbox
+    from .plan import plan_as_of
 
-    day = _day(as_of)
+    day = app.week_end(as_of)
     dry, box = _dry(dry_run, outbox, resend)
+    if not dry:
+        app.config.mail.require_server()  # before anything is rendered
     try:
-        packs = build_all_packs(app.config, app.store, day, groups, progress=app.progress())
+        plan = plan_as_of(app.store, app.config, day)
+        if plan.note:
+            app.note(plan.note)
+        packs = build_all_packs(
+            app.config, app.store, day, groups, progress=app.progress(), plan=plan
+        )
         packs = only_recipients(packs, to)
         if dry:
             assert box is not None
@@ -169,7 +177,14 @@ def send(
 
 
 @click.command()
-@click.option("--period", metavar="YYYY-Www", help="Only this week, e.g. 2026-W49.")
+@click.option(
+    "--as-of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Only the week of this day (YYYY-MM-DD), the week `send --as-of` sends for; "
+    "default every week.",
+)
+@click.option("--period", metavar="YYYY-Www", hidden=True, help="Only this ISO week.")
 @click.option("--group", "-g", metavar="NAME", help="Only this recipient group.")
 @click.option("--recipient", metavar="ADDRESS", help="Only this recipient.")
 @click.option("--limit", "-n", type=int, default=50, show_default=True, help="At most this many.")
@@ -177,6 +192,7 @@ def send(
 @pass_app
 def history(
     app: App,
+    as_of: Any,
     period: str | None,
     group: str | None,
     recipient: str | None,
@@ -190,10 +206,17 @@ def history(
 
     \b
     Example:
-        sheetsync history --period 2026-W49
+        sheetsync history --as-of 2026-12-07
         sheetsync history --json | jq '.[] | select(.outcome != "sent")'
     """
+    from .errors import UsageError
     from .ledger import history as ledger_history
+
+    if as_of is not None:
+        week = _period(as_of.date())
+        if period and period != week:
+            raise UsageError(f"--as-of {as_of:%Y-%m-%d} is in {week}, not {period}")
+        period = week
 
     rows = ledger_history(app.store, period=period, group=group, recipient=recipient, limit=limit)
     if as_json:
@@ -258,8 +281,10 @@ def weekly(
     from .errors import ValidationError
     from .pipeline import run_weekly
 
-    day = _day(as_of)
+    day = app.week_end(as_of)
     dry, box = _dry(dry_run, outbox, resend)
+    if not dry:
+        app.config.mail.require_server()  # before the model is even opened
     try:
         result = run_weekly(
             app.config,
@@ -281,6 +306,8 @@ def weekly(
         raise
     finally:
         app.done_progress()
+    if result.note:
+        app.note(result.note)
     if as_json:
         _print_json(result.as_dict())
     else:

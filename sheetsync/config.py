@@ -11,10 +11,14 @@ import difflib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
 from .model import TABLES, Table, key_title, with_key
+from .periods import weekday_number
+
+if TYPE_CHECKING:
+    from .store import Store
 
 DEFAULT_CONFIG_NAME = "sheetsync.toml"
 SOURCE_KINDS = ("xlsx", "gsheets", "mindmap")
@@ -27,6 +31,7 @@ MINDMAP_TREE_COLUMNS = {
     "project": "Project",
     "milestone": "Milestone",
 }
+MODEL_FOLDER = ".sheetsync"  # the default model's folder, beside the config: created on first use
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,7 @@ class ReportSettings:
     currency: str = "USD"
     timezone: str = "UTC"
     fiscal_year_start_month: int = 1
+    week_ends: int = 6  # reporting weeks end on this weekday (0 Monday … 6 Sunday)
     logo: Path | None = None
     colors: dict[str, str] = field(default_factory=dict)
     template_dir: Path | None = None
@@ -94,7 +100,7 @@ class RecipientGroup:
 
 @dataclass(frozen=True)
 class MailSettings:
-    host: str = "localhost"
+    host: str = ""  # no default: sending needs a server named in the config
     port: int = 587
     security: str = "starttls"  # starttls | tls | none
     username: str | None = None
@@ -102,6 +108,16 @@ class MailSettings:
     sender: str = "sheetsync@localhost"
     timeout: float = 30.0
     groups: dict[str, RecipientGroup] = field(default_factory=dict)
+
+    def require_server(self) -> None:
+        """Refuse (ConfigError) when no SMTP server is configured: call before
+        rendering anything that is to be sent."""
+        if not self.host:
+            raise ConfigError(
+                "mail.host is not set: sheetsync does not know which SMTP server to send through",
+                hint='add host = "smtp.example.com" (and port, security, username, from) under '
+                "[mail] in sheetsync.toml, or write the messages to files with --dry-run",
+            )
 
 
 @dataclass(frozen=True)
@@ -119,9 +135,18 @@ class Config:
         return self.path.parent if self.path else Path.cwd()
 
     def default_db_url(self) -> str:
+        """The model's URL: ``db`` from the config (a plain path is a SQLite file
+        relative to the config), else ``.sheetsync/model.db`` beside the config."""
         if self.db:
-            return self.db
-        return f"sqlite:///{self.root / '.sheetsync' / 'model.db'}"
+            return db_url(self.db, self.root)
+        return f"sqlite:///{self.root / MODEL_FOLDER / 'model.db'}"
+
+    def open_store(self) -> Store:
+        """Open the configured model. Only the default location's folder
+        (``.sheetsync/``) is created; a configured one must exist."""
+        from .store import Store
+
+        return Store(self.default_db_url(), create_folder=not self.db)
 
     def table_spec(self, name: str) -> Table:
         """The ``Table`` spec of ``name`` under this config: its configured key, or the built-in one."""
@@ -137,6 +162,31 @@ class Config:
                 hint=f"sources in {self.path}: {', '.join(self.sources) or '(none)'}",
             )
         return [self.sources[n] for n in names]
+
+
+def db_url(value: str, base: Path) -> str:
+    """A model location as a database URL: a URL as it is, a plain path
+    (``foo.db``, ``/srv/plan/model.db``) as a SQLite file, relative to ``base``."""
+    if "://" in value or value == ":memory:":
+        return value if value != ":memory:" else "sqlite://"
+    return f"sqlite:///{(base / Path(value).expanduser()).resolve()}"
+
+
+def _known_keys(section: dict[str, Any], known: tuple[str, ...], where: str) -> None:
+    """Refuse keys a section does not take (a typo must not be ignored silently)."""
+    unknown = [k for k in section if k not in known]
+    if not unknown:
+        return
+    folded = {k.casefold().replace("-", "_"): k for k in known}
+    problems = []
+    for k in unknown:
+        close = difflib.get_close_matches(k.casefold().replace("-", "_"), folded, n=1, cutoff=0.6)
+        problems.append(f"{k!r}" + (f" (did you mean {folded[close[0]]!r}?)" if close else ""))
+    head = f"[{where}]" if where != "config" else "the top level"
+    raise ConfigError(
+        f"{head}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(problems)}",
+        hint=f"keys of {head}: {', '.join(known)}",
+    )
 
 
 def _as_tuple(value: Any, where: str) -> tuple[str, ...]:
@@ -159,6 +209,10 @@ def _take(
     return value
 
 
+#: Keys of a [sources.NAME.tables.TABLE] section.
+TABLE_KEYS = ("sheet", "header_row", "key", "readonly", "columns")
+
+
 def _table_mapping(
     name: str, section: dict[str, Any], where: str, tree: bool = False
 ) -> TableMapping:
@@ -166,6 +220,9 @@ def _table_mapping(
         raise ConfigError(
             f"{where}: unknown table {name!r}", hint=f"tables are: {', '.join(TABLES)}"
         )
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where}: expected a [{where}] section, found {section!r}")
+    _known_keys(section, TABLE_KEYS, where)
     spec = TABLES[name]
     sheet = name if tree else _take(section, "sheet", str, where)
     if not sheet:
@@ -263,13 +320,25 @@ def _specs(sources: dict[str, SourceConfig]) -> dict[str, Table]:
     return {t: with_key(TABLES[t], k) for t, (_, k) in keys.items() if k != TABLES[t].key}
 
 
+#: Keys of a [sources.NAME] section: those of every kind, then each kind's own.
+SOURCE_KEYS = ("kind", "tables", "backups", "retries")
+SOURCE_KIND_KEYS = {
+    "xlsx": ("path",),
+    "gsheets": ("spreadsheet", "credentials", "api_url"),
+    "mindmap": ("path", "levels", "skip_root"),
+}
+
+
 def _source(name: str, section: dict[str, Any], root: Path) -> SourceConfig:
     where = f"sources.{name}"
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where}: expected a [{where}] section, found {section!r}")
     kind = _take(section, "kind", str, where, "xlsx")
     if kind not in SOURCE_KINDS:
         raise ConfigError(
             f"{where}.kind: expected one of {', '.join(SOURCE_KINDS)}, found {kind!r}"
         )
+    _known_keys(section, SOURCE_KEYS + SOURCE_KIND_KEYS.get(kind, ()), where)
     sections = _take(section, "tables", dict, where) or {}
     levels: tuple[str, ...] = ()
     if kind == "mindmap":
@@ -280,7 +349,11 @@ def _source(name: str, section: dict[str, Any], root: Path) -> SourceConfig:
         for t, sec in sections.items()
     }
     if not tables:
-        raise ConfigError(f"{where}: no [{where}.tables.*] sections: map at least one table")
+        raise ConfigError(
+            f"{where}: no [{where}.tables.*] sections: map at least one table",
+            hint="uncomment and fill in a table section that `sheetsync init` wrote, "
+            "or see sheetsync.toml in the README",
+        )
     path = spreadsheet = creds = api_url = None
     if kind in ("xlsx", "mindmap"):
         p = _take(section, "path", str, where)
@@ -332,27 +405,53 @@ def _levels(section: dict[str, Any], tables: dict[str, Any], where: str) -> tupl
     return levels
 
 
+#: Keys of [report].
+REPORT_KEYS = (
+    "company",
+    "locale",
+    "currency",
+    "timezone",
+    "fiscal_year_start_month",
+    "week_ends",
+    "logo",
+    "colors",
+    "template_dir",
+)
+
+
 def _report(section: dict[str, Any], root: Path) -> ReportSettings:
     w = "report"
+    _known_keys(section, REPORT_KEYS, w)
     logo = _take(section, "logo", str, w)
     tdir = _take(section, "template_dir", str, w)
     fy = _take(section, "fiscal_year_start_month", int, w, 1)
     if not 1 <= fy <= 12:
         raise ConfigError(f"report.fiscal_year_start_month: expected 1-12, found {fy}")
+    week_ends = _take(section, "week_ends", str, w, "Sunday")
+    try:
+        week_end_day = weekday_number(week_ends)
+    except ValueError as e:
+        raise ConfigError(f"report.week_ends: {e}") from None
     return ReportSettings(
         company=_take(section, "company", str, w, "Sales team"),
         locale=_take(section, "locale", str, w, "en_US"),
         currency=_take(section, "currency", str, w, "USD"),
         timezone=_take(section, "timezone", str, w, "UTC"),
         fiscal_year_start_month=fy,
+        week_ends=week_end_day,
         logo=(root / logo).resolve() if logo else None,
         colors=dict(_take(section, "colors", dict, w, {})),
         template_dir=(root / tdir).resolve() if tdir else None,
     )
 
 
+#: Keys of [rag].
+RAG_KEYS = ("green_at", "amber_at", "at_risk_days")
+
+
 def _rag(section: dict[str, Any]) -> RagSettings:
     w = "rag"
+    _known_keys(section, RAG_KEYS, w)
     rag = RagSettings(
         green_at=float(_take(section, "green_at", (int, float), w, 0.95)),
         amber_at=float(_take(section, "amber_at", (int, float), w, 0.80)),
@@ -363,6 +462,20 @@ def _rag(section: dict[str, Any]) -> RagSettings:
     return rag
 
 
+#: Keys of [mail] and of a [mail.groups.NAME] section.
+MAIL_KEYS = (
+    "host",
+    "port",
+    "security",
+    "username",
+    "password_env",
+    "from",
+    "timeout",
+    "groups",
+)
+GROUP_KEYS = ("recipients", "reports", "teams", "attach_workbook")
+
+
 def _mail(section: dict[str, Any]) -> MailSettings:
     w = "mail"
     if "password" in section:
@@ -370,9 +483,13 @@ def _mail(section: dict[str, Any]) -> MailSettings:
             "mail.password: passwords never go in the config file",
             hint='set password_env = "NAME" and export NAME=... in the environment',
         )
+    _known_keys(section, MAIL_KEYS, w)
     groups = {}
     for gname, g in (_take(section, "groups", dict, w, {}) or {}).items():
         gw = f"mail.groups.{gname}"
+        if not isinstance(g, dict):
+            raise ConfigError(f"{gw}: expected a [{gw}] section, found {g!r}")
+        _known_keys(g, GROUP_KEYS, gw)
         recipients = _as_tuple(g.get("recipients", []), f"{gw}.recipients")
         if not recipients:
             raise ConfigError(f"{gw}: 'recipients' is empty")
@@ -387,7 +504,7 @@ def _mail(section: dict[str, Any]) -> MailSettings:
     if security not in ("starttls", "tls", "none"):
         raise ConfigError(f"mail.security: expected starttls, tls or none, found {security!r}")
     return MailSettings(
-        host=_take(section, "host", str, w, "localhost"),
+        host=_take(section, "host", str, w, "").strip(),
         port=_take(section, "port", int, w, 465 if security == "tls" else 587),
         security=security,
         username=_take(section, "username", str, w),
@@ -398,9 +515,14 @@ def _mail(section: dict[str, Any]) -> MailSettings:
     )
 
 
+#: Keys of the top level (``db`` and the sections).
+TOP_KEYS = ("db", "report", "rag", "mail", "sources")
+
+
 def parse_config(data: dict[str, Any], path: Path | None = None) -> Config:
     """Build a Config from parsed TOML; ``path`` anchors relative paths."""
     root = path.parent if path else Path.cwd()
+    _known_keys(data, TOP_KEYS, "config")
     sources = {
         n: _source(n, s, root) for n, s in (_take(data, "sources", dict, "config", {})).items()
     }

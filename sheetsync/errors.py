@@ -6,6 +6,7 @@ The CLI turns each into a message and an exit code in one place
     SheetsyncError                 exit 1  base class
     ├── ConfigError                exit 1  sheetsync.toml is missing or wrong
     ├── UsageError                 exit 1  options that do not fit together
+    ├── NoDataError                exit 1  the model holds nothing for the day asked about
     ├── WorkbookError              exit 2  a workbook cannot be read (protected, not xlsx, ...)
     ├── ValidationError            exit 2  cell values that do not fit the model
     ├── KeyChangeError             exit 2  the model's records cannot move to a table's new key
@@ -49,6 +50,10 @@ class ConfigError(SheetsyncError):
 
 class UsageError(SheetsyncError):
     """Options or arguments that do not fit together."""
+
+
+class NoDataError(SheetsyncError):
+    """The model is empty, or holds no plan for the day asked about."""
 
 
 class WorkbookError(SheetsyncError):

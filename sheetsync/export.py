@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from .config import RagSettings
 from .errors import UsageError
-from .model import TABLES
+from .model import TABLES, Record
 from .store import Store
 
 if TYPE_CHECKING:
@@ -27,28 +29,50 @@ def _tables(names: tuple[str, ...]) -> list[str]:
     return list(names) or list(TABLES)
 
 
-def export_json(store: Store, output: Path, names: tuple[str, ...] = ()) -> list[tuple[Path, int]]:
+Output = Path | TextIO  # a file, or an open text stream (stdout)
+
+
+@contextlib.contextmanager
+def _opened(output: Output) -> Iterator[TextIO]:
+    if isinstance(output, Path):
+        with open(output, "w", newline="", encoding="utf-8") as fh:
+            yield fh
+    else:
+        yield output
+        output.flush()
+
+
+def export_json(
+    store: Store, output: Output, names: tuple[str, ...] = ()
+) -> list[tuple[Output, int]]:
     """One JSON object {table: [records]}; dates as ISO text."""
     data = {n: store.records(n) for n in _tables(names)}
-    output.write_text(
-        json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
-    )
+    with _opened(output) as fh:
+        fh.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
     return [(output, sum(len(v) for v in data.values()))]
 
 
-def export_csv(store: Store, output: Path, names: tuple[str, ...] = ()) -> list[tuple[Path, int]]:
-    """One CSV per table; with a single table, exactly ``output``."""
+def export_csv(
+    store: Store, output: Output, names: tuple[str, ...] = ()
+) -> list[tuple[Output, int]]:
+    """One CSV per table; with a single table, exactly ``output``. A stream
+    (stdout) takes one table only."""
     chosen = _tables(names)
-    written = []
+    if not isinstance(output, Path) and len(chosen) != 1:
+        raise UsageError(
+            "CSV to stdout holds one table: choose it with --table",
+            hint=f"tables are: {', '.join(TABLES)}; or write files with -o NAME.csv",
+        )
+    written: list[tuple[Output, int]] = []
     for n in chosen:
         path = (
             output
-            if len(chosen) == 1
+            if len(chosen) == 1 or not isinstance(output, Path)
             else output.with_name(f"{output.stem}-{n}{output.suffix or '.csv'}")
         )
         fields = [f.name for f in TABLES[n].fields]
         records = store.records(n)
-        with open(path, "w", newline="", encoding="utf-8") as fh:
+        with _opened(path) as fh:
             w = csv.DictWriter(fh, fieldnames=fields)
             w.writeheader()
             w.writerows(records)
@@ -91,14 +115,20 @@ def _progress_marker(progress: float | None) -> str | None:
     return quarters[max(0, min(4, int(progress * 4 + 1e-9)))]
 
 
-def plan_mind_map(store: Store, as_of: date, rag: RagSettings, company: str) -> MindMap:
-    """The model's goal tree as a mind map: a root titled by the company, then
+def plan_mind_map(
+    records: Mapping[str, Sequence[Record]], as_of: date, rag: RagSettings, company: str
+) -> MindMap:
+    """The plan's goal tree as a mind map: a root titled by the company, then
     projects → milestones → tasks, every field a ``Key: value`` line."""
     from .goal_tree import goal_trees
     from .sources.mindmap import MindMap, Node
 
     trees = goal_trees(
-        store.records("projects"), store.records("milestones"), store.records("tasks"), as_of, rag
+        records.get("projects", []),
+        records.get("milestones", []),
+        records.get("tasks", []),
+        as_of,
+        rag,
     )
 
     def node(g) -> Node:
@@ -130,16 +160,23 @@ def plan_mind_map(store: Store, as_of: date, rag: RagSettings, company: str) -> 
 
 
 def export_mindmap(
-    store: Store, output: Path, fmt: str, *, as_of: date, rag: RagSettings, company: str
+    records: Mapping[str, Sequence[Record]],
+    output: Path,
+    fmt: str,
+    *,
+    as_of: date,
+    rag: RagSettings,
+    company: str,
 ) -> list[tuple[Path, int]]:
-    """Write the live plan as an .xmind, .mm or .opml map (atomically)."""
+    """Write the plan (``records``, as ``plan.plan_as_of`` gives them) as an
+    .xmind, .mm or .opml map, atomically."""
     from .sources.mindmap import write_tree
 
     if fmt not in MAP_FORMATS:
         raise UsageError(
             f"unknown map format {fmt!r}", hint=f"formats are: {', '.join(MAP_FORMATS)}"
         )
-    mind_map = plan_mind_map(store, as_of, rag, company)
+    mind_map = plan_mind_map(records, as_of, rag, company)
     tmp = output.with_name(f".{output.name}.tmp")
     try:
         write_tree(mind_map, tmp, fmt)

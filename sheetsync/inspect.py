@@ -7,13 +7,14 @@ sheet wins. The guess is written as a commented sheetsync.toml.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .config import SourceConfig
 from .grid import Grid, a1
-from .mapping import find_header_row, match_headers, normalize_header
+from .mapping import HEADER_SCAN_ROWS, find_header_row, match_headers, normalize_header
 from .model import KEY_JOIN, TABLES, Table, key_title, with_key
 
 SHEET_NAME_HINTS = {
@@ -52,6 +53,62 @@ class Guess:
     tables: dict[str, TableGuess]
     unused_sheets: list[str]
     notes: list[str]
+    seen: dict[str, str] = field(
+        default_factory=dict
+    )  # unused sheet → its first rows, why no table
+
+
+SHOWN_ROWS = 3  # first non-blank rows shown of a sheet that holds no table
+SHOWN_CELLS = 6
+
+
+def _text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return "" if value is None else str(value).strip()
+
+
+def _first_rows(grid: Grid) -> str:
+    """The sheet's first non-blank rows, as text: row 1: "Q4 tracker" | "2026"."""
+    shown = []
+    for r, row in enumerate(grid.rows[:HEADER_SCAN_ROWS], 1):
+        cells = [_text(c) for c in row if _text(c)]
+        if cells:
+            more = " | …" if len(cells) > SHOWN_CELLS else ""
+            texts = " | ".join(_toml_str(c[:30]) for c in cells[:SHOWN_CELLS])
+            shown.append(f"row {r}: {texts}{more}")
+        if len(shown) == SHOWN_ROWS:
+            break
+    return "; ".join(shown)
+
+
+def _why_no_table(grid: Grid, chosen: dict[str, TableGuess]) -> str:
+    """Why ``grid`` was not taken for any table."""
+    if not any(_text(c) for row in grid.rows for c in row):
+        return "the sheet is empty"
+    best: tuple[int, int, str, dict[str, int]] = (0, 0, "", {})
+    for table in TABLES.values():
+        for r in range(1, min(grid.height, HEADER_SCAN_ROWS) + 1):
+            matched = match_headers(grid.rows[r - 1], table, None)
+            if len(matched) > best[0]:
+                best = (len(matched), r, table.name, matched)
+    count, row, table, matched = best
+    if count == 0:
+        titles = (f.title for t in TABLES.values() for f in t.fields if f.required)
+        examples = list(dict.fromkeys(titles))[:6]
+        return (
+            f"no cell in its first {HEADER_SCAN_ROWS} rows is a header sheetsync knows "
+            f"(such as {', '.join(examples)})"
+        )
+    pairs = ", ".join(f"{_toml_str(_text(grid.value(row, c)))} → {f}" for f, c in matched.items())
+    if count == 1:
+        return f"only one known header (row {row}: {pairs} of {table}); a table needs two or more"
+    if table in chosen:
+        return (
+            f"row {row} looks like {table} ({pairs}), but sheet {chosen[table].sheet!r} fits better"
+        )
+    missing = [f.name for f in TABLES[table].fields if f.required and f.name not in matched]
+    return f"row {row} looks like {table} ({pairs}), but has no column for {', '.join(missing)}"
 
 
 def _score_sheet(grid: Grid, table: Table) -> TableGuess | None:
@@ -113,11 +170,16 @@ def guess_config(
     for t in TABLES.values():
         if t.name not in chosen and not t.optional:
             notes.append(
-                f"no sheet looks like {t.title.lower()}; add a [sources.*.tables.{t.name}] section if you have one"
+                f"no sheet looks like {t.title.lower()}; if you have one, fill in the "
+                f"commented [sources.*.tables.{t.name}] section of the config"
             )
     unused = [s for s in grids if s not in taken]
     ordered = {t: chosen[t] for t in TABLES if t in chosen}
-    return Guess(source, ordered, unused, notes)
+    seen = {
+        s: "; ".join(filter(None, [_first_rows(grids[s]), _why_no_table(grids[s], chosen)]))
+        for s in unused
+    }
+    return Guess(source, ordered, unused, notes, seen)
 
 
 def _propose_key(g: TableGuess, grid: Grid, cols: dict[str, int]) -> list[str]:
@@ -152,7 +214,7 @@ def _propose_key(g: TableGuess, grid: Grid, cols: dict[str, int]) -> list[str]:
 
 def _key_comment(g: TableGuess) -> str:
     spec = with_key(TABLES[g.table], g.key)
-    title = key_title(spec, g.columns)
+    title = " ".join(key_title(spec, g.columns).split())  # a comment is one line
     if g.key == TABLES[g.table].key:
         return f"# Rows are matched by {title}: no two rows may share it."
     return (
@@ -162,7 +224,9 @@ def _key_comment(g: TableGuess) -> str:
 
 
 def _toml_str(s: str) -> str:
-    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A TOML basic string: quotes, backslashes and control characters (a
+    header or cell with a line break) escaped, so the config stays valid."""
+    return json.dumps(s, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 #: The [report] section every written config starts with.
@@ -239,10 +303,34 @@ def render_config(guess: Guess | MapGuess, config_dir: Path, source_name: str = 
         if unmapped_fields:
             out.append(f"# not found (optional): {', '.join(unmapped_fields)}")
         if g.unmapped_headers:
-            out.append(f"# headers left unmapped: {', '.join(g.unmapped_headers)}")
+            unmapped = ", ".join(_toml_str(h) for h in g.unmapped_headers)
+            out.append(f"# headers left unmapped: {unmapped}")
+    for t in TABLES.values():
+        if t.name not in guess.tables:
+            out += ["", *_template(t, source_name)]
     if guess.unused_sheets:
-        out += ["", f"# sheets not used: {', '.join(guess.unused_sheets)}"]
+        out += ["", "# sheets not used:"]
+        out += [f"#   {s!r}: {guess.seen.get(s, '')}" for s in guess.unused_sheets]
     return "\n".join(out) + "\n"
+
+
+def _template(spec: Table, source_name: str) -> list[str]:
+    """A commented-out section for a table no sheet was found for: uncomment
+    it, name the sheet and put the workbook's headers right of the = signs."""
+    where = f"sources.{source_name}.tables.{spec.name}"
+    lines = [
+        f"# {spec.title}: no sheet found{' (optional)' if spec.optional else ''}. If the "
+        "workbook has them, remove the # of the lines below,",
+        "# set sheet to the tab's name and each header (right of =) to the column's title.",
+        f"# [{where}]",
+        f"# sheet = {_toml_str(spec.title)}",
+        "# header_row = 1",
+        f"# key = [{', '.join(_toml_str(k) for k in spec.key)}]",
+        f"# [{where}.columns]",
+    ]
+    for f in spec.fields:
+        lines.append(f"# {f.name} = {_toml_str(f.title)}" + ("   # required" if f.required else ""))
+    return lines
 
 
 def describe(guess: Guess | MapGuess) -> list[str]:
@@ -259,8 +347,8 @@ def describe(guess: Guess | MapGuess) -> list[str]:
             cols = ", ".join(g.readonly)
             lines.append(f"  formula columns (read-only): {cols}")
     lines += [f"! {n}" for n in guess.notes]
-    if guess.unused_sheets:
-        lines.append(f"sheets not used: {', '.join(guess.unused_sheets)}")
+    for s in guess.unused_sheets:
+        lines.append(f"sheet {s!r} not used: {guess.seen.get(s, '')}")
     return lines
 
 
@@ -290,6 +378,11 @@ class MapGuess:
     unmapped: dict[str, list[str]]  # table → names no field took
     counts: dict[str, int]
     notes: list[str]
+
+    @property
+    def tables(self) -> dict[str, dict[str, str]]:
+        """The level tables guessed (never empty: a map has at least a root)."""
+        return {t: self.columns[t] for t in self.levels}
 
 
 MAP_LEVELS = ("projects", "milestones", "tasks")

@@ -27,6 +27,7 @@ Which pack went to whom is kept in the send ledger (``sheetsync.ledger``).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import os
@@ -36,7 +37,7 @@ import ssl
 import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from pathlib import Path
@@ -45,6 +46,8 @@ from typing import TYPE_CHECKING, Any
 from . import ledger
 from .config import Config, RecipientGroup
 from .errors import ConfigError, DeliveryError, UsageError
+from .model import resolve_teams
+from .plan import PlanAsOf, plan_as_of
 from .progress import Progress
 from .store import Store
 
@@ -97,17 +100,9 @@ def _slug(text: str) -> str:
 # --------------------------------------------------------------------------- the summary
 
 
-def _records_for(store: Store, as_of: date) -> tuple[Records, Records]:
-    """The model at the end of ``as_of`` and a week earlier, as ``render_report`` reads it."""
-    end_of = datetime.combine(as_of, time.max)
-    return store.all_records(as_of=end_of), store.all_records(as_of=end_of - timedelta(days=7))
-
-
 def summary_variables(
     config: Config,
-    current: Records,
-    previous: Records,
-    as_of: date,
+    plan: PlanAsOf,
     group: RecipientGroup,
     attachments: Sequence[Attachment] = (),
 ) -> dict[str, Any]:
@@ -121,9 +116,10 @@ def summary_variables(
     ``accent``, ``ink``, ``muted``) and ``attachments`` (``filename``,
     ``description``, ``size``).
     """
-    from .report import build_context
+    from .report import context_for
 
-    ctx = build_context(current, previous, config, name="executive", as_of=as_of, teams=group.teams)
+    as_of = plan.as_of
+    ctx = context_for(plan, config, name="executive", teams=group.teams)
     colors = {"grey": "#5f6368", **ctx.branding.colors}
     y, w, _ = as_of.isocalendar()
     variables = ctx.variables()
@@ -267,19 +263,9 @@ class Pack:
         }
 
 
-def _default_renderer() -> Renderer:
-    try:
-        from .report import render_report
-    except ImportError as e:  # pragma: no cover - report.py ships with the package
-        raise ConfigError(f"reports cannot be rendered: {e}") from None
-    return render_report
+def _known_reports() -> tuple[str, ...]:
+    from .report import REPORTS
 
-
-def _known_reports() -> tuple[str, ...] | None:
-    try:
-        from .report import REPORTS
-    except ImportError:
-        return None
     return tuple(REPORTS)
 
 
@@ -311,6 +297,7 @@ class PackBuilder:
         *,
         renderer: Renderer | None = None,
         progress: Progress | None = None,
+        plan: PlanAsOf | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -319,50 +306,47 @@ class PackBuilder:
         self.progress = progress
         self._pdfs: dict[tuple[str, tuple[str, ...]], bytes] = {}
         self._workbook: bytes | None = None
-        self._records: tuple[Records, Records] | None = None
+        self._plan = plan
 
     def pdf(self, name: str, teams: tuple[str, ...]) -> bytes:
         key = (name, teams)
         if key not in self._pdfs:
-            extra: dict[str, Any] = {}
-            if self.progress:
-                label = f"{name} report" + (f" for {', '.join(teams)}" if teams else "")
-                if self.renderer is None:  # render_report tells its steps
-                    say = self.progress
-                    extra["progress"] = lambda message, done=None, total=None: say(
-                        f"{label}: {message}", done, total
-                    )
-                else:
-                    self.progress(f"rendering the {label}")
-            render = self.renderer or _default_renderer()
-            # render_report reads [report] template_dir from the config itself.
-            self._pdfs[key] = render(
-                self.store,
-                self.config,
-                name=name,
-                as_of=self.as_of,
-                fmt="pdf",
-                teams=teams,
-                **extra,
-            )
+            label = f"{name} report" + (f" for {', '.join(teams)}" if teams else "")
+            say = self.progress
+            if self.renderer is None:
+                from .report import context_for, render_context
+
+                step = (
+                    (lambda message, done=None, total=None: say(f"{label}: {message}", done, total))
+                    if say
+                    else None
+                )
+                ctx = context_for(self.plan, self.config, name=name, teams=teams)
+                self._pdfs[key] = render_context(ctx, self.config, progress=step)
+            else:
+                if say:
+                    say(f"rendering the {label}")
+                self._pdfs[key] = self.renderer(
+                    self.store, self.config, name=name, as_of=self.as_of, fmt="pdf", teams=teams
+                )
         return self._pdfs[key]
 
     def workbook(self) -> bytes:
         if self._workbook is None:
-            self._workbook = workbook_bytes(self.records[0], self.as_of)
+            self._workbook = workbook_bytes(self.plan.current, self.as_of)
         return self._workbook
 
     @property
-    def records(self) -> tuple[Records, Records]:
-        """The model at the end of the as-of day, and a week earlier."""
-        if self._records is None:
-            self._records = _records_for(self.store, self.as_of)
-        return self._records
+    def plan(self) -> PlanAsOf:
+        """The plan as of the day (read once, shared by every pack)."""
+        if self._plan is None:
+            self._plan = plan_as_of(self.store, self.config, self.as_of)
+        return self._plan
 
     def group_packs(self, group: RecipientGroup) -> list[Pack]:
         cfg = self.config
         known = _known_reports()
-        if known is not None:
+        if known:
             unknown = [r for r in group.reports if r not in known]
             if unknown:
                 raise ConfigError(
@@ -370,24 +354,10 @@ class PackBuilder:
                     f"{', '.join(repr(u) for u in unknown)}",
                     hint=f"reports are: {', '.join(known)}",
                 )
-        current = self.records[0]
-        if not any(current.values()):
-            raise UsageError(
-                f"the model holds no records as of {self.as_of.isoformat()}: "
-                "there is nothing to report",
-                hint="run `sheetsync pull` first (or `sheetsync run weekly`, which pulls)",
-            )
-        if group.teams:
-            known_teams = sorted(
-                {str(q["team"]) for q in current.get("quotas", []) if q.get("team")}
-            )
-            unknown_teams = [t for t in group.teams if t not in known_teams]
-            if unknown_teams:
-                raise ConfigError(
-                    f"mail.groups.{group.name}.teams: no quotas for team "
-                    f"{', '.join(repr(t) for t in unknown_teams)} in the model",
-                    hint=f"teams in the model: {', '.join(known_teams) or '(none)'}",
-                )
+        current = self.plan.current
+        if group.teams:  # as the model spells them; an unknown team is an error
+            teams = resolve_teams(current, group.teams, f"mail.groups.{group.name}.teams")
+            group = dataclasses.replace(group, teams=teams)
         period = period_key(self.as_of)
         company = _slug(cfg.report.company)
         suffix = f"-{_slug('-'.join(group.teams))}" if group.teams else ""
@@ -410,8 +380,7 @@ class PackBuilder:
                 )
             )
         subject = pack_subject(cfg, group, self.as_of)
-        current, previous = self.records
-        variables = summary_variables(cfg, current, previous, self.as_of, group, attachments)
+        variables = summary_variables(cfg, self.plan, group, attachments)
         text, html = render_summary(cfg, variables)
         sender = cfg.mail.sender
         pack_hash = _hash_content(sender, subject, text, html, attachments)
@@ -484,9 +453,10 @@ def build_all_packs(
     *,
     renderer: Renderer | None = None,
     progress: Progress | None = None,
+    plan: PlanAsOf | None = None,
 ) -> list[Pack]:
     """The packs of every group (or the named ones); each PDF is rendered once."""
-    builder = PackBuilder(config, store, as_of, renderer=renderer, progress=progress)
+    builder = PackBuilder(config, store, as_of, renderer=renderer, progress=progress, plan=plan)
     return [p for g in select_groups(config, groups) for p in builder.group_packs(g)]
 
 
@@ -818,6 +788,7 @@ def send_packs(
     refused connection or login fails every pack still waiting, without
     hammering the server once per message.
     """
+    config.mail.require_server()
     report = SendReport()
     fatal: DeliveryError | None = None
     with SmtpSession(config) as session:

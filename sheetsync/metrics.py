@@ -12,8 +12,13 @@ Definitions (they are also stated in each report's footnote):
   fraction, summed over the periods of a horizon (so a year made of monthly
   quotas follows the plan's own seasonality, one straight line per month).
 * **pace** = actual ÷ expected by now. ``1.0`` is exactly on the line.
-* **attainment** = actual ÷ the target of the periods begun by ``as_of``.
-* **projection** (run-rate) = actual ÷ days elapsed × days in the horizon.
+* **covered**: the day through which actuals are entered (a blank cell is "not
+  reported yet", a 0 is zero): the end of the last begun period holding an
+  actual, or ``as_of`` for the running one. Everything "to date" is measured
+  through it, so a month not yet entered neither counts as 0 nor moves a figure.
+* **attainment** = actual ÷ the target of the periods begun by ``covered``.
+* **projection** (run-rate) = actual ÷ days elapsed to ``covered`` × days in the
+  horizon, which runs from the first period with a target to the end of the last.
 * **gap** = target of the whole horizon − actual (never below 0).
 * **required weekly run-rate** = gap ÷ weeks left until the horizon ends.
 * **RAG** from pace: green at or above ``green_at``, amber at or above
@@ -28,6 +33,7 @@ from datetime import date
 from typing import Any
 
 from .config import RagSettings
+from .periods import fiscal_year, period_bounds, period_of
 
 GREEN, AMBER, RED, GREY = "green", "amber", "red", "grey"
 RAG_LABELS = {GREEN: "Green", AMBER: "Amber", RED: "Red", GREY: "n/a"}
@@ -143,8 +149,10 @@ def rag_rules(settings: RagSettings) -> list[str]:
         f"Milestones: Done when marked done or complete; Late when past due and not done, "
         f"or marked Late; At risk when marked At risk, or due within {d} days with progress "
         f"behind a straight line from its start to its due date.",
-        "Projection = actual at its daily run-rate so far, extended to the period end. "
-        "Needed/week = gap ÷ weeks left in the period.",
+        "A blank Sales cell is not reported yet (a 0 is zero): attainment, pace and "
+        "projection run through the last period whose actuals are in. Projection = actual at "
+        "its daily run-rate since the first period with a quota, extended to the end of the "
+        "last one. Needed/week = gap ÷ weeks left in the period.",
     ]
 
 
@@ -153,24 +161,44 @@ def rag_rules(settings: RagSettings) -> list[str]:
 
 @dataclass(frozen=True)
 class Part:
-    """One period of a horizon with its target (a monthly quota, a quarter...)."""
+    """One period of a horizon with its target (a monthly quota, a quarter...) and
+    its actual: ``None`` when nothing is entered for it yet (a blank cell), which
+    is not the same as ``0``."""
 
     start: date
     end: date
     target: float
+    actual: float | None = None
+
+
+def covered_until(parts: Iterable[Part], as_of: date) -> date | None:
+    """The day through which actuals are entered: the end of the latest period
+    (begun by ``as_of``) that holds an actual, or ``as_of`` for the running one.
+    None when no begun period has an actual yet."""
+    return max(
+        (min(p.end, as_of) for p in parts if p.actual is not None and p.start <= as_of),
+        default=None,
+    )
 
 
 @dataclass(frozen=True)
 class Pace:
-    """Where an actual stands against a target over a horizon, as of a day."""
+    """Where an actual stands against a target over a horizon, as of a day.
 
-    start: date
-    end: date
+    Everything "to date" is measured through ``covered`` (the day through which
+    actuals are entered), not through ``as_of``: a month whose figures are not in
+    yet neither counts as zero nor lowers the projection. ``weeks left`` count
+    from ``as_of``.
+    """
+
+    start: date  # first day of the first period with a target
+    end: date  # last day of the last period with a target
     as_of: date
+    covered: date | None  # actuals entered through this day (None: none yet)
     target: float  # whole horizon
-    target_to_date: float  # periods begun by as_of
+    target_to_date: float  # periods begun by ``covered``
     actual: float
-    expected: float  # straight line by as_of
+    expected: float  # straight line through ``covered``
     attainment: float | None  # actual / target_to_date
     pace: float | None  # actual / expected
     projection: float | None  # run-rate to the end of the horizon
@@ -179,9 +207,9 @@ class Pace:
     rag: Rag
 
     @property
-    def share_of_target(self) -> float | None:
-        """Actual ÷ the whole horizon's target."""
-        return ratio(self.actual, self.target)
+    def reported(self) -> bool:
+        """Whether any actual is entered for the horizon's begun periods."""
+        return self.covered is not None
 
     @property
     def projected_attainment(self) -> float | None:
@@ -193,51 +221,258 @@ class Pace:
         return max(self.expected - self.actual, 0.0)
 
 
-def pace_parts(
-    actual: float,
-    parts: Sequence[Part],
-    as_of: date,
-    settings: RagSettings,
-    *,
-    start: date | None = None,
-    end: date | None = None,
-) -> Pace:
-    """Pace ``actual`` against a horizon made of ``parts`` (e.g. monthly quotas).
+def pace_parts(parts: Sequence[Part], as_of: date, settings: RagSettings) -> Pace:
+    """Pace the actuals of ``parts`` (e.g. monthly quotas) against their targets.
 
-    ``start``/``end`` default to the span of the parts; pass the fiscal year's
-    bounds to project a year-to-date over the whole year.
+    The horizon runs from the first part's start to the last part's end, so a
+    rep whose quotas start in June is paced from June, and a projection never
+    runs past the last period that has a quota.
     """
-    if not parts and (start is None or end is None):
-        raise ValueError("pace_parts needs parts or explicit start and end")
-    s = start or min(p.start for p in parts)
-    e = end or max(p.end for p in parts)
+    if not parts:
+        raise ValueError("pace_parts needs at least one part")
+    s = min(p.start for p in parts)
+    e = max(p.end for p in parts)
+    covered = covered_until(parts, as_of)
     target = sum(p.target for p in parts)
-    to_date = sum(p.target for p in parts if p.start <= as_of)
-    expected = sum(straight_line(p.target, p.start, p.end, as_of) for p in parts)
-    pace = ratio(actual, expected)
+    actual = sum(p.actual or 0.0 for p in parts if p.start <= as_of)
+    if covered is None:
+        to_date = expected = 0.0
+        projection = pace = None
+        begun = any(p.start <= as_of for p in parts)
+        rag = Rag(GREY, None, "no actuals entered yet" if begun else "not begun yet")
+    else:
+        to_date = sum(p.target for p in parts if p.start <= covered)
+        expected = sum(straight_line(p.target, p.start, p.end, covered) for p in parts)
+        pace = ratio(actual, expected)
+        projection = run_rate_projection(actual, s, e, covered)
+        rag = rag_for_pace(pace, settings)
     missing = gap(target, actual)
     return Pace(
         start=s,
         end=e,
         as_of=as_of,
+        covered=covered,
         target=target,
         target_to_date=to_date,
         actual=actual,
         expected=expected,
-        attainment=ratio(actual, to_date),
+        attainment=ratio(actual, to_date) if covered else None,
         pace=pace,
-        projection=run_rate_projection(actual, s, e, as_of),
+        projection=projection,
         gap=missing,
         required_weekly=required_weekly(missing, e, as_of),
-        rag=rag_for_pace(pace, settings),
+        rag=rag,
     )
 
 
 def pace_period(
-    actual: float, target: float, start: date, end: date, as_of: date, settings: RagSettings
+    actual: float | None, target: float, start: date, end: date, as_of: date, settings: RagSettings
 ) -> Pace:
     """Pace ``actual`` against one ``target`` over ``[start, end]``."""
-    return pace_parts(actual, [Part(start, end, target)], as_of, settings)
+    return pace_parts([Part(start, end, target, actual)], as_of, settings)
+
+
+# --------------------------------------------------------------------------- quotas
+
+
+@dataclass(frozen=True)
+class QuotaLine:
+    """One quota record with its period resolved to days."""
+
+    rep: str
+    team: str
+    region: str | None
+    period: str  # canonical label, e.g. "2026-11"
+    start: date
+    end: date
+    quota: float
+    closed: float | None  # None: not reported yet
+
+
+@dataclass(frozen=True)
+class RepStanding:
+    rep: str
+    team: str
+    region: str | None
+    period: Pace | None  # the current quota period (month)
+    ytd: Pace  # the fiscal year to date, projected to its last quota period
+
+
+@dataclass(frozen=True)
+class TeamStanding:
+    team: str
+    rep_count: int
+    period: Pace | None
+    ytd: Pace
+    reps: list[RepStanding]
+
+
+@dataclass(frozen=True)
+class QuotaStanding:
+    """Every quota figure of the plan as of a day: per rep, per team and in total.
+
+    The one home of attainment, pace, projection, gap and required run-rate:
+    ``status``, every report and the email read them from here.
+    """
+
+    as_of: date
+    year_label: str  # "2026" or "FY2027"
+    year_start: date
+    year_end: date
+    period_label: str  # the current quota period, e.g. "2026-12"
+    period_start: date
+    period_end: date
+    reps: list[RepStanding]
+    teams: list[TeamStanding]
+    period: Pace | None  # all reps over the current period
+    ytd: Pace | None  # all reps over the fiscal year (None: no quota in it)
+    covered_label: str | None  # the quota period actuals are entered through ("2026-11")
+    span: tuple[date, date] | None  # first and last day of every quota period in the model
+    last_covered: date | None  # the last day with actuals anywhere in the model
+    skipped: int  # quota rows whose period cannot be read
+    lines: list[QuotaLine]  # the fiscal year's quota lines (after the team filter)
+
+    @property
+    def quotas_end_early(self) -> bool:
+        """The fiscal year runs on after the last period that has a quota."""
+        return self.ytd is not None and self.ytd.end < self.year_end
+
+    @property
+    def outside_data(self) -> bool:
+        """The model holds quotas, but none in the fiscal year of ``as_of``."""
+        return self.ytd is None and self.span is not None
+
+    def suggested_as_of(self) -> date | None:
+        """A day inside the data to suggest when ``as_of`` lies outside it."""
+        return self.last_covered or (self.span[1] if self.span else None)
+
+
+def quota_lines(
+    quotas: Iterable[Mapping[str, Any]], fy_start_month: int = 1
+) -> tuple[list[QuotaLine], int]:
+    """Quota records as lines with period bounds, and how many had no readable period."""
+    cache: dict[str, tuple[date, date] | None] = {}
+    out: list[QuotaLine] = []
+    skipped = 0
+    for q in quotas:
+        label = str(q.get("period") or "")
+        if label not in cache:
+            try:
+                cache[label] = period_bounds(label, fy_start_month)
+            except (ValueError, IndexError):
+                cache[label] = None
+        b = cache[label]
+        if b is None:
+            skipped += 1
+            continue
+        closed = q.get("closed")
+        out.append(
+            QuotaLine(
+                rep=str(q.get("rep") or ""),
+                team=str(q.get("team") or "(no team)"),
+                region=q.get("region"),
+                period=label,
+                start=b[0],
+                end=b[1],
+                quota=float(q.get("quota") or 0.0),
+                closed=None if closed is None else float(closed),
+            )
+        )
+    return out, skipped
+
+
+def _sort_text(v: Any) -> str:
+    return "" if v is None else str(v).casefold()
+
+
+def quota_standing(
+    quotas: Iterable[Mapping[str, Any]],
+    as_of: date,
+    settings: RagSettings,
+    fy_start_month: int = 1,
+    teams: Sequence[str] = (),
+) -> QuotaStanding:
+    """Attainment, pace and projection of every rep, team and the total as of a day.
+
+    ``teams`` limits the figures to those teams (case-insensitive). Only quota
+    periods inside the fiscal year of ``as_of`` count.
+    """
+    lines, skipped = quota_lines(quotas, fy_start_month)
+    if teams:
+        wanted = {t.casefold() for t in teams}
+        lines = [q for q in lines if q.team.casefold() in wanted]
+    year_label, ystart, yend = fiscal_year(as_of, fy_start_month)
+    span = (min(q.start for q in lines), max(q.end for q in lines)) if lines else None
+    last_covered = max((q.end for q in lines if q.closed is not None), default=None)
+    rows = [q for q in lines if q.start >= ystart and q.end <= yend]
+
+    # The current quota period: the shortest period of the year's quotas holding as_of.
+    holding = sorted(
+        {(q.end - q.start, q.period, q.start, q.end) for q in rows if q.start <= as_of <= q.end}
+    )
+    if holding:
+        _, plabel, pstart, pend = holding[0]
+    else:
+        plabel = period_of(as_of)
+        pstart, pend = period_bounds(plabel)
+
+    def parts(items: Iterable[QuotaLine]) -> list[Part]:
+        return [Part(q.start, q.end, q.quota, q.closed) for q in items]
+
+    def in_period(items: list[QuotaLine]) -> Pace | None:
+        sel = [q for q in items if q.start >= pstart and q.end <= pend]
+        return pace_parts(parts(sel), as_of, settings) if sel else None
+
+    by_rep: dict[str, list[QuotaLine]] = {}
+    for q in rows:
+        by_rep.setdefault(q.rep, []).append(q)
+    reps = []
+    for rep, items in by_rep.items():
+        last = max(items, key=lambda q: (q.start, q.end))
+        reps.append(
+            RepStanding(
+                rep,
+                last.team,
+                last.region,
+                in_period(items),
+                pace_parts(parts(items), as_of, settings),
+            )
+        )
+    reps.sort(key=lambda r: (_sort_text(r.team), _sort_text(r.rep)))
+    team_reps: dict[str, list[RepStanding]] = {}
+    for r in reps:
+        team_reps.setdefault(r.team, []).append(r)
+    team_list = []
+    for team, rs in sorted(team_reps.items(), key=lambda kv: _sort_text(kv[0])):
+        items = [q for r in rs for q in by_rep[r.rep]]
+        team_list.append(
+            TeamStanding(
+                team, len(rs), in_period(items), pace_parts(parts(items), as_of, settings), rs
+            )
+        )
+    ytd = pace_parts(parts(rows), as_of, settings) if rows else None
+    covered_label = None
+    if ytd is not None and ytd.covered is not None:
+        ends = sorted((q.end - q.start, q.period) for q in rows if q.end == ytd.covered)
+        covered_label = ends[0][1] if ends else None
+    return QuotaStanding(
+        as_of=as_of,
+        year_label=year_label,
+        year_start=ystart,
+        year_end=yend,
+        period_label=plabel,
+        period_start=pstart,
+        period_end=pend,
+        reps=reps,
+        teams=team_list,
+        period=in_period(rows) if rows else None,
+        ytd=ytd,
+        covered_label=covered_label,
+        span=span,
+        last_covered=last_covered,
+        skipped=skipped,
+        lines=rows,
+    )
 
 
 # --------------------------------------------------------------------------- milestones

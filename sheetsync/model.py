@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import operator
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
+
+from .errors import ConfigError, UsageError
 
 Kind = Literal["text", "number", "date", "period", "bool", "percent"]
 Record = dict[str, Any]
@@ -308,3 +311,34 @@ def key_title(table: Table, headers: dict[str, str] | None = None) -> str:
 
 
 MILESTONE_STATUSES = ("Not started", "On track", "At risk", "Late", "Done")
+
+
+def teams_of(quotas: list[Record]) -> list[str]:
+    """The team names the quota records use, sorted."""
+    return sorted({str(q["team"]) for q in quotas if q.get("team")})
+
+
+def resolve_teams(
+    records: dict[str, list[Record]], teams: Sequence[str], where: str = ""
+) -> tuple[str, ...]:
+    """``teams`` as the model's quotas spell them (case and spaces do not
+    matter). A team with no quotas is an error listing the teams: a
+    ConfigError naming ``where`` (the setting) if given, else a UsageError."""
+    known = teams_of(records.get("quotas", []))
+    by_fold = {" ".join(t.split()).casefold(): t for t in known}
+    found: list[str] = []
+    unknown: list[str] = []
+    for name in teams:
+        team = by_fold.get(" ".join(name.split()).casefold())
+        if team is None:
+            unknown.append(name)
+        elif team not in found:
+            found.append(team)
+    if unknown:
+        error = ConfigError if where else UsageError
+        raise error(
+            f"{where + ': ' if where else ''}no quotas for team "
+            f"{', '.join(repr(t) for t in unknown)} in the model",
+            hint=f"teams in the model: {', '.join(known) or '(none)'}",
+        )
+    return tuple(found)

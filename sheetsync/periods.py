@@ -133,3 +133,38 @@ def period_of(day: date, kind: str = "month") -> str:
     if kind == "year":
         return f"{day.year:04d}"
     return f"{day.year:04d}-{day.month:02d}"
+
+
+def fiscal_year(day: date, fy_start_month: int = 1) -> tuple[str, date, date]:
+    """Label and bounds of the fiscal year containing ``day`` (``2026``, or ``FY2027``
+    for the year from April 2026 to March 2027)."""
+    if fy_start_month == 1:
+        label = f"{day.year:04d}"
+    else:
+        end_year = day.year + 1 if day.month >= fy_start_month else day.year
+        label = f"FY{end_year:04d}"
+    start, end = period_bounds(label, fy_start_month)
+    return label, start, end
+
+
+WEEKDAYS = {name.lower(): i for i, name in enumerate(calendar.day_name)}
+WEEKDAYS.update({name.lower(): i for i, name in enumerate(calendar.day_abbr)})
+
+
+def weekday_number(name: str) -> int:
+    """0 for Monday … 6 for Sunday, from a day's English name or abbreviation."""
+    try:
+        return WEEKDAYS[name.strip().lower()]
+    except KeyError:
+        raise ValueError(f"{name!r} is not a day of the week (expected e.g. Sunday)") from None
+
+
+def last_week_end(today: date, week_ends: int = 6) -> date:
+    """The last day of the last *complete* reporting week before ``today``.
+
+    Weeks end on ``week_ends`` (0 Monday … 6 Sunday). On a Monday with weeks
+    ending on Sunday that is yesterday; on the Sunday itself the week is not
+    over yet, so it is the Sunday before.
+    """
+    back = (today.weekday() - week_ends - 1) % 7 + 1
+    return today - timedelta(days=back)

@@ -29,6 +29,7 @@ from .mail import (
     send_packs,
     write_outbox,
 )
+from .plan import plan_as_of
 from .progress import Progress
 from .store import Store
 from .sync import PullResult, pull
@@ -42,6 +43,7 @@ class WeeklyRun:
     pulls: list[PullResult] = field(default_factory=list)
     packs: list[Pack] = field(default_factory=list)
     report: SendReport = field(default_factory=SendReport)
+    note: str | None = None  # the plan is the one first pulled (see sheetsync.plan)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -72,9 +74,15 @@ def run_weekly(
     select_groups(config, groups)  # a wrong group name fails before anything is read
     if dry_run and outbox is None:
         raise UsageError("a dry run needs an outbox folder", hint="pass --outbox DIR")
+    if not dry_run:
+        config.mail.require_server()  # before anything is pulled or rendered
     run = WeeklyRun(as_of)
     run.pulls = pull(config, store, progress=progress)
-    run.packs = build_all_packs(config, store, as_of, groups, renderer=renderer, progress=progress)
+    plan = plan_as_of(store, config, as_of)
+    run.note = plan.note
+    run.packs = build_all_packs(
+        config, store, as_of, groups, renderer=renderer, progress=progress, plan=plan
+    )
     if dry_run:
         assert outbox is not None
         run.report = write_outbox(store, run.packs, outbox, progress=progress)

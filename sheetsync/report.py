@@ -43,8 +43,19 @@ from markupsafe import Markup, escape
 from . import metrics as m
 from .config import Config, RagSettings
 from .errors import ConfigError, SheetsyncError, UsageError
+from .formatting import Formatter
 from .goal_tree import GoalTreeView, goal_tree_views
-from .periods import period_bounds
+from .model import resolve_teams
+from .periods import fiscal_year, period_bounds, period_of
+from .plan import (
+    PlanAsOf,
+    SourceRead,
+    coverage_line,
+    plan_as_of,
+    quota_notes,
+    require_in_range,
+    through_text,
+)
 from .progress import Progress
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -126,6 +137,7 @@ class Meta:
     lang: str  # "en" for <html lang>
     timestamp: str  # ISO date used for the PDF's creation/modification dates
     teams: tuple[str, ...]  # team filter, empty = all
+    coverage: str  # "Actuals through November 2026 · plan read 2 Dec 2026 from sales_plan.xlsx"
 
 
 @dataclass(frozen=True)
@@ -169,22 +181,8 @@ class MilestoneRow:
     notes: str | None
 
 
-@dataclass(frozen=True)
-class RepRow:
-    rep: str
-    team: str
-    region: str | None
-    period: m.Pace | None  # the current quota period (month)
-    ytd: m.Pace  # the fiscal year: year to date, projected to year end
-
-
-@dataclass(frozen=True)
-class TeamRow:
-    team: str
-    rep_count: int
-    period: m.Pace | None
-    ytd: m.Pace
-    reps: list[RepRow]
+RepRow = m.RepStanding  # rep, team, region, period (Pace | None), ytd (Pace)
+TeamRow = m.TeamStanding  # team, rep_count, period, ytd, reps
 
 
 @dataclass(frozen=True)
@@ -390,26 +388,6 @@ def _logo_uri(config: Config) -> str | None:
     return f"data:{mime};base64,{base64.b64encode(logo.read_bytes()).decode()}"
 
 
-def fiscal_year(as_of: date, fy_start_month: int) -> tuple[str, date, date]:
-    """Label and bounds of the fiscal year containing ``as_of``."""
-    if fy_start_month == 1:
-        label = f"{as_of.year:04d}"
-    else:
-        end_year = as_of.year + 1 if as_of.month >= fy_start_month else as_of.year
-        label = f"FY{end_year:04d}"
-    start, end = period_bounds(label, fy_start_month)
-    return label, start, end
-
-
-def _bounds(label: str, fy: int, cache: dict[str, tuple[date, date]]) -> tuple[date, date] | None:
-    if label not in cache:
-        try:
-            cache[label] = period_bounds(str(label), fy)
-        except (ValueError, IndexError):
-            cache[label] = None  # type: ignore[assignment]
-    return cache[label]
-
-
 def _sort_text(v: Any) -> str:
     return "" if v is None else str(v).casefold()
 
@@ -420,104 +398,6 @@ def _worst(rags: Iterable[str]) -> str:
 
 
 # --------------------------------------------------------------------------- quotas
-
-
-@dataclass
-class _QuotaModel:
-    period_label: str
-    period_start: date
-    period_end: date
-    reps: list[RepRow]
-    teams: list[TeamRow]
-    period: m.Pace | None
-    ytd: m.Pace | None
-    notes: list[str]
-
-
-def _quota_model(
-    quotas: list[dict[str, Any]],
-    as_of: date,
-    fy: int,
-    year: tuple[date, date],
-    rag: RagSettings,
-) -> _QuotaModel:
-    cache: dict[str, tuple[date, date]] = {}
-    ystart, yend = year
-    notes: list[str] = []
-    rows = []
-    skipped = 0
-    for q in quotas:
-        b = _bounds(q.get("period"), fy, cache)
-        if b is None:
-            skipped += 1
-            continue
-        if b[0] < ystart or b[1] > yend:
-            continue
-        rows.append((q, b))
-    if skipped:
-        notes.append(f"{skipped} quota rows with a period sheetsync cannot read were left out.")
-    # The current quota period: the shortest period of the year's quotas holding as_of.
-    holding = sorted({(b[1] - b[0], str(q["period"]), b) for q, b in rows if b[0] <= as_of <= b[1]})
-    if holding:
-        _, plabel, (pstart, pend) = holding[0]
-    else:
-        plabel = f"{as_of.year:04d}-{as_of.month:02d}"
-        pstart, pend = period_bounds(plabel)
-        if rows:
-            notes.append(f"No quota covers {as_of.isoformat()}; the period figures are empty.")
-
-    by_rep: dict[str, list[tuple[dict[str, Any], tuple[date, date]]]] = defaultdict(list)
-    for q, b in rows:
-        by_rep[str(q["rep"])].append((q, b))
-
-    def horizon(items, start, end, in_period: bool) -> m.Pace | None:
-        sel = [(q, b) for q, b in items if not in_period or (b[0] >= start and b[1] <= end)]
-        if not sel:
-            return None
-        parts = [m.Part(b[0], b[1], float(q.get("quota") or 0.0)) for q, b in sel]
-        actual = sum(float(q.get("closed") or 0.0) for q, b in sel if b[0] <= as_of)
-        return m.pace_parts(actual, parts, as_of, rag, start=start, end=end)
-
-    reps: list[RepRow] = []
-    for rep, items in by_rep.items():
-        last = max(items, key=lambda x: x[1])[0]
-        ytd = horizon(items, ystart, yend, False)
-        assert ytd is not None
-        reps.append(
-            RepRow(
-                rep=rep,
-                team=str(last.get("team") or "(no team)"),
-                region=last.get("region"),
-                period=horizon(items, pstart, pend, True),
-                ytd=ytd,
-            )
-        )
-    reps.sort(key=lambda r: (_sort_text(r.team), _sort_text(r.rep)))
-    by_team: dict[str, list[RepRow]] = defaultdict(list)
-    team_items: dict[str, list] = defaultdict(list)
-    for r in reps:
-        by_team[r.team].append(r)
-        team_items[r.team].extend(by_rep[r.rep])
-    teams = [
-        TeamRow(
-            team=t,
-            rep_count=len(rs),
-            period=horizon(team_items[t], pstart, pend, True),
-            ytd=horizon(team_items[t], ystart, yend, False),  # type: ignore[arg-type]
-            reps=rs,
-        )
-        for t, rs in sorted(by_team.items(), key=lambda kv: _sort_text(kv[0]))
-    ]
-    return _QuotaModel(
-        period_label=plabel,
-        period_start=pstart,
-        period_end=pend,
-        reps=reps,
-        teams=teams,
-        period=horizon(rows, pstart, pend, True),
-        ytd=horizon(rows, ystart, yend, False),
-        notes=notes,
-    )
 
 
 def _pace_key(r: RepRow) -> tuple:
@@ -612,8 +492,8 @@ def _fmt_change_value(v: Any) -> str:
 def _changes(
     cur_rows: list[MilestoneRow],
     prev_rows: list[MilestoneRow],
-    cur_q: _QuotaModel,
-    prev_q: _QuotaModel | None,
+    cur_q: m.QuotaStanding | None,
+    prev_q: m.QuotaStanding | None,
     cur_budget: list[BudgetRow],
     prev_budget: list[BudgetRow],
     has_previous: bool,
@@ -658,12 +538,12 @@ def _changes(
     moved.sort(key=lambda c: (not c.worse, c.row.due or date.max, _sort_text(c.row.key)))
 
     reps: list[RepMove] = []
-    if prev_q is not None:
+    if prev_q is not None and cur_q is not None:
         before = {r.rep: r for r in prev_q.reps}
         same_year = (
             prev_q.ytd is not None
             and cur_q.ytd is not None
-            and (prev_q.ytd.start == cur_q.ytd.start)
+            and prev_q.year_start == cur_q.year_start
         )
         for r in cur_q.reps:
             b = before.get(r.rep)
@@ -725,19 +605,20 @@ class _Model:
     """The computed pieces of one snapshot (current or previous)."""
 
     milestones: list[MilestoneRow]
-    quotas: _QuotaModel | None
+    quotas: m.QuotaStanding | None  # None: the model holds no quotas
     budget: list[BudgetRow]
 
 
-def _compute(records: Records, as_of: date, config: Config, year, teams) -> _Model:
-    fy = config.report.fiscal_year_start_month
+def _compute(records: Records, as_of: date, config: Config, teams: Sequence[str]) -> _Model:
     projects = {str(p.get("key")): p for p in records.get("projects", [])}
     quotas = records.get("quotas", [])
-    if teams:
-        quotas = [q for q in quotas if q.get("team") in teams]
     return _Model(
         milestones=_milestone_rows(records.get("milestones", []), projects, as_of, config.rag),
-        quotas=_quota_model(quotas, as_of, fy, year, config.rag) if quotas else None,
+        quotas=m.quota_standing(
+            quotas, as_of, config.rag, config.report.fiscal_year_start_month, teams
+        )
+        if quotas
+        else None,
         budget=_budget_rows(records.get("budget", [])),
     )
 
@@ -751,29 +632,35 @@ def build_context(
     as_of: date,
     teams: tuple[str, ...] = (),
     limits: Limits | None = None,
+    reads: Sequence[SourceRead] = (),
+    note: str | None = None,
 ) -> ReportContext:
     """The report's context from the model's records now and a week earlier.
 
     Pure: no I/O besides reading the configured logo, no clock. ``previous``
-    may be empty (no earlier snapshot): "what changed" then says so.
+    may be empty (no earlier snapshot): "what changed" then says so. ``reads``
+    (which source was read when) and ``note`` (the plan is the one first
+    pulled) come from :func:`sheetsync.plan.plan_as_of`; see :func:`context_for`.
     """
     lim = limits or LIMITS.get(name, LIMITS["weekly"])
     rag = config.rag
     fmt = Formatter(config.report.locale, config.report.currency)
     fy_label, ystart, yend = fiscal_year(as_of, config.report.fiscal_year_start_month)
     prev_as_of = as_of - timedelta(days=7)
-    cur = _compute(current, as_of, config, (ystart, yend), teams)
+    cur = _compute(current, as_of, config, teams)
     has_prev = any(previous.get(t) for t in ("milestones", "quotas", "projects", "budget"))
-    prev_year = fiscal_year(prev_as_of, config.report.fiscal_year_start_month)[1:]
-    prev = _compute(previous, prev_as_of, config, prev_year, teams) if has_prev else None
+    prev = _compute(previous, prev_as_of, config, teams) if has_prev else None
 
     q = cur.quotas
     if q is not None:
+        require_in_range(q)
         plabel, pstart, pend = q.period_label, q.period_start, q.period_end
     else:
-        plabel = f"{as_of.year:04d}-{as_of.month:02d}"
+        plabel = period_of(as_of)
         pstart, pend = period_bounds(plabel)
-    notes = list(q.notes) if q else ["The model holds no quotas: quota figures are left out."]
+    notes = ([note] if note else []) + (
+        quota_notes(q, fmt) if q else ["The model holds no quotas: quota figures are left out."]
+    )
 
     # Projects ---------------------------------------------------------------
     ms_by_project: dict[str, list[dict]] = defaultdict(list)
@@ -876,7 +763,7 @@ def build_context(
     changes = _changes(
         cur.milestones,
         prev.milestones if prev else [],
-        q or _empty_quota(as_of),
+        q,
         prev.quotas if prev else None,
         cur.budget,
         prev.budget if prev else [],
@@ -889,7 +776,7 @@ def build_context(
     # KPIs -------------------------------------------------------------------
     counts = m.count_categories(_state_like(r) for r in cur.milestones)
     btot = m.budget_totals(current.get("budget", []))
-    kpis = _kpis(q, counts, btot, fmt, rag, plabel, fy_label)
+    kpis = _kpis(q, counts, btot, fmt, rag)
 
     reps_sorted = sorted(q.reps, key=_pace_key) if q else []
     charts = Charts(
@@ -897,16 +784,8 @@ def build_context(
         if q
         else Markup(""),
         rep_attainment_more=max(len(reps_sorted) - lim.chart_reps, 0),
-        cumulative=svg_cumulative(
-            current.get("quotas", []),
-            teams,
-            config,
-            as_of,
-            fmt,
-            "cu",
-            170 if name == "executive" else 230,
-        )
-        if q
+        cumulative=svg_cumulative(q, fmt, "cu", 170 if name == "executive" else 230)
+        if q and q.ytd
         else Markup(""),
         team_attainment=svg_team_attainment(q.teams, fmt, rag, "ta") if q else Markup(""),
     )
@@ -933,6 +812,7 @@ def build_context(
         lang=config.report.locale.split("_")[0].split("-")[0] or "en",
         timestamp=as_of.isoformat(),
         teams=tuple(teams),
+        coverage=coverage_line(q, reads, fmt),
     )
     return ReportContext(
         meta=meta,
@@ -961,10 +841,6 @@ def build_context(
     )
 
 
-def _empty_quota(as_of: date) -> _QuotaModel:
-    return _QuotaModel("", as_of, as_of, [], [], None, None, [])
-
-
 def _state_like(r: MilestoneRow) -> m.MilestoneState:
     return m.MilestoneState(r.category, r.reason, r.progress, r.expected, r.days_to_due)
 
@@ -984,42 +860,56 @@ def _pick_milestones(rows: list[MilestoneRow], limit: int, as_of: date) -> list[
     return [r for r in rows if id(r) in chosen]
 
 
-def _kpis(q, counts, btot, fmt: Formatter, rag, plabel, fy_label) -> list[Kpi]:
+def _kpis(
+    q: m.QuotaStanding | None,
+    counts: dict[str, int],
+    btot: m.BudgetTotals,
+    fmt: Formatter,
+    rag: RagSettings,
+) -> list[Kpi]:
     kpis: list[Kpi] = []
     if q and q.period:
         p = q.period
+        name = fmt.period_name(q.period_label)
+        if p.reported:
+            detail = f"{fmt.money(p.actual)} of {fmt.money(p.target)} · pace {fmt.pct(p.pace)}"
+        else:
+            detail = f"no actuals entered yet · quota {fmt.money(p.target)}"
         kpis.append(
-            Kpi(
-                "period_attainment",
-                f"Attainment {fmt.period_name(plabel)}",
-                p.attainment,
-                "percent",
-                f"{fmt.money(p.actual)} of {fmt.money(p.target)} · pace {fmt.pct(p.pace)}",
-                p.rag.status,
-            )
-        )
+            Kpi("period_attainment", f"Attainment {name}", p.attainment, "percent", detail,
+                p.rag.status)
+        )  # fmt: skip
     if q and q.ytd:
         y = q.ytd
+        through = through_text(q, fmt)
         kpis.append(
             Kpi(
                 "ytd_attainment",
                 "Attainment year to date",
                 y.attainment,
                 "percent",
-                f"{fmt.money(y.actual)} of {fmt.money(y.target_to_date)} · pace {fmt.pct(y.pace)}",
+                f"{fmt.money(y.actual)} of {fmt.money(y.target_to_date)} {through}"
+                f" · pace {fmt.pct(y.pace)}"
+                if y.reported
+                else f"no actuals entered yet · quota {fmt.money(y.target)}",
                 y.rag.status,
             )
         )
         proj_rag = m.rag_for_pace(y.projected_attainment, rag, "projection")
         need = fmt.money(y.required_weekly) if y.required_weekly is not None else "—"
+        label = (
+            f"Projected to {fmt.day(y.end)}" if q.quotas_end_early else f"Projected {q.year_label}"
+        )
         kpis.append(
             Kpi(
                 "projection",
-                f"Projected {fy_label}",
+                label,
                 y.projection,
                 "money",
                 f"{fmt.pct(y.projected_attainment)} of the {fmt.money(y.target)} quota; "
-                f"closing it needs {need} a week",
+                f"closing it needs {need} a week"
+                if y.projection is not None
+                else "no run-rate yet: no actuals entered",
                 proj_rag.status,
             )
         )
@@ -1061,134 +951,6 @@ def _kpis(q, counts, btot, fmt: Formatter, rag, plabel, fy_label) -> list[Kpi]:
         )
     )
     return kpis
-
-
-# =========================================================================== formatting
-
-
-class Formatter:
-    """Locale-aware formatting (Babel) for one report. ``None`` shows as "—"."""
-
-    DASH = "—"
-
-    def __init__(self, locale: str, currency: str) -> None:
-        from babel import Locale, UnknownLocaleError
-
-        try:
-            self.locale = Locale.parse(locale.replace("-", "_"))
-        except (UnknownLocaleError, ValueError) as e:
-            raise ConfigError(f"report.locale: {locale!r} is not a known locale ({e})") from None
-        self.currency = currency
-        pattern = self.locale.currency_formats["standard"].pattern
-        self._money_pattern = re.sub(r"\.0+", "", pattern.split(";")[0])
-
-    def money(self, v: float | None) -> str:
-        from babel.numbers import format_currency
-
-        if v is None:
-            return self.DASH
-        return format_currency(
-            round(v), self.currency, format=self._money_pattern, locale=self.locale,
-            currency_digits=False,
-        )  # fmt: skip
-
-    def money_short(self, v: float | None) -> str:
-        from babel.numbers import format_compact_currency
-
-        if v is None:
-            return self.DASH
-        digits = 1 if abs(v) >= 1000 else 0
-        return format_compact_currency(v, self.currency, locale=self.locale, fraction_digits=digits)
-
-    def pct(self, v: float | None, digits: int = 0) -> str:
-        from babel.numbers import format_percent
-
-        if v is None or (isinstance(v, float) and not math.isfinite(v)):
-            return self.DASH
-        base = self.locale.percent_formats[None].pattern.split(";")[0]
-        fmt = base.replace("#,##0", "#,##0." + "0" * digits) if digits else base
-        return format_percent(v, format=fmt, locale=self.locale)
-
-    def pp(self, v: float | None) -> str:
-        """A change in percentage points: ``+4.2 pp``."""
-        from babel.numbers import format_decimal
-
-        if v is None:
-            return self.DASH
-        sign = "+" if v > 0 else "−" if v < 0 else "±"
-        return f"{sign}{format_decimal(abs(v) * 100, format='#,##0.0', locale=self.locale)} pp"
-
-    def num(self, v: float | None, digits: int | None = None) -> str:
-        """A plain number; ``digits`` None picks 2 below 10, 1 below 1,000, else 0."""
-        from babel.numbers import format_decimal
-
-        if v is None:
-            return self.DASH
-        if digits is None:
-            digits = 2 if abs(v) < 10 else 1 if abs(v) < 1000 else 0
-        fmt = "#,##0" + ("." + "#" * digits if digits else "")
-        return format_decimal(v, format=fmt, locale=self.locale)
-
-    def signed_money(self, v: float | None) -> str:
-        if v is None:
-            return self.DASH
-        return ("+" if v > 0 else "−" if v < 0 else "") + self.money(abs(v))
-
-    def day(self, d: date | None) -> str:
-        from babel.dates import format_date
-
-        return self.DASH if d is None else format_date(d, "medium", locale=self.locale)
-
-    def day_long(self, d: date | None) -> str:
-        from babel.dates import format_date
-
-        return self.DASH if d is None else format_date(d, "full", locale=self.locale)
-
-    def day_short(self, d: date | None) -> str:
-        from babel.dates import format_skeleton
-
-        return self.DASH if d is None else format_skeleton("MMMd", d, locale=self.locale)
-
-    def month(self, d: date | None) -> str:
-        from babel.dates import format_skeleton
-
-        return self.DASH if d is None else format_skeleton("yMMMM", d, locale=self.locale)
-
-    def month_short(self, d: date) -> str:
-        from babel.dates import format_skeleton
-
-        return format_skeleton("MMM", d, locale=self.locale)
-
-    def period_name(self, label: str) -> str:
-        """``2026-11`` → "November 2026"; other labels as they are."""
-        if re.fullmatch(r"\d{4}-\d{2}", label or ""):
-            return self.month(date(int(label[:4]), int(label[5:]), 1))
-        return label
-
-    def value(self, v: Any, kind: str) -> str:
-        if kind == "money":
-            return self.money(v)
-        if kind == "percent":
-            return self.pct(v)
-        if kind == "count":
-            return self.num(v, 0)
-        return self.DASH if v is None else str(v)
-
-    def filters(self) -> dict[str, Callable[..., str]]:
-        return {
-            "money": self.money,
-            "money_short": self.money_short,
-            "signed_money": self.signed_money,
-            "pct": self.pct,
-            "pp": self.pp,
-            "num": self.num,
-            "day": self.day,
-            "day_long": self.day_long,
-            "day_short": self.day_short,
-            "month": self.month,
-            "period_name": self.period_name,
-            "fmt": self.value,
-        }
 
 
 # =========================================================================== charts
@@ -1338,30 +1100,17 @@ def svg_team_attainment(
     return Markup(str(svg).replace("by rep", "by team"))
 
 
-def svg_cumulative(
-    quotas: list[dict[str, Any]],
-    teams: tuple[str, ...],
-    config: Config,
-    as_of: date,
-    fmt: Formatter,
-    prefix: str,
-    height: int = 230,
-) -> Markup:
+def svg_cumulative(q: m.QuotaStanding, fmt: Formatter, prefix: str, height: int = 230) -> Markup:
     """Cumulative closed (solid, dots) against the cumulative quota line (dashed)
-    over the fiscal year, with the run-rate projection (dotted) to year end."""
-    fy = config.report.fiscal_year_start_month
-    _, ystart, yend = fiscal_year(as_of, fy)
-    cache: dict[str, tuple[date, date]] = {}
-    parts: list[tuple[date, date, float, float | None]] = []
-    for q in quotas:
-        if teams and q.get("team") not in teams:
-            continue
-        b = _bounds(q.get("period"), fy, cache)
-        if not b or b[0] < ystart or b[1] > yend:
-            continue
-        parts.append((b[0], b[1], float(q.get("quota") or 0.0), q.get("closed")))
+    over the fiscal year, with the run-rate projection (dotted) to the last
+    quota period. Closed is drawn through the day actuals are entered to."""
+    y = q.ytd
+    assert y is not None
+    ystart, yend = q.year_start, q.year_end
+    parts = [(ln.start, ln.end, ln.quota, ln.closed) for ln in q.lines]
     if not parts:
         return Markup("")
+    as_of = y.covered or q.as_of
     # x positions: every month end of the year
     ticks: list[date] = []
     d = ystart
@@ -1382,8 +1131,9 @@ def svg_cumulative(
     actual_pts = [(ystart - timedelta(days=1), 0.0)] + [(e, closed_at(e)) for e in ends]
     target_total = target_at(yend)
     total_days = m.days_inclusive(ystart, yend)
-    closed_now = actual_pts[-1][1]
-    proj = m.run_rate_projection(closed_now, ystart, yend, as_of)
+    closed_now = y.actual
+    proj = y.projection
+    pend = y.end
     ymax = max(target_total, proj or 0.0, closed_now) * 1.08 or 1.0
 
     width, left, right, top, bottom = 680, 64, 96, 22, 28
@@ -1442,9 +1192,9 @@ def svg_cumulative(
         + '"/>'
     )
     # projection
-    if proj is not None and as_of < yend:
+    if proj is not None and as_of < pend:
         out.append(
-            f'<line x1="{X(as_of):.1f}" y1="{Y(closed_now):.1f}" x2="{X(yend):.1f}" y2="{Y(proj):.1f}" '
+            f'<line x1="{X(as_of):.1f}" y1="{Y(closed_now):.1f}" x2="{X(pend):.1f}" y2="{Y(proj):.1f}" '
             'stroke="#1f4e78" stroke-width="1.4" stroke-dasharray="1.5 2.5"/>'
         )
     # actual line
@@ -1458,13 +1208,14 @@ def svg_cumulative(
             f'<circle cx="{X(dd):.1f}" cy="{Y(vv):.1f}" r="2.6" fill="#1f4e78" stroke="#fff" stroke-width="0.6"/>'
         )
     # as-of marker
+    mark = X(min(q.as_of, yend))
     out.append(
-        f'<line x1="{X(as_of):.1f}" y1="{top}" x2="{X(as_of):.1f}" y2="{top + ph}" stroke="#888" stroke-width="0.6"/>'
+        f'<line x1="{mark:.1f}" y1="{top}" x2="{mark:.1f}" y2="{top + ph}" stroke="#888" stroke-width="0.6"/>'
     )
     # end labels, kept apart
     labels = [(Y(target_total), f"Quota {fmt.money_short(target_total)}", "#1a1a1a")]
     labels.append((Y(closed_now), f"Closed {fmt.money_short(closed_now)}", "#1f4e78"))
-    if proj is not None and as_of < yend:
+    if proj is not None and as_of < pend:
         labels.append((Y(proj), f"Projected {fmt.money_short(proj)}", "#1f4e78"))
     labels.sort()
     last_y = -100.0
@@ -1850,6 +1601,51 @@ def render_pdf(
     )
 
 
+def context_for(
+    plan: PlanAsOf,
+    config: Config,
+    *,
+    name: str = "weekly",
+    teams: tuple[str, ...] = (),
+    limits: Limits | None = None,
+) -> ReportContext:
+    """The report context of a plan as of a day (see :func:`sheetsync.plan.plan_as_of`).
+
+    ``teams`` are matched to the model's spelling; an unknown team is an error."""
+    if teams:
+        teams = resolve_teams(plan.current, teams)
+    return build_context(
+        plan.current,
+        plan.previous,
+        config,
+        name=name,
+        as_of=plan.as_of,
+        teams=teams,
+        limits=limits,
+        reads=plan.reads,
+        note=plan.note,
+    )
+
+
+def render_context(
+    ctx: ReportContext,
+    config: Config,
+    *,
+    fmt: str = "pdf",
+    template_dirs: Sequence[str | Path] = (),
+    timeout: float | None = DEFAULT_TIMEOUT,
+    progress: Progress | None = None,
+) -> bytes:
+    """A report context as PDF bytes, or as UTF-8 HTML with ``fmt="html"``."""
+    if fmt not in ("pdf", "html"):
+        raise UsageError(f"unknown report format {fmt!r}", hint="use pdf or html")
+    if fmt == "html":
+        if progress:
+            progress("writing the HTML")
+        return render_html(ctx, config, template_dirs=template_dirs).encode("utf-8")
+    return render_pdf(ctx, config, template_dirs=template_dirs, timeout=timeout, progress=progress)
+
+
 def render_report(
     store: Store,
     config: Config,
@@ -1862,37 +1658,17 @@ def render_report(
     timeout: float | None = DEFAULT_TIMEOUT,
     progress: Progress | None = None,
 ) -> bytes:
-    """Render a report from the store: the model as of the end of ``as_of``
-    against the model a week earlier. ``fmt`` is "pdf" or "html" (UTF-8 bytes).
+    """Render a report from the store: the plan as of the end of ``as_of``
+    against the plan a week earlier. ``fmt`` is "pdf" or "html" (UTF-8 bytes).
     ``progress(message, done=None, total=None)`` hears each step."""
     if fmt not in ("pdf", "html"):
         raise UsageError(f"unknown report format {fmt!r}", hint="use pdf or html")
     if progress:
         progress("reading the model")
-    end_of = datetime.combine(as_of, time.max)
-    current = store.all_records(as_of=end_of)
-    late_start: datetime | None = None
-    if not any(current.values()):
-        current = store.all_records()
-        if not any(current.values()):
-            raise UsageError("the model is empty", hint="run `sheetsync pull` first")
-        # The model was first pulled after that day (a plan dated in the past, like
-        # the sample): report on the plan as it was first pulled, with no history.
-        late_start = store.first_version_at()
-        current = store.all_records(as_of=late_start)
-        previous: Records = {}
-    else:
-        previous = store.all_records(as_of=end_of - timedelta(days=7))
+    plan = plan_as_of(store, config, as_of)
     if progress:
         progress("building the report")
-    ctx = build_context(current, previous, config, name=name, as_of=as_of, teams=teams)
-    if late_start is not None:
-        ctx.notes.append(
-            f"The model's history starts on {late_start:%d %b %Y}, after {as_of:%d %b %Y}: "
-            "this report uses the plan as first pulled."
-        )
-    if fmt == "html":
-        if progress:
-            progress("writing the HTML")
-        return render_html(ctx, config, template_dirs=template_dirs).encode("utf-8")
-    return render_pdf(ctx, config, template_dirs=template_dirs, timeout=timeout, progress=progress)
+    ctx = context_for(plan, config, name=name, teams=teams)
+    return render_context(
+        ctx, config, fmt=fmt, template_dirs=template_dirs, timeout=timeout, progress=progress
+    )

@@ -248,7 +248,9 @@ class Snapshot:
 class Store:
     """The model: a SQLAlchemy engine over SQLite or PostgreSQL."""
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
+    def __init__(self, url: str, *, migrate: bool = True, create_folder: bool = False) -> None:
+        """Open (and, if behind, upgrade) the model at ``url``. A SQLite file's
+        folder must exist unless ``create_folder`` (the default ``.sheetsync/``)."""
         self.url = url
         try:
             parsed = _engine_url(url)
@@ -260,7 +262,19 @@ class Store:
         if parsed.get_backend_name() == "sqlite":
             db = parsed.database or ""
             if db and db != ":memory:" and not db.startswith("file:"):
-                Path(db).parent.mkdir(parents=True, exist_ok=True)
+                folder = Path(db).absolute().parent
+                if create_folder:
+                    try:
+                        folder.mkdir(exist_ok=True)
+                    except OSError as e:
+                        raise ConfigError(
+                            f"cannot create the model's folder {folder}: {e.strerror}"
+                        ) from None
+                elif not folder.is_dir():
+                    raise ConfigError(
+                        f"the model's folder {folder} does not exist ({self.display_url})",
+                        hint="create it first, or check the path given with --db or db =",
+                    )
         try:
             self.engine = sa.create_engine(parsed)
         except (sa.exc.ArgumentError, ImportError) as e:
@@ -692,6 +706,27 @@ class Store:
         with self.engine.connect() as c:
             blob = c.execute(sa.select(t.c.values_z).where(t.c.id == snapshot_id)).scalar()
         return decode_values(blob)
+
+    def first_read_between(self, after: datetime, until: datetime) -> datetime | None:
+        """When the first snapshot taken after ``after`` and by ``until`` was taken."""
+        t = SCHEMA["snapshots"]
+        q = sa.select(sa.func.min(t.c.taken_at)).where(t.c.taken_at > after, t.c.taken_at <= until)
+        with self.engine.connect() as c:
+            return c.execute(q).scalar()
+
+    def read_snapshots(self, cutoff: datetime, *, first: bool = False) -> list[Snapshot]:
+        """Per source, the last snapshot taken at or before ``cutoff`` (with ``first``:
+        each source's first snapshot): which reads a plan as of a day reflects."""
+        t = SCHEMA["snapshots"]
+        pick = sa.func.min(t.c.id) if first else sa.func.max(t.c.id)
+        ids = sa.select(pick).group_by(t.c.source)
+        if not first:
+            ids = ids.where(t.c.taken_at <= cutoff)
+        q = sa.select(
+            t.c.id, t.c.taken_at, t.c.source, t.c.kind, t.c.content_hash, t.c.summary
+        ).where(t.c.id.in_(ids))
+        with self.engine.connect() as c:
+            return [Snapshot(*row) for row in c.execute(q.order_by(t.c.source))]
 
     def last_snapshot(
         self,

@@ -1,21 +1,19 @@
-"""The model at a glance: what ``sheetsync status`` prints and ``--json`` returns."""
+"""The model at a glance: what ``sheetsync status`` prints and ``--json`` returns.
+
+Every figure comes from :mod:`sheetsync.metrics` over the plan as of a day
+(:func:`sheetsync.plan.plan_as_of`), the same as the reports and the email.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import date
 from typing import Any
 
-from .config import RagSettings
-from .metrics import AT_RISK, DONE, LATE, ON_TRACK, classify_milestone
-from .model import Record
-from .periods import period_bounds
+from . import metrics as m
+from .config import Config
+from .formatting import Formatter
+from .plan import PlanAsOf, coverage_line, quota_notes, require_in_range, through_text
 
-STATES = (DONE, LATE, AT_RISK, ON_TRACK)
-
-
-def _ratio(num: float, den: float) -> float | None:
-    return num / den if den else None
+STATES = (m.DONE, m.LATE, m.AT_RISK, m.ON_TRACK)
 
 
 def _project_entry(key: str, name: str, owner: str | None) -> dict[str, Any]:
@@ -29,53 +27,57 @@ def _project_entry(key: str, name: str, owner: str | None) -> dict[str, Any]:
     }
 
 
-def summarize(
-    records: dict[str, list[Record]],
-    as_of: date,
-    fy_start_month: int = 1,
-    rag: RagSettings | None = None,
-) -> dict[str, Any]:
+def _pace(p: m.Pace | None) -> dict[str, Any] | None:
+    """A Pace as plain JSON-able figures (the same numbers the reports print)."""
+    if p is None:
+        return None
+    return {
+        "start": p.start.isoformat(),
+        "end": p.end.isoformat(),
+        "actuals_through": p.covered.isoformat() if p.covered else None,
+        "quota": p.target_to_date,
+        "closed": p.actual,
+        "attainment": p.attainment,
+        "expected": p.expected,
+        "pace": p.pace,
+        "projection": p.projection,
+        "projected_attainment": p.projected_attainment,
+        "period_quota": p.target,
+        "gap": p.gap,
+        "required_weekly": p.required_weekly,
+        "rag": p.rag.status,
+    }
+
+
+def summarize(plan: PlanAsOf, config: Config, teams: tuple[str, ...] = ()) -> dict[str, Any]:
     """Milestone counts per project (classified as in the reports), year-to-date
-    attainment per team and rep, budget per project."""
-    rag = rag or RagSettings()
+    attainment per team and rep, budget per project, and what the data covers."""
+    records, as_of, rag = plan.current, plan.as_of, config.rag
     projects = {
         p["key"]: _project_entry(p["key"], p["name"], p.get("owner"))
         for p in records.get("projects", [])
     }
-    for m in records.get("milestones", []):
-        entry = projects.setdefault(m["project"], _project_entry(m["project"], m["project"], None))
-        state = classify_milestone(m, as_of, rag)
+    for ms in records.get("milestones", []):
+        entry = projects.setdefault(
+            ms["project"], _project_entry(ms["project"], ms["project"], None)
+        )
+        state = m.classify_milestone(ms, as_of, rag)
         entry["milestones"] += 1
         entry[state.category] += 1
         if (
-            state.category != DONE
+            state.category != m.DONE
             and state.days_to_due is not None
             and 0 <= state.days_to_due <= 14
         ):
             entry["due"] += 1
 
-    reps: dict[str, dict[str, Any]] = {}
-    teams: dict[str, dict[str, Any]] = defaultdict(lambda: {"quota": 0.0, "closed": 0.0, "reps": 0})
-    year_start = date(as_of.year, 1, 1)
-    for q in records.get("quotas", []):
-        start, end = period_bounds(q["period"], fy_start_month)
-        if start > as_of or end < year_start:
-            continue  # only periods of this year that have begun
-        rep = reps.setdefault(
-            q["rep"], {"rep": q["rep"], "team": q.get("team"), "quota": 0.0, "closed": 0.0}
+    fmt = Formatter(config.report.locale, config.report.currency)
+    q = None
+    if records.get("quotas"):
+        q = m.quota_standing(
+            records["quotas"], as_of, rag, config.report.fiscal_year_start_month, teams
         )
-        rep["quota"] += q.get("quota") or 0.0
-        rep["closed"] += q.get("closed") or 0.0
-    for rep in reps.values():
-        rep["attainment"] = _ratio(rep["closed"], rep["quota"])
-        team = teams[rep["team"] or "(no team)"]
-        team["quota"] += rep["quota"]
-        team["closed"] += rep["closed"]
-        team["reps"] += 1
-    team_list = [
-        {"team": name, **t, "attainment": _ratio(t["closed"], t["quota"])}
-        for name, t in sorted(teams.items())
-    ]
+        require_in_range(q)
     budget: dict[str, dict[str, Any]] = {}
     for b in records.get("budget", []):
         e = budget.setdefault(
@@ -84,21 +86,34 @@ def summarize(
         e["planned"] += b.get("planned") or 0.0
         e["spent"] += b.get("spent") or 0.0
         e["revenue"] += b.get("attributed_revenue") or 0.0
-    total_quota = sum(t["quota"] for t in team_list)
-    total_closed = sum(t["closed"] for t in team_list)
+    notes = ([plan.note] if plan.note else []) + (quota_notes(q, fmt) if q else [])
+    ytd = q.ytd if q else None
     return {
         "as_of": as_of.isoformat(),
-        "period": f"{as_of.year} year to date",
+        "year": q.year_label if q else None,
+        "period": q.period_label if q else None,
+        "coverage": coverage_line(q, plan.reads, fmt),
+        "actuals_through": ytd.covered.isoformat() if ytd and ytd.covered else None,
+        "through": through_text(q, fmt) if q else "",
+        "reads": [
+            {"source": r.source, "location": r.location, "read_at": r.read_at.isoformat()}
+            for r in plan.reads
+        ],
+        "notes": notes,
         "projects": list(projects.values()),
-        "quota": {
-            "quota": total_quota,
-            "closed": total_closed,
-            "attainment": _ratio(total_closed, total_quota),
-        },
-        "teams": team_list,
-        "reps": sorted(
-            reps.values(), key=lambda r: (r["team"] or "", -(r["attainment"] or 0), r["rep"])
-        ),
+        "quota": _pace(ytd),
+        "current_period": _pace(q.period if q else None),
+        "teams": [
+            {"team": t.team, "reps": t.rep_count, **(_pace(t.ytd) or {})}
+            for t in (q.teams if q else [])
+        ],
+        "reps": [
+            {"rep": r.rep, "team": r.team, **(_pace(r.ytd) or {})}
+            for r in sorted(
+                q.reps if q else [],
+                key=lambda r: (r.team or "", -(r.ytd.attainment or 0), r.rep),
+            )
+        ],
         "budget": list(budget.values()),
         "counts": {name: len(rs) for name, rs in records.items()},
     }

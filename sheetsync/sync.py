@@ -56,6 +56,9 @@ class PullResult:
     snapshot_id: int | None = None
     content_hash: str | None = None
     rekeyed: list[str] = field(default_factory=list)  # "milestones: now matched by ..."
+    warnings: list[str] = field(
+        default_factory=list
+    )  # a dry run: why the real one would be refused
 
     @property
     def changed(self) -> bool:
@@ -250,6 +253,9 @@ class SourcePlan:
     written: bool = False
     backup: str | None = None
     rekeyed: list[str] = field(default_factory=list)  # "milestones: now matched by ..."
+    warnings: list[str] = field(
+        default_factory=list
+    )  # a dry run: why the real one would be refused
 
     @property
     def conflicts(self) -> list[Conflict]:
@@ -287,6 +293,7 @@ class SourcePlan:
             "conflicts": [c.as_dict() for c in self.conflicts],
             "resolved": [c.as_dict() for t in self.tables.values() for c in t.resolved],
             "skipped_formulas": [c.as_dict() for c in self.skipped_formulas],
+            "warnings": self.warnings,
         }
 
 
@@ -449,12 +456,9 @@ def execute_plan(
     source = plan.source
     backend = plan.read.backend
     expected = plan.read.content_hash
-    if plan.mode == "push" and plan.base_hash and plan.base_hash != expected and not force:
-        raise RefusedError(
-            f"{source.name}: {Path(source.location).name} changed since sheetsync last read it; "
-            "pushing could overwrite those edits",
-            hint="run `sheetsync sync` to merge both sides, or use --force to push anyway",
-        )
+    changed = None if force else _changed_refusal(plan)
+    if changed:
+        raise changed
     if progress:
         progress(f"saving {source.name} to the model")
     with store.transaction() as conn:
@@ -508,6 +512,28 @@ def execute_plan(
     return plan
 
 
+def _changed_refusal(plan: SourcePlan) -> RefusedError | None:
+    """A push's refusal when the workbook changed since sheetsync last read it."""
+    if plan.mode == "push" and plan.base_hash and plan.base_hash != plan.read.content_hash:
+        return RefusedError(
+            f"{plan.source.name}: {Path(plan.source.location).name} changed since sheetsync "
+            "last read it; pushing could overwrite those edits",
+            hint="run `sheetsync sync` to merge both sides, or use --force to push anyway",
+        )
+    return None
+
+
+def _dry_run(plan: SourcePlan, force: bool) -> SourcePlan:
+    """A planned push or sync, written nowhere: its warnings say what would
+    refuse the real one (the workbook changed, or is open in Excel)."""
+    if not force:
+        refusals = [_changed_refusal(plan)]
+        if any(_sheet_writes(plan)):
+            refusals.append(plan.read.backend.write_refusal())
+        plan.warnings = [f"the real {plan.mode} would be refused: {e}" for e in refusals if e]
+    return plan
+
+
 def push(
     config: Config,
     store: Store,
@@ -524,7 +550,11 @@ def push(
         plan = plan_source(
             config, store, s, mode="push", delete_rows=delete_rows, progress=progress
         )
-        plans.append(plan if dry_run else execute_plan(store, plan, force=force, progress=progress))
+        plans.append(
+            _dry_run(plan, force)
+            if dry_run
+            else execute_plan(store, plan, force=force, progress=progress)
+        )
     return plans
 
 
@@ -559,7 +589,7 @@ def sync(
                 progress=progress,
             )
             if dry_run:
-                done.append(plan)
+                done.append(_dry_run(plan, force))
                 continue
             execute_plan(store, plan, force=force, progress=progress)
             changed_model |= any(

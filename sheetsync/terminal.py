@@ -16,7 +16,9 @@ line, before a command prints its results or an error.
 
 It writes to the stderr file descriptor with ``os.write``: never to stdout,
 and never through a lock a forked child (the PDF renderer) could inherit held.
-This module imports nothing heavy: the CLI's ``--help`` stays fast.
+Nothing is drawn with TERM=dumb (no cursor control there); ``color_wanted``
+tells the CLI to print plain text under NO_COLOR or TERM=dumb. This module
+imports nothing heavy: the CLI's ``--help`` stays fast.
 """
 
 from __future__ import annotations
@@ -35,10 +37,21 @@ BAR_WIDTH = 24
 ERASE = "\r\x1b[2K"
 
 
+def dumb_terminal() -> bool:
+    """TERM=dumb: a terminal that cannot move the cursor or show colours."""
+    return os.environ.get("TERM") == "dumb"
+
+
+def color_wanted() -> bool:
+    """Colours unless NO_COLOR is set (https://no-color.org) or TERM=dumb."""
+    return not os.environ.get("NO_COLOR") and not dumb_terminal()
+
+
 def wanted(stream: TextIO | None = None, quiet: bool = False) -> bool:
-    """Whether to show progress: on a terminal, and not asked to be quiet."""
+    """Whether to show progress: on a terminal that can redraw a line
+    (not TERM=dumb), and not asked to be quiet."""
     stream = sys.stderr if stream is None else stream
-    if quiet or stream is None:
+    if quiet or stream is None or dumb_terminal():
         return False
     try:
         return stream.isatty()

@@ -68,7 +68,14 @@ def test_init_on_the_sample_reproduces_its_mapping(sample_dir, run_cli):
 
 def test_init_refuses_to_overwrite(sample_dir, run_cli):
     r = run_cli("init", sample_dir / "sales_plan.xlsx", "-o", sample_dir / "sheetsync.toml")
-    assert r.exit_code == 1 and "--force" in r.output
+    assert r.exit_code == 1 and "--overwrite" in r.output
+
+
+def tomllib_text(cfg: Path) -> str:
+    """The config's text, once it is known to be valid TOML."""
+    text = cfg.read_text()
+    tomllib.loads(text)
+    return text
 
 
 def _corpus() -> list[Path]:
@@ -85,6 +92,10 @@ def test_every_corpus_workbook_reads_or_is_refused_in_one_line(name, tmp_path, r
         assert r.exit_code == 2
         first, *rest = r.output.strip().splitlines()
         assert first.startswith(f"Error: {name}: ")
+        if "no sheet holds a table sheetsync recognises" in first:  # a template was written
+            assert all(line.startswith("  '") for line in rest[:-1]), r.output  # each sheet
+            assert "# [sources.plan.tables.milestones]" in tomllib_text(cfg)
+            rest = rest[-1:]
         assert all(line.startswith("  → ") for line in rest)
         return
     if "[sources.plan.tables." in cfg.read_text():

@@ -18,10 +18,11 @@ import re
 import shutil
 import threading
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import time_machine
 from click.testing import CliRunner, Result
 from smtp_server import PASSWORD, USERNAME, SmtpServer, free_port, make_certificate
 
@@ -33,9 +34,10 @@ from sheetsync.store import Store, utcnow
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
-# The sample plan's week; later when the clock has moved on (a pack is rendered
-# from the model as of the end of that day, and the model is pulled "now").
-AS_OF = max(date.today(), date(2026, 11, 30))
+# The sample plan's day. The model is pulled "now", whatever the date: before or
+# on that day the pack shows the plan as it then stood, after it the plan as first
+# pulled (sheetsync.plan.plan_as_of), so the tests hold on any date.
+AS_OF = date(2026, 11, 30)
 WEEK = period_key(AS_OF)
 EXECS = ["ceo@northwind.example", "cfo@northwind.example", "coo@northwind.example"]
 
@@ -516,9 +518,15 @@ def test_two_send_processes_at_once_deliver_each_message_once(plan: Plan, server
     assert {r.status for r in plan.ledger().values()} == {"sent"}
 
 
-def test_changed_plan_is_a_new_pack(plan: Plan, server: SmtpServer):
-    """Keyed on content: after the sheet changes, the updated pack goes out, and says so."""
-    assert send(plan).exit_code == 0
+def test_changed_plan_is_a_new_pack(tmp_path: Path, server: SmtpServer):
+    """Keyed on content: after the sheet changes, the updated pack goes out, and says so.
+
+    Both pulls fall on the pack's day (the clock frozen there): a later pull would
+    not change that day's pack (the plan as of a day is the one known that day).
+    """
+    with time_machine.travel(datetime(2026, 11, 30, 8, 0, tzinfo=UTC), tick=False):
+        plan = make_plan(tmp_path, server.mail_section())
+        assert send(plan).exit_code == 0
     from openpyxl import load_workbook
 
     path = plan.dir / "sales_plan.xlsx"
@@ -527,8 +535,9 @@ def test_changed_plan_is_a_new_pack(plan: Plan, server: SmtpServer):
     col = [c.value for c in ws[1]].index("Sales ($)") + 1
     ws.cell(row=2, column=col).value = (ws.cell(row=2, column=col).value or 0) + 25_000
     wb.save(path)
-    assert plan.run("pull").exit_code == 0
-    r = send(plan)
+    with time_machine.travel(datetime(2026, 11, 30, 15, 0, tzinfo=UTC), tick=False):
+        assert plan.run("pull").exit_code == 0
+        r = send(plan)
     assert r.exit_code == 0, r.output
     assert "updated pack: an earlier version went out" in r.output
     assert len(server.messages) == 6

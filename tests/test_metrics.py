@@ -36,20 +36,67 @@ def test_pace_over_one_period():
 def test_pace_parts_follow_each_periods_quota():
     # Jan quota 100 (done), Feb quota 300 (half gone on Feb 14), Mar 500 (not begun).
     parts = [
-        m.Part(date(2026, 1, 1), date(2026, 1, 31), 100.0),
-        m.Part(date(2026, 2, 1), date(2026, 2, 28), 300.0),
-        m.Part(date(2026, 3, 1), date(2026, 3, 31), 500.0),
+        m.Part(date(2026, 1, 1), date(2026, 1, 31), 100.0, 100.0),
+        m.Part(date(2026, 2, 1), date(2026, 2, 28), 300.0, 150.0),
+        m.Part(date(2026, 3, 1), date(2026, 3, 31), 500.0, None),
     ]
-    p = m.pace_parts(
-        250.0, parts, date(2026, 2, 14), RAG, start=date(2026, 1, 1), end=date(2026, 12, 31)
-    )
+    p = m.pace_parts(parts, date(2026, 2, 14), RAG)
+    assert p.covered == date(2026, 2, 14)  # February's actual is in: through the as-of day
     assert p.expected == pytest.approx(100 + 150)
     assert p.pace == pytest.approx(1.0)
     assert p.target == 900 and p.target_to_date == 400
     assert p.attainment == pytest.approx(250 / 400)
-    assert p.projection == pytest.approx(250 / 45 * 365)  # run-rate over the year
+    # the horizon is the span of the parts (Jan 1 – Mar 31, 90 days), not a whole year
+    assert (p.start, p.end) == (date(2026, 1, 1), date(2026, 3, 31))
+    assert p.projection == pytest.approx(250 / 45 * 90)
     assert p.gap == 650
     assert p.rag.status == m.GREEN
+
+
+def test_a_blank_period_is_not_reported_yet_and_does_not_count_as_zero():
+    nov, dec = (date(2026, 11, 1), date(2026, 11, 30)), (date(2026, 12, 1), date(2026, 12, 31))
+    parts = [m.Part(*nov, 100.0, 90.0), m.Part(*dec, 100.0, None)]
+    on_the_30th = m.pace_parts(parts, date(2026, 11, 30), RAG)
+    on_the_2nd = m.pace_parts(parts, date(2026, 12, 2), RAG)
+    assert on_the_2nd.covered == date(2026, 11, 30)
+    # nothing new was entered: the figures do not move overnight
+    for f in ("attainment", "pace", "projection", "target_to_date", "expected"):
+        assert getattr(on_the_2nd, f) == pytest.approx(getattr(on_the_30th, f)), f
+    assert on_the_2nd.attainment == pytest.approx(0.9)
+    assert on_the_2nd.projection == pytest.approx(90 / 30 * 61)
+    # December alone: no actuals yet, neutral, never Red 0 %
+    december = m.pace_parts([parts[1]], date(2026, 12, 2), RAG)
+    assert not december.reported and december.attainment is None and december.pace is None
+    assert december.rag.status == m.GREY and "no actuals" in december.rag.explanation
+    # a 0 is zero: reported, and Red
+    zero = m.pace_parts([m.Part(*dec, 100.0, 0.0)], date(2026, 12, 2), RAG)
+    assert zero.reported and zero.attainment == 0.0 and zero.rag.status == m.RED
+
+
+def test_quota_standing_paces_a_late_starting_rep_from_his_first_quota():
+    quotas = [
+        {"rep": "Ann", "team": "A", "period": f"2026-{mo:02d}", "quota": 100.0, "closed": 100.0}
+        for mo in range(1, 12)
+    ] + [
+        {"rep": "Ryan", "team": "A", "period": f"2026-{mo:02d}", "quota": 100.0, "closed": 100.0}
+        for mo in range(6, 12)
+    ]
+    q = m.quota_standing(quotas, date(2026, 11, 30), RAG)
+    ryan = next(r for r in q.reps if r.rep == "Ryan")
+    assert ryan.ytd.start == date(2026, 6, 1)
+    assert ryan.ytd.projection == pytest.approx(600.0)  # on plan: 100 a month since June
+    assert q.ytd is not None and q.ytd.end == date(2026, 11, 30)  # quotas stop in November
+    assert q.quotas_end_early and q.covered_label == "2026-11"
+
+
+def test_quota_standing_outside_the_data_says_where_it_lies():
+    quotas = [{"rep": "Ann", "team": "A", "period": "2024-01", "quota": 10.0, "closed": 9.0}]
+    q = m.quota_standing(quotas, date(2026, 12, 2), RAG)
+    assert q.outside_data and q.ytd is None
+    assert q.span == (date(2024, 1, 1), date(2024, 1, 31))
+    assert q.suggested_as_of() == date(2024, 1, 31)
+    inside = m.quota_standing(quotas, date(2024, 1, 31), RAG)
+    assert inside.ytd is not None and inside.ytd.projection == pytest.approx(9.0)
 
 
 def test_required_weekly_when_time_is_up():

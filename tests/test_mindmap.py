@@ -302,6 +302,10 @@ def test_push_into_a_map_is_refused_and_nothing_changes(tmp_path, run_cli):
     store.close()
     dry = run_cli("--config", cfg, "push", "--dry-run")
     assert dry.exit_code == 0 and "Ana Ruiz" in dry.output
+    assert (
+        "the real push would be refused: goals: goals.xmind: mind map sources are read-only"
+        in dry.output
+    )
 
 
 # ---------------------------------------------------------------- safety

@@ -16,7 +16,7 @@ from sheetsync.store import SCHEMA, Store, record_key
 
 
 def _store(d: Path) -> Store:
-    return Store(load_config(d / "sheetsync.toml").default_db_url())
+    return load_config(d / "sheetsync.toml").open_store()
 
 
 def _edit(path: Path, sheet: str, **cells: object) -> None:
@@ -206,7 +206,7 @@ def test_status_and_json(sample_dir, run_cli):
     assert run_cli("--config", cfg, "pull").exit_code == 0
     r = run_cli("--config", cfg, "status", "--as-of", "2026-11-30", "--json")
     assert r.exit_code == 0
-    data = json.loads(r.output)
+    data = json.loads(r.stdout)
     expected = _sample_quotas(sample_dir / "sales_plan.xlsx")
     ytd = [q for q in expected if q[3].month <= 11]
     assert data["quota"]["quota"] == pytest.approx(sum(q[4] for q in ytd))

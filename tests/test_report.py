@@ -27,7 +27,7 @@ from pypdf import PdfReader
 
 from sheetsync import report
 from sheetsync.config import load_config
-from sheetsync.errors import ConfigError, UsageError
+from sheetsync.errors import ConfigError, NoDataError, UsageError
 from sheetsync.reading import read_source
 from sheetsync.store import Store
 
@@ -176,7 +176,10 @@ def test_weekly_kpis_match_the_workbook(weekly_pdf, workbook_figures):
     assert pct(f["nov_closed"] / f["nov_quota"]) in text
     # Year to date: Jan-Nov quotas; all months complete on 30 Nov.
     ytd_att = f["ytd_closed"] / f["ytd_quota"]
-    assert f"{money(f['ytd_closed'])} of {money(f['ytd_quota'])} · pace {pct(ytd_att)}" in text
+    assert (
+        f"{money(f['ytd_closed'])} of {money(f['ytd_quota'])} through November 2026 · pace {pct(ytd_att)}"
+        in text
+    )
     # Run-rate projection: 334 days of 365 gone.
     projection = f["ytd_closed"] / 334 * 365
     assert money(projection) in text
@@ -200,10 +203,12 @@ def test_weekly_rep_rows_match_the_workbook(weekly_pdf, workbook_figures):
 
 
 def test_new_hire_projects_from_the_first_day_of_the_year(sample_records, config):
-    # Ryan Cho's quotas start in June: his YTD still spans the year (run-rate over 334 days).
+    # Ryan Cho's quotas start in June: his run-rate counts from 1 June (183 days to
+    # 30 Nov) and projects over his own quota months (June - December, 214 days).
     ctx = report.build_context(sample_records, {}, config, name="weekly", as_of=AS_OF)
     ryan = next(r for r in ctx.reps if r.rep == "Ryan Cho")
-    assert ryan.ytd.projection == pytest.approx(ryan.ytd.actual / 334 * 365)
+    assert ryan.ytd.start == date(2026, 6, 1)
+    assert ryan.ytd.projection == pytest.approx(ryan.ytd.actual / 183 * 214)
     assert ryan.ytd.target_to_date == sum(
         q["quota"]
         for q in sample_records["quotas"]
@@ -526,7 +531,7 @@ def test_html_format(store, config):
 
 def test_empty_or_too_early_model(tmp_path, config, sample_records):
     empty = Store(f"sqlite:///{tmp_path / 'empty.db'}")
-    with pytest.raises(UsageError, match="empty"):
+    with pytest.raises(NoDataError, match="empty"):
         report.render_report(empty, config, as_of=AS_OF)
     # a plan dated in the past, pulled later (the sample, run any day after 30 Nov 2026):
     # the report uses the plan as first pulled, says so, and has no week-over-week
@@ -541,10 +546,13 @@ def test_empty_or_too_early_model(tmp_path, config, sample_records):
 )
 def test_any_day_of_the_year_renders(sample_records, config, day):
     # First day, mid-quarter, last day, and a year with no quotas at all.
+    if day.year == 2027:  # outside the data: say where it lies and what to run
+        with pytest.raises(NoDataError) as e:
+            report.build_context(sample_records, sample_records, config, name="weekly", as_of=day)
+        assert "the plan's quotas run Jan 2026 – Dec 2026" in str(e.value)
+        assert "try --as-of 2026-11-30" in str(e.value)
+        return
     ctx = report.build_context(sample_records, sample_records, config, name="weekly", as_of=day)
     html = report.render_html(ctx, config)
     assert "Weekly sales status" in html
-    if day.year == 2027:
-        assert ctx.ytd is None and "holds no quotas" in html
-    else:
-        assert ctx.ytd is not None and ctx.ytd.start == date(2026, 1, 1)
+    assert ctx.ytd is not None and ctx.ytd.start == date(2026, 1, 1)

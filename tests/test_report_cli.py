@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import UTC, datetime
 
+import time_machine
 from pypdf import PdfReader
 
 
@@ -14,6 +15,7 @@ def _text(path) -> str:
     )
 
 
+@time_machine.travel(datetime(2026, 12, 2, 9, 14, tzinfo=UTC), tick=False)
 def test_pull_then_report(sample_dir, run_cli, tmp_path):
     cfg = sample_dir / "sheetsync.toml"
     assert run_cli("--config", cfg, "pull").exit_code == 0
@@ -23,7 +25,8 @@ def test_pull_then_report(sample_dir, run_cli, tmp_path):
     assert out.read_bytes().startswith(b"%PDF")
     text = _text(out)
     assert "Weekly sales status" in text and "NORTHWIND TRADERS" in text
-    assert date.today().strftime("%B") in text
+    assert "As of Wednesday, December 2, 2026" in text
+    assert "Actuals through November 2026 · plan read Dec 2, 2026 from sales_plan.xlsx" in text
 
     html = tmp_path / "exec.html"
     r = run_cli("--config", cfg, "report", "--report", "executive", "--html", "-o", html)

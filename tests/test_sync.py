@@ -233,7 +233,7 @@ def test_conflict_exits_3_and_writes_nothing_then_prefer_settles_it(sample_dir, 
     )
     r = run_cli("--config", cfg, "diff", "--json")
     assert r.exit_code == 3
-    assert json.loads(r.output)[0]["conflicts"][0]["cell"] == f"F{prow}"
+    assert json.loads(r.stdout)[0]["conflicts"][0]["cell"] == f"F{prow}"
     r = run_cli("--config", cfg, "sync", "--prefer", "sheet")
     assert r.exit_code == 0, r.output
     q = {(x["rep"], x["period"]): x["closed"] for x in store_of(cfg).records("quotas")}

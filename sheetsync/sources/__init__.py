@@ -46,6 +46,11 @@ class Source(Protocol):
         """A1 refs of the cells of ``sheet`` that hold formulas (never written)."""
         ...
 
+    def write_refusal(self) -> Exception | None:
+        """Why a write would be refused right now (e.g. the workbook is open
+        in Excel), or None: what a dry run warns about."""
+        ...
+
     def write(
         self,
         writes: list[CellWrite],

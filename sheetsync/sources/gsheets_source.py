@@ -80,6 +80,10 @@ class GSheetsSource:
             }
         return self._formulas[sheet]
 
+    def write_refusal(self) -> None:
+        """A Google Sheet has no lock file: nothing refuses a write in advance."""
+        return None
+
     def write(
         self,
         writes: list[CellWrite],

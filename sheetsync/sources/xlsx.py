@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import WorkbookError
+from ..errors import RefusedError, WorkbookError
 from ..grid import Grid
 from .changes import CellWrite, RowAppend, file_sha256
 
@@ -150,6 +150,18 @@ class XlsxSource:
         from .xlsx_write import formula_cells  # the writer loads only when writing
 
         return formula_cells(self.path, sheet)
+
+    def write_refusal(self) -> RefusedError | None:
+        """Why a write would be refused now (the file is open in Excel), or None."""
+        from .xlsx_write import check_not_open
+
+        try:
+            check_not_open(self.path)
+            if self.path.is_symlink():
+                check_not_open(self.path.resolve())
+        except RefusedError as e:
+            return e
+        return None
 
     def write(
         self,

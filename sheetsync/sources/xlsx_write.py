@@ -141,11 +141,11 @@ def patch_workbook(
         _parse_ref(w.ref)  # fail fast on a bad ref, before touching anything
     _check_package(path)
     if not force:
-        _check_not_open(path)
+        check_not_open(path)
     if path.is_symlink():  # write through the link, keep the link
         path = Path(os.path.realpath(path))
         if not force:
-            _check_not_open(path)
+            check_not_open(path)
     result = PatchResult()
     with _open_checked(path) as f:
         if expected_sha256 is not None and not force:
@@ -1497,7 +1497,8 @@ def _rewrite_zip_fallback(
 # ----------------------------------------------------------------------------- safe writes
 
 
-def _check_not_open(path: Path) -> None:
+def check_not_open(path: Path) -> None:
+    """Refuse (RefusedError) while Excel or LibreOffice has ``path`` open (its lock file)."""
     for lock in (path.parent / f"~${path.name}", path.parent / f".~lock.{path.name}#"):
         if lock.exists():
             raise RefusedError(

@@ -96,6 +96,13 @@ class MindMapSource:
     def formula_cells(self, sheet: str) -> set[str]:
         return set()
 
+    def write_refusal(self) -> RefusedError:
+        """A map is never written: the reason, for a dry run to warn with."""
+        return RefusedError(
+            f"{self.name}: {self.path.name}: {READ_ONLY}",
+            hint="pull (the map into the model) works; make the change in the map itself",
+        )
+
     def write(
         self,
         writes: list[CellWrite],
@@ -105,8 +112,4 @@ class MindMapSource:
         expected_hash: str | None,
         force: bool,
     ) -> Any:
-        raise RefusedError(
-            f"{self.name}: {self.path.name}: {len(writes) + len(appends)} change(s) would go "
-            f"into the map, but {READ_ONLY}",
-            hint="pull (the map into the model) works; make the change in the map itself",
-        )
+        raise self.write_refusal()

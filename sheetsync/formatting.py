@@ -1,0 +1,140 @@
+"""Locale-aware formatting of money, percentages, dates and periods (Babel).
+
+The one home of number and date formatting: reports, the email and ``status``
+all format through :class:`Formatter`. Babel is imported lazily.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from .errors import ConfigError
+
+
+class Formatter:
+    """Locale-aware formatting (Babel) for one report. ``None`` shows as "—"."""
+
+    DASH = "—"
+
+    def __init__(self, locale: str, currency: str) -> None:
+        from babel import Locale, UnknownLocaleError
+
+        try:
+            self.locale = Locale.parse(locale.replace("-", "_"))
+        except (UnknownLocaleError, ValueError) as e:
+            raise ConfigError(f"report.locale: {locale!r} is not a known locale ({e})") from None
+        self.currency = currency
+        pattern = self.locale.currency_formats["standard"].pattern
+        self._money_pattern = re.sub(r"\.0+", "", pattern.split(";")[0])
+
+    def money(self, v: float | None) -> str:
+        from babel.numbers import format_currency
+
+        if v is None:
+            return self.DASH
+        return format_currency(
+            round(v), self.currency, format=self._money_pattern, locale=self.locale,
+            currency_digits=False,
+        )  # fmt: skip
+
+    def money_short(self, v: float | None) -> str:
+        from babel.numbers import format_compact_currency
+
+        if v is None:
+            return self.DASH
+        digits = 1 if abs(v) >= 1000 else 0
+        return format_compact_currency(v, self.currency, locale=self.locale, fraction_digits=digits)
+
+    def pct(self, v: float | None, digits: int = 0) -> str:
+        from babel.numbers import format_percent
+
+        if v is None or (isinstance(v, float) and not math.isfinite(v)):
+            return self.DASH
+        base = self.locale.percent_formats[None].pattern.split(";")[0]
+        fmt = base.replace("#,##0", "#,##0." + "0" * digits) if digits else base
+        return format_percent(v, format=fmt, locale=self.locale)
+
+    def pp(self, v: float | None) -> str:
+        """A change in percentage points: ``+4.2 pp``."""
+        from babel.numbers import format_decimal
+
+        if v is None:
+            return self.DASH
+        sign = "+" if v > 0 else "−" if v < 0 else "±"
+        return f"{sign}{format_decimal(abs(v) * 100, format='#,##0.0', locale=self.locale)} pp"
+
+    def num(self, v: float | None, digits: int | None = None) -> str:
+        """A plain number; ``digits`` None picks 2 below 10, 1 below 1,000, else 0."""
+        from babel.numbers import format_decimal
+
+        if v is None:
+            return self.DASH
+        if digits is None:
+            digits = 2 if abs(v) < 10 else 1 if abs(v) < 1000 else 0
+        fmt = "#,##0" + ("." + "#" * digits if digits else "")
+        return format_decimal(v, format=fmt, locale=self.locale)
+
+    def signed_money(self, v: float | None) -> str:
+        if v is None:
+            return self.DASH
+        return ("+" if v > 0 else "−" if v < 0 else "") + self.money(abs(v))
+
+    def day(self, d: date | None) -> str:
+        from babel.dates import format_date
+
+        return self.DASH if d is None else format_date(d, "medium", locale=self.locale)
+
+    def day_long(self, d: date | None) -> str:
+        from babel.dates import format_date
+
+        return self.DASH if d is None else format_date(d, "full", locale=self.locale)
+
+    def day_short(self, d: date | None) -> str:
+        from babel.dates import format_skeleton
+
+        return self.DASH if d is None else format_skeleton("MMMd", d, locale=self.locale)
+
+    def month(self, d: date | None) -> str:
+        from babel.dates import format_skeleton
+
+        return self.DASH if d is None else format_skeleton("yMMMM", d, locale=self.locale)
+
+    def month_short(self, d: date) -> str:
+        from babel.dates import format_skeleton
+
+        return format_skeleton("MMM", d, locale=self.locale)
+
+    def period_name(self, label: str) -> str:
+        """``2026-11`` → "November 2026"; other labels as they are."""
+        if re.fullmatch(r"\d{4}-\d{2}", label or ""):
+            return self.month(date(int(label[:4]), int(label[5:]), 1))
+        return label
+
+    def value(self, v: Any, kind: str) -> str:
+        if kind == "money":
+            return self.money(v)
+        if kind == "percent":
+            return self.pct(v)
+        if kind == "count":
+            return self.num(v, 0)
+        return self.DASH if v is None else str(v)
+
+    def filters(self) -> dict[str, Callable[..., str]]:
+        return {
+            "money": self.money,
+            "money_short": self.money_short,
+            "signed_money": self.signed_money,
+            "pct": self.pct,
+            "pp": self.pp,
+            "num": self.num,
+            "day": self.day,
+            "day_long": self.day_long,
+            "day_short": self.day_short,
+            "month": self.month,
+            "period_name": self.period_name,
+            "fmt": self.value,
+        }

@@ -1,0 +1,179 @@
+"""The plan as the model knew it at the end of a day: the one reading of ``--as-of``.
+
+``status``, ``report``, ``send`` and ``run weekly`` all call :func:`plan_as_of`,
+so they agree on which records a day means. When the model was first pulled
+after that day (a plan dated in the past, like the sample), it is the plan as
+first pulled, and :attr:`PlanAsOf.note` says so once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+
+from .config import Config
+from .errors import NoDataError
+from .formatting import Formatter
+from .metrics import QuotaStanding
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .store import Store
+
+Records = dict[str, list[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class SourceRead:
+    """One source's last read that the plan reflects."""
+
+    source: str
+    location: str  # the file's name, or the spreadsheet
+    read_at: datetime  # UTC, as stored
+
+
+@dataclass(frozen=True)
+class PlanAsOf:
+    """The records at the end of ``as_of`` and a week earlier, with where they came from."""
+
+    as_of: date
+    current: Records
+    previous: Records  # empty when the model has no history that far back
+    previous_as_of: date
+    first_pulled: datetime | None  # set when the model's history starts after ``as_of``
+    reads: tuple[SourceRead, ...]
+
+    @property
+    def note(self) -> str | None:
+        """Said once wherever the plan is shown, when ``as_of`` predates the model."""
+        if self.first_pulled is None:
+            return None
+        return (
+            f"The model's history starts on {self.first_pulled:%d %b %Y}, after "
+            f"{self.as_of:%d %b %Y}: this uses the plan as first pulled."
+        )
+
+
+def _end_of(day: date) -> datetime:
+    return datetime.combine(day, time.max)
+
+
+def known_at(store: Store, day: date) -> datetime:
+    """The moment whose model is "the plan as of ``day``": the end of the day, or
+    the read that closed it — the first read made on the next day (the Monday
+    07:00 ``run weekly`` that pulls the week's last figures), when there is one.
+    Later reads do not move it, so a pack for a week says the same whenever it
+    is rendered."""
+    end = _end_of(day)
+    closing = store.first_read_between(end, _end_of(day + timedelta(days=1)))
+    return closing or end
+
+
+def plan_as_of(store: Store, config: Config, as_of: date) -> PlanAsOf:
+    """The plan as the model knew it at the end of ``as_of`` (see the module doc
+    and :func:`known_at`), and a week earlier.
+
+    Raises NoDataError when the model is empty.
+    """
+    cutoff = known_at(store, as_of)
+    prev_day = as_of - timedelta(days=7)
+    current = store.all_records(as_of=cutoff)
+    first: datetime | None = None
+    if any(current.values()):
+        previous = store.all_records(as_of=known_at(store, prev_day))
+    else:
+        first = store.first_version_at()
+        if first is None:
+            raise NoDataError("the model is empty", hint="run `sheetsync pull` first")
+        current = store.all_records(as_of=first)
+        previous = {}
+        cutoff = first
+    return PlanAsOf(
+        as_of=as_of,
+        current=current,
+        previous=previous if any(previous.values()) else {},
+        previous_as_of=prev_day,
+        first_pulled=first,
+        reads=_reads(store, config, cutoff, first is not None),
+    )
+
+
+def _reads(store: Store, config: Config, cutoff: datetime, first: bool) -> tuple[SourceRead, ...]:
+    """Each source's last read at or before ``cutoff`` (its first read when ``first``)."""
+    out = []
+    for snap in store.read_snapshots(cutoff, first=first):
+        src = config.sources.get(snap.source)
+        if src is None:
+            location = snap.source
+        elif src.path is not None:
+            location = src.path.name
+        else:
+            location = "Google Sheet " + str(src.spreadsheet)
+        out.append(SourceRead(snap.source, location, snap.taken_at))
+    return tuple(sorted(out, key=lambda r: r.source))
+
+
+def require_in_range(standing: QuotaStanding) -> None:
+    """Raise NoDataError, saying where the data lies, when the plan's quotas all lie
+    outside the fiscal year of the day asked about."""
+    if not standing.outside_data or standing.span is None:
+        return
+    first, last = standing.span
+    hint_day = standing.suggested_as_of()
+    raise NoDataError(
+        f"no quota falls in {standing.year_label}, the year of {standing.as_of:%d %b %Y}: "
+        f"the plan's quotas run {first:%b %Y} – {last:%b %Y}",
+        hint=f"try --as-of {hint_day.isoformat()}" if hint_day else None,
+    )
+
+
+def coverage_line(
+    standing: QuotaStanding | None, reads: Sequence[SourceRead], fmt: Formatter
+) -> str:
+    """ "Actuals through November 2026 · plan read 2 Dec 2026 from sales_plan.xlsx"."""
+    parts = []
+    if standing is not None and standing.ytd is not None:
+        covered = standing.ytd.covered
+        if covered is None:
+            parts.append(f"No actuals entered yet for {standing.year_label}")
+        else:
+            parts.append("Actuals " + through_text(standing, fmt))
+    if reads:
+        days = sorted({r.read_at.date() for r in reads})
+        when = fmt.day(days[-1]) if len(days) == 1 else f"{fmt.day(days[0])} – {fmt.day(days[-1])}"
+        names = ", ".join(dict.fromkeys(r.location for r in reads))
+        parts.append(f"plan read {when} from {names}")
+    return " · ".join(parts)
+
+
+def quota_notes(q: QuotaStanding, fmt: Formatter) -> list[str]:
+    """Caveats about the quota figures, for the report's footnote and ``status``."""
+    notes = []
+    if q.skipped:
+        notes.append(f"{q.skipped} quota rows with a period sheetsync cannot read were left out.")
+    if q.period is None and q.ytd is not None:
+        notes.append(f"No quota covers {fmt.day(q.as_of)}; the period figures are empty.")
+    elif q.period is not None and not q.period.reported:
+        notes.append(
+            f"{fmt.period_name(q.period_label)}: no actuals entered yet. A blank Sales cell "
+            "counts as not reported (not as zero): year to date runs through the last "
+            "period whose actuals are in."
+        )
+    if q.ytd is not None and q.quotas_end_early:
+        notes.append(
+            f"Quotas stop on {fmt.day(q.ytd.end)}, before {q.year_label} ends on "
+            f"{fmt.day(q.year_end)}: the projection runs to {fmt.day(q.ytd.end)}, "
+            "against the quotas that exist."
+        )
+    return notes
+
+
+def through_text(q: QuotaStanding, fmt: Formatter) -> str:
+    """ "through November 2026" (or a day, mid-period): how far actuals are entered."""
+    y = q.ytd
+    if y is None or y.covered is None:
+        return ""
+    if q.covered_label:
+        return f"through {fmt.period_name(q.covered_label)}"
+    return f"through {fmt.day(y.covered)}"
