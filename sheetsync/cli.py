@@ -329,12 +329,14 @@ def init(
     Looks at every sheet's first rows, decides which hold milestones, quotas,
     budget and projects and which header means which field, writes a
     commented sheetsync.toml, and prints what it guessed and what it could not.
-    WORKBOOK is an .xlsx file, or a Google Sheets URL or key.
+    WORKBOOK is an .xlsx file, a Google Sheets URL or key, or a mind map
+    (.xmind, .mm or .opml: which table each level fills, which note line is which field).
 
     \b
     Example:
         sheetsync init "Sales plan 2026.xlsx" -o sheetsync.toml
         sheetsync init https://docs.google.com/spreadsheets/d/KEY/edit --credentials robot.json
+        sheetsync init goals.xmind
     """
     from .config import SourceConfig
     from .inspect import describe, inspect_source, render_config, source_name
@@ -357,6 +359,8 @@ def init(
             credentials=Path(credentials).resolve() if credentials else None,
             api_url=api_url,
         )
+    elif path.suffix.lower() in (".xmind", ".mm", ".opml"):
+        source = SourceConfig(source_name(path), "mindmap", {}, path=path.resolve())
     else:
         source = SourceConfig(source_name(path), "xlsx", {}, path=path.resolve())
     progress = app.progress()
@@ -648,7 +652,12 @@ def status(app: App, as_of: Any, as_json: bool) -> None:
 
 @cli.command()
 @click.option(
-    "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "csv", "xmind", "mm", "opml"]),
+    default=None,
+    help="json or csv: every record; xmind, mm (Freeplane/FreeMind) or opml (MindMeister): "
+    "the plan as a mind map. Default: from the output's suffix, else json.",
 )
 @click.option(
     "-o",
@@ -658,16 +667,24 @@ def status(app: App, as_of: Any, as_json: bool) -> None:
     help="File to write, or - for stdout; for csv, one file per table is written beside it "
     "(NAME-TABLE.csv), or the one --table to stdout.",
 )
-@click.option("--table", "tables", multiple=True, help="Only these tables (repeatable).")
+@click.option("--table", "tables", multiple=True, help="Only these tables (repeatable; json/csv).")
 @click.option(
     "--raw",
     is_flag=True,
     help="CSV: write text exactly as stored, even text a spreadsheet would run as a formula "
     "(starting with = + - @); only for files a program reads, never one a person opens.",
 )
+@as_of_option
 @pass_app
-def export(app: App, fmt: str, output: Path, tables: tuple[str, ...], raw: bool) -> None:
-    """Dump every record of every table as JSON or CSV.
+def export(
+    app: App, fmt: str | None, output: Path, tables: tuple[str, ...], raw: bool, as_of: Any
+) -> None:
+    """Dump every record of every table as JSON or CSV, or the live plan as a mind map.
+
+    A map holds projects → milestones → tasks; each node's state as of the
+    day (--as-of) is its marker and colour, and its note lists owner, due
+    date, progress and every other field, so the map pulls back into the
+    same model (a mind map source with skip_root = true).
 
     In CSV, text starting with = + - @, a tab or a carriage return gets a
     leading ' so that Excel or LibreOffice shows it as text instead of running
@@ -678,24 +695,49 @@ def export(app: App, fmt: str, output: Path, tables: tuple[str, ...], raw: bool)
         sheetsync export --format csv -o model.csv
         sheetsync export -o - | jq '.quotas | length'
         sheetsync export --format csv --table quotas -o - > quotas.csv
+        sheetsync export --format xmind -o plan.xmind
     """
-    from .export import export_csv, export_json
+    from .export import MAP_FORMATS, export_csv, export_json, export_mindmap
 
+    fmt = fmt or {".csv": "csv", ".xmind": "xmind", ".mm": "mm", ".opml": "opml"}.get(
+        output.suffix.lower(), "json"
+    )
     to_stdout = str(output) == "-"
+    if fmt in MAP_FORMATS:
+        if tables:
+            raise UsageError("--table is for json and csv; a map holds the whole goal tree")
+        if to_stdout:
+            raise UsageError("a mind map is a file", hint=f"give it a name: -o plan.{fmt}")
     progress = None if to_stdout else app.progress()  # no status line amid the output
     try:
         if progress:
             progress(f"writing {output}")
-        target = sys.stdout if to_stdout else output
-        if fmt == "json":
-            written = export_json(app.store, target, tables)
+        if fmt in MAP_FORMATS:
+            from .plan import plan_as_of
+
+            day = app.day(as_of)
+            plan = plan_as_of(app.store, app.config, day)
+            if plan.note:
+                app.note(plan.note)
+            written = export_mindmap(
+                plan.current,
+                output,
+                fmt,
+                as_of=day,
+                rag=app.config.rag,
+                company=app.config.report.company,
+            )
         else:
-            written = export_csv(app.store, target, tables, raw=raw)
+            target = sys.stdout if to_stdout else output
+            if fmt == "json":
+                written = export_json(app.store, target, tables)
+            else:
+                written = export_csv(app.store, target, tables, raw=raw)
     finally:
         app.done_progress()
     if not to_stdout:
         for path, n in written:
-            app.say(f"Wrote {path} ({n} records)")
+            app.say(f"Wrote {path} ({n} {'nodes' if fmt in MAP_FORMATS else 'records'})")
 
 
 def write_options(f: Callable) -> Callable:

@@ -75,10 +75,12 @@ class CellChange:
     new: Any
     to: Literal["sheet", "model"]
     reason: str = ""
+    node: str = ""  # a mind map's node path, which names the place instead of the cell
 
     def line(self) -> str:
         arrow = "→ sheet" if self.to == "sheet" else "→ model"
-        return f"{arrow}  '{self.sheet}'!{self.cell} ({self.column}): {show(self.old)} → {show(self.new)}"
+        where = self.node or f"'{self.sheet}'!{self.cell}"
+        return f"{arrow}  {where} ({self.column}): {show(self.old)} → {show(self.new)}"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -107,18 +109,20 @@ class Conflict:
     # "cell": both changed one cell; "deleted_in_sheet" / "deleted_in_model": a row deleted
     # on one side and edited on the other (``column`` then names the edited columns)
     kind: Literal["cell", "deleted_in_sheet", "deleted_in_model"] = "cell"
+    node: str = ""  # see CellChange.node
 
     def line(self) -> str:
         if self.kind == "cell":
+            where = self.node or f"'{self.sheet}'!{self.cell}"
             return (
-                f"conflict '{self.sheet}'!{self.cell} ({self.column}): sheet {show(self.sheet_value)}, "
+                f"conflict {where} ({self.column}): sheet {show(self.sheet_value)}, "
                 f"model {show(self.model_value)}, last sync {show(self.base_value)}"
             )
         shown = self.key.replace("\x1f", " / ")
         deleted, edited = (
             ("sheet", "model") if self.kind == "deleted_in_sheet" else ("model", "sheet")
         )
-        where = f"'{self.sheet}'!{self.cell}" if self.cell else f"'{self.sheet}'"
+        where = self.node or (f"'{self.sheet}'!{self.cell}" if self.cell else f"'{self.sheet}'")
         return (
             f"conflict {where}: {shown} was deleted from the {deleted} but its {self.column} "
             f"changed in the {edited} since the last sync"
@@ -145,13 +149,15 @@ class RowChange:
     record: Record
     kind: Literal["append", "insert", "delete_model", "delete_sheet", "gone_from_model"]
     row: int | None = None  # sheet row, where known
+    node: str = ""  # see CellChange.node
 
     def line(self) -> str:
         shown = self.key.replace("\x1f", " / ")
         where = f"'{self.sheet}'!{self.row}:{self.row}" if self.row else f"'{self.sheet}'"
+        where = self.node or where
         return {
             "append": f"+ row    {where}: {shown} (new in the model)",
-            "insert": f"+ model  {where}: {shown} (new in the sheet)",
+            "insert": f"+ model  {where}: {shown} (new in the {'map' if self.node else 'sheet'})",
             "delete_model": f"- model  {shown} (row deleted from {where})",
             "delete_sheet": f"- row    {where}: {shown} (deleted from the model; clearing the row)",
             "gone_from_model": f"? row    {where}: {shown} is not in the model any more; kept "

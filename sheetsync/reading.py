@@ -8,6 +8,7 @@ module imports no database code, so a read can start before SQLAlchemy loads.
 from __future__ import annotations
 
 import gc
+import re
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .config import Config, SourceConfig
-from .errors import CellError
+from .errors import CellError, NodeError
 from .grid import Grid, parse_a1
 from .mapping import MappedTable, map_grid
 from .model import Record
@@ -62,7 +63,8 @@ def read_source(config: Config, source: SourceConfig) -> SourceRead:
     }
     read = SourceRead(source, tables, backend.fingerprint(), names, grids, backend)
     _check_uncalculated(read)
-    _check_references(read)
+    _check_references(read, read)
+    _tree_terms(read)
     return read
 
 
@@ -99,13 +101,50 @@ def _check_uncalculated(read: SourceRead) -> None:
         mt.keep([i for i, row in enumerate(mt.rows) if row not in skipped])
 
 
-def _check_references(read: SourceRead) -> None:
-    """Milestones, budget lines and tasks must name a project the source defines."""
-    projects = read.tables.get("projects")
+def _tree_terms(read: SourceRead) -> None:
+    for mt in read.tables.values():
+        if (grid := read.grids.get(mt.sheet)) is not None and "where" in grid.meta:
+            in_tree_terms(mt, grid.meta["where"])
+
+
+def check_across(reads: list[SourceRead]) -> None:
+    """A mind map without a projects level names its projects in notes; they must
+    be projects another source of the same command defines."""
+    holders = [r for r in reads if "projects" in r.tables and not r.tables["projects"].fatal]
+    for r in reads:
+        if r.source.kind == "mindmap" and "projects" not in r.tables and holders:
+            _check_references(r, holders[0])
+            _tree_terms(r)
+
+
+_SAME_ROW = re.compile(r"\brow (\d+) has the same")
+
+
+def in_tree_terms(mt: MappedTable, where: dict[int, str]) -> None:
+    """Name each problem of a mind map's level by its node's path, not a cell."""
+
+    def node(e: CellError) -> CellError:
+        message = _SAME_ROW.sub(lambda m: f"{where.get(int(m[1]), '?')} has the same", e.message)
+        path = where.get(e.row or 0, f"{mt.sheet}")
+        return NodeError(path, "", e.column, message, e.row)
+
+    mt.errors = [node(e) for e in mt.errors]
+    mt.fatal = [node(e) for e in mt.fatal]
+
+
+def _check_references(read: SourceRead, holder: SourceRead) -> None:
+    """Milestones, budget lines and tasks of ``read`` must name a project that
+    ``holder`` (the source itself, or another source) defines."""
+    projects = holder.tables.get("projects")
     if projects is None or projects.fatal:
         return
     known = {r["key"] for r in projects.records}
     shown = ", ".join(sorted(known)[:8])
+    grid = holder.grids.get(projects.sheet)
+    if grid is not None and "where" in grid.meta:
+        place = f"in {holder.source.path.name if holder.source.path else 'the map'}"
+    else:
+        place = f"on sheet {projects.sheet!r}"
     for name in ("milestones", "budget", "tasks"):
         mt = read.tables.get(name)
         if mt is None or mt.fatal or "project" not in mt.columns:
@@ -121,7 +160,7 @@ def _check_references(read: SourceRead) -> None:
                     mt.sheet,
                     mt.address(row, "project"),
                     mt.headers["project"],
-                    f'no project "{values[at]}" on sheet {projects.sheet!r} (projects: {shown})',
+                    f'no project "{values[at]}" {place} (projects: {shown})',
                     row,
                 )
             )
@@ -176,7 +215,9 @@ class PendingReads:
         """
         futures, self._futures = self._futures, []
         try:
-            return [f.result() for f in futures]
+            reads = [f.result() for f in futures]
+            check_across(reads)
+            return reads
         finally:
             self.release()
 

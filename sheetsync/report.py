@@ -44,6 +44,7 @@ from . import metrics as m
 from .config import Config, RagSettings
 from .errors import ConfigError, SheetsyncError, UsageError
 from .formatting import Formatter
+from .goal_tree import GoalTreeView, goal_tree_views
 from .model import resolve_teams
 from .periods import fiscal_year, period_bounds, period_of
 from .plan import (
@@ -315,6 +316,7 @@ class ReportContext:
     rag_settings: RagSettings: the thresholds themselves.
     notes: list[str]: caveats about the data (e.g. no quota for the period).
     limits: Limits: how many rows each list shows.
+    goal_trees: dict[str, GoalTreeView]: each project's goal → milestones → tasks, by key.
     """
 
     meta: Meta
@@ -339,6 +341,7 @@ class ReportContext:
     rag_settings: RagSettings
     notes: list[str]
     limits: Limits
+    goal_trees: dict[str, GoalTreeView] = dataclasses.field(default_factory=dict)
 
     def variables(self) -> dict[str, Any]:
         """The template variables: each field, plus ``report`` (the context)."""
@@ -834,6 +837,7 @@ def build_context(
         rag_settings=rag,
         notes=notes,
         limits=lim,
+        goal_trees=goal_tree_views(current, as_of, rag),
     )
 
 

@@ -369,6 +369,7 @@ def plan_source(
     plan.rekeyed = rekeyed
     plan.rebind = rebind
     _skip_formula_cells(plan)
+    _name_nodes(plan)
     return plan
 
 
@@ -398,6 +399,19 @@ def check_binding(store: Store, conn: Any, source: SourceConfig, *, rebind: bool
             hint="each copy of a workbook is its own source (see docs/team-model.md)",
         )
     return binding
+
+
+def _name_nodes(plan: SourcePlan) -> None:
+    """A mind map's changes are named by their node's path (its grid says which)."""
+    for name, t in plan.tables.items():
+        grid = plan.read.grids.get(plan.read.tables[name].sheet)
+        where = grid.meta.get("where") if grid is not None else None
+        if not where:
+            continue
+        for c in (*t.to_sheet, *t.to_model, *t.conflicts, *t.resolved):
+            c.node = where.get(int("".join(filter(str.isdigit, c.cell)) or 0), "")
+        for r in t.rows:
+            r.node = where.get(r.row or 0, "")
 
 
 @contextmanager

@@ -21,6 +21,7 @@ __all__ = ["BACKENDS", "CellWrite", "RowAppend", "Source", "open_source"]
 BACKENDS = {
     "xlsx": "sheetsync.sources.xlsx:XlsxSource",
     "gsheets": "sheetsync.sources.gsheets_source:GSheetsSource",
+    "mindmap": "sheetsync.sources.mindmap:MindMapSource",
 }
 
 

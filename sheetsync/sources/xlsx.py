@@ -28,6 +28,33 @@ MAX_MEMBERS = 10_000
 _DATE1904 = re.compile(rb"<(?:\w+:)?workbookPr\b[^>]*\bdate1904=\"(?:1|true)\"")
 
 
+def check_package(z: zipfile.ZipFile, name: str) -> list[zipfile.ZipInfo]:
+    """The parts of a zip package (workbook or mind map), refusing one with too
+    many parts, a part that inflates like a zip bomb, or too much in all."""
+    infos = z.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise WorkbookError(f"{name}: has {len(infos)} parts; refusing it as unsafe")
+    total = 0
+    for info in infos:
+        total += info.file_size
+        big = info.file_size > 10 << 20
+        if big and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise WorkbookError(
+                f"{name}: part {info.filename} inflates {info.file_size // max(info.compress_size, 1)}×; "
+                "refusing it as a zip bomb"
+            )
+    if total > MAX_UNCOMPRESSED:
+        raise WorkbookError(
+            f"{name}: unpacks to {total >> 20} MiB, over the {MAX_UNCOMPRESSED >> 20} MiB limit"
+        )
+    return infos
+
+
+def declares_dtd(head: bytes) -> bool:
+    """Whether the start of an XML document declares a DTD (the door to entity bombs)."""
+    return b"<!DOCTYPE" in head.upper()
+
+
 def check_workbook(path: Path) -> bool:
     """Refuse anything that is not a safe .xlsx package; return its date1904 flag."""
     name = path.name
@@ -46,22 +73,7 @@ def check_workbook(path: Path) -> bool:
         raise WorkbookError(f"{name}: is not an Excel workbook (.xlsx/.xlsm)")
     try:
         with zipfile.ZipFile(path) as z:
-            infos = z.infolist()
-            if len(infos) > MAX_MEMBERS:
-                raise WorkbookError(f"{name}: has {len(infos)} parts; refusing it as unsafe")
-            total = 0
-            for info in infos:
-                total += info.file_size
-                big = info.file_size > 10 << 20
-                if big and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-                    raise WorkbookError(
-                        f"{name}: part {info.filename} inflates {info.file_size // max(info.compress_size, 1)}×; "
-                        "refusing it as a zip bomb"
-                    )
-            if total > MAX_UNCOMPRESSED:
-                raise WorkbookError(
-                    f"{name}: unpacks to {total >> 20} MiB, over the {MAX_UNCOMPRESSED >> 20} MiB limit"
-                )
+            infos = check_package(z, name)
             names = {i.filename for i in infos}
             if "xl/workbook.xml" not in names:
                 raise WorkbookError(
@@ -70,9 +82,7 @@ def check_workbook(path: Path) -> bool:
             for info in infos:
                 if info.filename.endswith((".xml", ".rels")):
                     with z.open(info) as part:
-                        if b"<!DOCTYPE" in part.read(4096).upper().replace(
-                            b"<!doctype", b"<!DOCTYPE"
-                        ):
+                        if declares_dtd(part.read(4096)):
                             raise WorkbookError(
                                 f"{name}: part {info.filename} declares an XML DTD, which Excel never "
                                 "writes; refusing it as unsafe"
