@@ -15,7 +15,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 from test_sync import set_model
 
-DELAYS = [0.2 * i for i in range(1, 13)]  # spread over start-up, planning and writing
+DELAYS = [0.25 * i for i in range(1, 14)]  # spread over start-up, planning and writing (~2 s here)
 
 
 def _push_cmd(cfg: Path) -> list[str]:
