@@ -89,16 +89,10 @@ class App:
         per command and passed down; the library takes days as arguments."""
         if self._today is None:
             from datetime import datetime
-            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-            try:
-                zone = ZoneInfo(self.config.report.timezone)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise UsageError(
-                    f"report.timezone: {self.config.report.timezone!r} is not a time zone",
-                    hint="use a name such as Europe/Berlin or America/New_York",
-                ) from None
-            self._today = datetime.now(zone).date()
+            from .plan import report_zone
+
+            self._today = datetime.now(report_zone(self.config)).date()
         return self._today
 
     def day(self, as_of: date | None) -> date:

@@ -609,13 +609,24 @@ class _Model:
     budget: list[BudgetRow]
 
 
-def _compute(records: Records, as_of: date, config: Config, teams: Sequence[str]) -> _Model:
+def _compute(
+    records: Records,
+    as_of: date,
+    config: Config,
+    teams: Sequence[str],
+    settled_only: bool = False,
+) -> _Model:
     projects = {str(p.get("key")): p for p in records.get("projects", [])}
     quotas = records.get("quotas", [])
     return _Model(
         milestones=_milestone_rows(records.get("milestones", []), projects, as_of, config.rag),
         quotas=m.quota_standing(
-            quotas, as_of, config.rag, config.report.fiscal_year_start_month, teams
+            quotas,
+            as_of,
+            config.rag,
+            config.report.fiscal_year_start_month,
+            teams,
+            settled_only=settled_only,
         )
         if quotas
         else None,
@@ -634,6 +645,7 @@ def build_context(
     limits: Limits | None = None,
     reads: Sequence[SourceRead] = (),
     note: str | None = None,
+    read_after: bool = False,
 ) -> ReportContext:
     """The report's context from the model's records now and a week earlier.
 
@@ -647,7 +659,7 @@ def build_context(
     fmt = Formatter(config.report.locale, config.report.currency)
     fy_label, ystart, yend = fiscal_year(as_of, config.report.fiscal_year_start_month)
     prev_as_of = as_of - timedelta(days=7)
-    cur = _compute(current, as_of, config, teams)
+    cur = _compute(current, as_of, config, teams, settled_only=read_after)
     has_prev = any(previous.get(t) for t in ("milestones", "quotas", "projects", "budget"))
     prev = _compute(previous, prev_as_of, config, teams) if has_prev else None
 
@@ -872,7 +884,13 @@ def _kpis(
         p = q.period
         name = fmt.period_name(q.period_label)
         if p.reported:
-            detail = f"{fmt.money(p.actual)} of {fmt.money(p.target)} · pace {fmt.pct(p.pace)}"
+            detail = (
+                f"{fmt.money(p.actual)} of {fmt.money(p.target_to_date)} · pace {fmt.pct(p.pace)}"
+            )
+            if p.members_reported < p.members:
+                detail += f" · {p.members_reported} of {p.members} reps reported"
+        elif q.settled_only:
+            detail = f"actuals read after this day are not counted · quota {fmt.money(p.target)}"
         else:
             detail = f"no actuals entered yet · quota {fmt.money(p.target)}"
         kpis.append(
@@ -1624,6 +1642,7 @@ def context_for(
         limits=limits,
         reads=plan.reads,
         note=plan.note,
+        read_after=plan.first_pulled is not None,
     )
 
 

@@ -63,8 +63,10 @@ def test_rag_rules_state_the_configured_numbers():
     assert rules[0].endswith("Green: pace ≥ 90%. Amber: 70% ≤ pace < 90%. Red: pace < 70%.")
     assert "due within 10 days" in rules[1]
     assert rules[2] == (
-        "Projection = actual at its daily run-rate so far, extended to the period end. "
-        "Needed/week = gap ÷ weeks left in the period."
+        "A blank Sales cell is not reported yet (a 0 is zero): attainment, pace and "
+        "projection run through the last period whose actuals are in. Projection = actual at "
+        "its daily run-rate since the first period with a quota, extended to the end of the "
+        "last one. Needed/week = gap ÷ weeks left in the period."
     )
     assert len(rules) == 3
 
