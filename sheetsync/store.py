@@ -624,6 +624,37 @@ class Store:
         )
         return int(res.inserted_primary_key[0])
 
+    def repeat_snapshot(
+        self, conn: sa.Connection, snapshot_id: int, *, at: datetime, summary: dict[str, Any]
+    ) -> int:
+        """Record a pull that found its source as snapshot ``snapshot_id`` left
+        it: a new snapshot of the same source, hash and values (copied inside
+        the database, never decoded), taken ``at``."""
+        t = SCHEMA["snapshots"]
+        old = sa.select(
+            sa.literal(at, sa.DateTime),
+            t.c.source,
+            sa.literal("pull"),
+            t.c.content_hash,
+            sa.literal(summary, sa.JSON),
+            t.c.values_z,
+        ).where(t.c.id == snapshot_id)
+        columns = ["taken_at", "source", "kind", "content_hash", "summary", "values_z"]
+        res = conn.execute(sa.insert(t).from_select(columns, old).returning(t.c.id))
+        return int(res.scalar_one())
+
+    def table_state(self, conn: sa.Connection, table: str) -> list[Any]:
+        """What changes whenever ``table``'s current records do: the number of
+        versions (a write adds one per record, none is ever removed), of
+        current versions (a deletion only closes one) and the key they are
+        stored under (a re-key only renames)."""
+        t = SCHEMA[table]
+        versions = conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
+        current = conn.execute(
+            sa.select(sa.func.count()).select_from(t).where(t.c._valid_to.is_(None))
+        ).scalar()
+        return [versions, current, list(self.model_key(conn, table))]
+
     # ------------------------------------------------------------ snapshots
 
     def first_version_at(self) -> datetime | None:

@@ -30,9 +30,17 @@ from .merge import (
 )
 from .model import Record
 from .progress import Progress
-from .reading import PendingReads, SourceRead, gc_paused, read_source, source_label, start_reads
+from .reading import (
+    PendingReads,
+    SourceRead,
+    gc_paused,
+    mapping_fingerprint,
+    read_source,
+    source_label,
+    start_reads,
+)
 from .sources import CellWrite, RowAppend
-from .store import Store, encode_rows, record_key, utcnow
+from .store import Snapshot, Store, encode_rows, record_key, utcnow
 
 
 @dataclass
@@ -56,6 +64,7 @@ class PullResult:
     snapshot_id: int | None = None
     content_hash: str | None = None
     rekeyed: list[str] = field(default_factory=list)  # "milestones: now matched by ..."
+    unchanged_since: datetime | None = None  # not read: the same as at that pull
 
     @property
     def changed(self) -> bool:
@@ -69,6 +78,7 @@ class PullResult:
             "rekeyed": self.rekeyed,
             "skipped": [e.as_dict() for e in self.skipped],
             "snapshot_id": self.snapshot_id,
+            "unchanged_since": self.unchanged_since.isoformat() if self.unchanged_since else None,
         }
 
 
@@ -78,6 +88,7 @@ def pull(
     names: tuple[str, ...] = (),
     *,
     skip_invalid: bool = False,
+    full: bool = False,
     progress: Progress | None = None,
     reads: PendingReads | None = None,
 ) -> list[PullResult]:
@@ -86,17 +97,24 @@ def pull(
     Raises ValidationError (writing nothing) when any source has a problem,
     unless ``skip_invalid``, which imports the valid rows and reports the rest.
     Sheet-level problems (missing sheet or column) always stop the pull.
+    A source unchanged since its last pull (same bytes or revision, same
+    mapping, and no record of its tables written since) is not read again,
+    only recorded as looked at; ``full`` reads and compares every source.
     ``reads``: the sources' reads, already started by ``start_reads`` (a caller
     that starts them before importing the database code saves that time too).
     """
-    pending = reads or start_reads(config, names)
+    # The model is open: every read can wait for the verdict on its source.
+    pending = reads or start_reads(config, names, hold=None if full else lambda _s, _r: True)
     try:
         with gc_paused():
             if progress:
                 progress(f"reading {', '.join(map(source_label, pending.sources))}")
-            return _pull(store, pending, skip_invalid=skip_invalid, progress=progress)
+            return _pull(store, pending, skip_invalid=skip_invalid, full=full, progress=progress)
     finally:
         pending.release()
+
+
+CHECK = "_check"  # the snapshot summary's entry that lets the next pull skip a read
 
 
 def _pull(
@@ -104,6 +122,7 @@ def _pull(
     pending: PendingReads,
     *,
     skip_invalid: bool,
+    full: bool,
     progress: Progress | None,
 ) -> list[PullResult]:
     sources = pending.sources
@@ -119,19 +138,30 @@ def _pull(
         # key first (in this transaction), or the pull stops here.
         rekeys = {t: rk for t, spec in specs.items() if (rk := store.rekey(conn, spec))}
         lasts = {s.name: store.last_snapshot(s.name, conn=conn) for s in sources}
+        unchanged = {} if full else _unchanged_sources(store, conn, pending, lasts)
+        todo = [s for s in sources if s.name not in unchanged]
+        for s in sources:
+            (pending.drop if s.name in unchanged else pending.go)(s.name)
         before = {
-            n: store.snapshot_keys(last.id, conn, specs) if last else {}
-            for n, last in lasts.items()
+            s.name: store.snapshot_keys(last.id, conn, specs) if (last := lasts[s.name]) else {}
+            for s in todo
         }
-        current = {t: store.current_rows(conn, t) for t in specs}  # stored under spec's key now
-        reads = pending.result()
-        for r in reads:
+        # stored under spec's key now
+        current = {t: store.current_rows(conn, t) for s in todo for t in s.tables}
+        reads = {r.source.name: r for r in pending.result()}
+        for r in reads.values():
             if r.fatal or (r.errors and not skip_invalid):
                 raise ValidationError(r.errors, source=r.source.name, sheet_level=bool(r.fatal))
         at = utcnow()  # after the locks: versions never predate the ones they replace
         results = []
         written: set[str] = set()
-        for r in reads:
+        for s in sources:
+            if s.name in unchanged:
+                results.append(
+                    _record_unchanged(store, conn, s, lasts[s.name], unchanged[s.name], at)
+                )
+                continue
+            r = reads[s.name]
             if progress:
                 progress(f"writing {r.source.name} into the model")
             result = PullResult(
@@ -158,13 +188,16 @@ def _pull(
                     report,
                 )
                 written.add(name)
+            summary: dict[str, Any] = {n: c.as_dict() for n, c in result.tables.items()}
+            if not r.errors:  # what lets the next pull see that nothing changed
+                summary[CHECK] = _check(store, conn, r.source, config, r.content_hash, r.tables)
             result.snapshot_id = store.add_snapshot(
                 conn,
                 source=r.source.name,
                 kind="pull",
                 at=at,
                 content_hash=r.content_hash,
-                summary={n: c.as_dict() for n, c in result.tables.items()},
+                summary=summary,
                 values=encode_rows(
                     {n: (t.fields, t.values) for n, t in r.tables.items()},
                     {n: t.table.key for n, t in r.tables.items()},
@@ -172,6 +205,85 @@ def _pull(
             )
             results.append(result)
     return results
+
+
+def _check(
+    store: Store,
+    conn: Any,
+    source: SourceConfig,
+    config: Config,
+    revision: str | None,
+    tables: dict[str, MappedTable],
+) -> dict[str, Any]:
+    """What a pull of ``source`` found, to tell the next pull whether reading it
+    again could change anything: the source's revision, its mapping, and the
+    state of its tables in the model right after it was written."""
+    return {
+        "revision": revision,
+        "mapping": mapping_fingerprint(config, source),
+        "tables": {name: store.table_state(conn, name) for name in sorted(source.tables)},
+        "rows": {name: len(t.keys) for name, t in tables.items()},
+    }
+
+
+def _unchanged_sources(
+    store: Store,
+    conn: Any,
+    pending: PendingReads,
+    lasts: dict[str, Snapshot | None],
+) -> dict[str, dict[str, Any]]:
+    """The sources a full pull would provably leave as they are, with their check.
+
+    Source S is skipped only when its last snapshot is a clean pull (no row
+    skipped) whose check still holds: the same revision (for a workbook, the
+    same bytes), the same mapping, and its tables in the model exactly as that
+    pull left them (no version added or closed, no re-key: nothing changed a
+    record since, through any source). Reading S again would then yield the
+    same records, equal to the model's, and its snapshot's keys, so nothing
+    would be written. A source after one that is read in this pull and maps a
+    table of S is read too: that one may write S's records first.
+    """
+    config = pending.config
+    found: dict[str, dict[str, Any]] = {}
+    touched: set[str] = set()
+    for s in pending.sources:
+        last = lasts[s.name]
+        check = last.summary.get(CHECK) if last and last.kind == "pull" and last.summary else None
+        if (
+            check is not None
+            and not touched & set(s.tables)
+            and check["mapping"] == mapping_fingerprint(config, s)
+            and check["tables"]
+            == {name: store.table_state(conn, name) for name in sorted(s.tables)}
+            and (revision := pending.revision(s.name)) is not None
+            and check["revision"] == revision
+        ):
+            found[s.name] = check
+        else:
+            touched |= set(s.tables)
+    return found
+
+
+def _record_unchanged(
+    store: Store,
+    conn: Any,
+    source: SourceConfig,
+    last: Snapshot | None,
+    check: dict[str, Any],
+    at: datetime,
+) -> PullResult:
+    """A skipped source's result and the snapshot that records the look."""
+    assert last is not None
+    result = PullResult(source.name, source.location, content_hash=last.content_hash)
+    result.unchanged_since = last.taken_at
+    result.tables = {
+        name: TableChange(unchanged=check["rows"].get(name, 0)) for name in source.tables
+    }
+    summary: dict[str, Any] = {n: c.as_dict() for n, c in result.tables.items()}
+    summary[CHECK] = check
+    summary["unchanged_since"] = last.id
+    result.snapshot_id = store.repeat_snapshot(conn, last.id, at=at, summary=summary)
+    return result
 
 
 def _apply_table(

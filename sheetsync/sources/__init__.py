@@ -41,6 +41,12 @@ class Source(Protocol):
         """A content hash of the source as read, to detect changes since."""
         ...
 
+    def revision(self) -> str | None:
+        """Cheaply, without reading the values: a text that changes whenever
+        the content does (None: not known). A pull skips a source whose
+        revision is the one it read last time."""
+        ...
+
     def formula_cells(self, sheet: str) -> set[str]:
         """A1 refs of the cells of ``sheet`` that hold formulas (never written)."""
         ...

@@ -63,6 +63,9 @@ class GSheetsSource:
             self.read(self.sheet_names())
         return self._hash or ""
 
+    def revision(self) -> str | None:
+        return None
+
     def formula_cells(self, sheet: str) -> set[str]:
         if sheet not in self._formulas:
             resp = self.sheet._call(

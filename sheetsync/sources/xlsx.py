@@ -127,9 +127,15 @@ class XlsxSource:
         return self._names
 
     def read(self, sheets: list[str]) -> dict[str, Grid]:
-        self._hash = file_sha256(self.path) if self.path.exists() else None
+        self.revision()  # the bytes about to be parsed (unless hashed just before)
         self._names, grids = read_workbook(self.path, sheets)
         return grids
+
+    def revision(self) -> str | None:
+        """The SHA-256 of the file's bytes (None: no such file)."""
+        if self._hash is None and self.path.is_file():
+            self._hash = file_sha256(self.path)
+        return self._hash
 
     def fingerprint(self) -> str:
         if self._hash is None:
