@@ -12,7 +12,7 @@ import difflib
 import functools
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from types import NoneType
@@ -379,30 +379,36 @@ def _fill_key(result: MappedTable) -> None:
 
 
 def _convert_column(
-    values: list[Any], conv: Callable[[Any], Any], kind: str = ""
-) -> tuple[list[Any], dict[int, str]]:
-    """A whole column converted, and {index: problem} for the cells that did not fit."""
+    values: Sequence[Any], conv: Callable[[Any], Any], kind: str = ""
+) -> tuple[Sequence[Any], dict[int, str], bool]:
+    """A whole column converted, {index: problem} for the cells that did not
+    fit, and whether any converted cell may be blank (False: none is None)."""
     types = set(map(type, values))
     try:
         if kind == "number" and types <= {float, NoneType}:
-            return values, {}  # already numbers: nothing to convert (the common case)
+            # already numbers: nothing to convert (the common case)
+            return values, {}, NoneType in types
         if kind == "number":  # floats pass untouched, blanks become None, the rest is parsed
-            return [v if type(v) is float else None if v == "" else conv(v) for v in values], {}
+            return (
+                [v if type(v) is float else None if v == "" else conv(v) for v in values],
+                {},
+                True,
+            )
         if kind == "text" and types == {str}:  # strip at C speed; blanks become None
             stripped = list(map(str.strip, values))
             if "" in stripped:
-                stripped = [v or None for v in stripped]
-            return stripped, {}
+                return [v or None for v in stripped], {}, True
+            return stripped, {}, False
         if kind == "text" and types <= {str, NoneType}:
-            return [v.strip() or None if v is not None else None for v in values], {}
+            return [v.strip() or None if v is not None else None for v in values], {}, True
         mixed_bools = bool in types and len(types - {bool, NoneType}) > 0  # True == 1 in a set
         distinct = set() if mixed_bools else set(values)
         if distinct and len(distinct) * 4 < len(
             values
         ):  # repetitive (months, teams): convert each once
             done = {v: conv(v) for v in distinct}
-            return [done[v] for v in values], {}
-        return [conv(v) for v in values], {}
+            return [done[v] for v in values], {}, None in done.values()
+        return [conv(v) for v in values], {}, True
     except Invalid:
         pass
     out: list[Any] = []
@@ -413,7 +419,7 @@ def _convert_column(
         except Invalid as e:
             out.append(None)
             errors[i] = str(e)
-    return out, errors
+    return out, errors, True
 
 
 def picker(indexes: list[int]) -> Callable[[Any], tuple]:
@@ -436,24 +442,34 @@ def _read_rows(grid: Grid, result: MappedTable, dayfirst: bool) -> None:
     fields = [f for f in table.fields if f.name in result.columns]
     data = grid.rows[result.header_row :]
     first_row = result.header_row + 1
-    raw_cols, cols, col_errors = [], [], []
+    raw_cols: list[Sequence[Any]] = []
+    cols: list[Sequence[Any]] = []
+    col_errors, blanks = [], []
     shortest = min(map(len, data), default=0)
+    # A sheet read whole is a rectangle: its columns in one pass, at C speed.
+    by_column = list(zip(*data, strict=True)) if data and shortest == max(map(len, data)) else None
     for f in fields:
         i = result.columns[f.name] - 1
-        if i < shortest:  # every row reaches this column: take it at C speed
+        if by_column is not None and i < shortest:
+            raw: Sequence[Any] = by_column[i]
+        elif i < shortest:  # every row reaches this column: take it at C speed
             raw = list(map(operator.itemgetter(i), data))
         else:
             raw = [row[i] if i < len(row) else None for row in data]
-        converted, errors = _convert_column(raw, converter(f.kind, grid.date1904, dayfirst), f.kind)
+        converted, errors, blank = _convert_column(
+            raw, converter(f.kind, grid.date1904, dayfirst), f.kind
+        )
         raw_cols.append(raw)
         cols.append(converted)
         col_errors.append(errors)
+        blanks.append(blank)
+    del by_column
     required = [j for j, f in enumerate(fields) if f.required]
     bad_rows = set().union(*(e.keys() for e in col_errors)) if col_errors else set()
     key_idx = [result.fields.index(k) for k in table.key]
     required_of = picker(required)
     key_of = picker(key_idx)
-    if not bad_rows and not any(None in cols[j] for j in required):
+    if not bad_rows and not any(blanks[j] and None in cols[j] for j in required):
         keys = key_texts_of_columns([cols[k] for k in key_idx])
         if len(set(keys)) == len(keys):  # the common case: a clean sheet, no row to look at twice
             result.values = list(zip(*cols, strict=True))

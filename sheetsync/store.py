@@ -406,6 +406,21 @@ class Store:
         looked at. The stored key is the configured one once ``rekey`` ran."""
         return {row[0]: row for row in self._select(table, conn=conn, with_key=True)}
 
+    def current_rows_of(
+        self, conn: sa.Connection, table: str, keys: Iterable[str]
+    ) -> dict[str, Any]:
+        """``current_rows`` of only these keys (those the model holds)."""
+        t = SCHEMA[table]
+        columns = [t.c._key, *(t.c[f.name] for f in TABLES[table].fields)]
+        keys = list(keys)
+        out: dict[str, Any] = {}
+        for i in range(0, len(keys), 500):
+            q = sa.select(*columns).where(t.c._valid_to.is_(None))
+            out.update(
+                (row[0], row) for row in conn.execute(q.where(t.c._key.in_(keys[i : i + 500])))
+            )
+        return out
+
     def keyed(
         self, conn: sa.Connection, table: str, spec: Table | None = None
     ) -> dict[str, Record]:
@@ -625,17 +640,23 @@ class Store:
         return int(res.inserted_primary_key[0])
 
     def repeat_snapshot(
-        self, conn: sa.Connection, snapshot_id: int, *, at: datetime, summary: dict[str, Any]
+        self,
+        conn: sa.Connection,
+        snapshot_id: int,
+        *,
+        at: datetime,
+        summary: dict[str, Any],
+        content_hash: str | None,
     ) -> int:
-        """Record a pull that found its source as snapshot ``snapshot_id`` left
-        it: a new snapshot of the same source, hash and values (copied inside
-        the database, never decoded), taken ``at``."""
+        """Record a pull that read the values snapshot ``snapshot_id`` holds:
+        a new snapshot of the same source and values (copied inside the
+        database, never decoded), taken ``at``."""
         t = SCHEMA["snapshots"]
         old = sa.select(
             sa.literal(at, sa.DateTime),
             t.c.source,
             sa.literal("pull"),
-            t.c.content_hash,
+            sa.literal(content_hash, sa.String(128)),
             sa.literal(summary, sa.JSON),
             t.c.values_z,
         ).where(t.c.id == snapshot_id)
@@ -716,6 +737,32 @@ class Store:
                 )
                 if old in held
             }
+        return out
+
+    def snapshot_rows(
+        self, snapshot_id: int, conn: sa.Connection
+    ) -> dict[str, tuple[list[str], list[tuple]]]:
+        """A snapshot's values per table as (fields, one tuple per record),
+        dates as dates: what ``encode_rows`` was given."""
+        t = SCHEMA["snapshots"]
+        blob = conn.execute(sa.select(t.c.values_z).where(t.c.id == snapshot_id)).scalar()
+        out = {}
+        for name, part in (_load_values(blob) if blob else {}).items():
+            fields, rows = part["fields"], part["rows"]
+            dates = [
+                i for i, f in enumerate(fields) if TABLES[name].field_by_name[f].kind == "date"
+            ]
+            if dates and rows:
+                columns = list(zip(*rows, strict=True))
+                for i in dates:
+                    seen: dict[Any, Any] = {None: None}
+                    columns[i] = tuple(
+                        seen[v] if v in seen else seen.setdefault(v, date.fromisoformat(v))
+                        for v in columns[i]
+                    )
+                out[name] = (fields, list(zip(*columns, strict=True)))
+            else:
+                out[name] = (fields, list(map(tuple, rows)))
         return out
 
     def snapshot_values(self, snapshot_id: int) -> dict[str, list[Record]]:

@@ -7,10 +7,12 @@ of them in one transaction, so any error leaves the model exactly as it was.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import compress
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,7 +30,7 @@ from .merge import (
     same,
     show,
 )
-from .model import Record
+from .model import Record, key_texts
 from .progress import Progress
 from .reading import (
     PendingReads,
@@ -138,16 +140,26 @@ def _pull(
         # key first (in this transaction), or the pull stops here.
         rekeys = {t: rk for t, spec in specs.items() if (rk := store.rekey(conn, spec))}
         lasts = {s.name: store.last_snapshot(s.name, conn=conn) for s in sources}
-        unchanged = {} if full else _unchanged_sources(store, conn, pending, lasts)
+        settled, unchanged = ({}, {}) if full else _settled_sources(store, conn, pending, lasts)
         todo = [s for s in sources if s.name not in unchanged]
         for s in sources:
             (pending.drop if s.name in unchanged else pending.go)(s.name)
+        # What each source's tables are compared with: for a settled source the
+        # values of its last pull (the model's, as it left them); otherwise
+        # the model's current records, and the keys its last snapshot held.
+        bases = {
+            s.name: store.snapshot_rows(lasts[s.name].id, conn)  # type: ignore[union-attr]
+            for s in todo
+            if s.name in settled
+        }
         before = {
             s.name: store.snapshot_keys(last.id, conn, specs) if (last := lasts[s.name]) else {}
             for s in todo
+            if s.name not in settled
         }
-        # stored under spec's key now
-        current = {t: store.current_rows(conn, t) for s in todo for t in s.tables}
+        current = {
+            t: store.current_rows(conn, t) for s in todo if s.name not in settled for t in s.tables
+        }
         reads = {r.source.name: r for r in pending.result()}
         for r in reads.values():
             if r.fatal or (r.errors and not skip_invalid):
@@ -170,41 +182,72 @@ def _pull(
             for name in r.tables:
                 if name in rekeys:  # said once, by the first source of the table
                     result.rekeyed.append(rekeys.pop(name).line(r.tables[name].headers))
+            same_values = True
             for name, mt in r.tables.items():
                 report = None
                 if progress:
                     label = f"writing {r.source.name}: {name}"
                     report = lambda done, total, label=label: progress(label, done, total)  # noqa: E731
-                if name in written:  # a second source of this table sees the first one's writes
-                    current[name] = store.current_rows(conn, name)
+                base = bases.get(s.name, {}).get(name)
+                if base is not None and base[0] == mt.fields:
+                    rows, gone = _changed_rows(mt, base[1])
+                    same_values &= not rows and not gone and len(base[1]) == len(mt.values)
+                    keys = [mt.keys[i] for i in rows]
+                    model = store.current_rows_of(conn, name, [*keys, *gone])
+                else:
+                    same_values = False
+                    if name in written:  # a second source of this table sees the first one's writes
+                        current[name] = store.current_rows(conn, name)
+                    model = current[name] if name in current else store.current_rows(conn, name)
+                    held = before[s.name].get(name, set()) if s.name in before else set()
+                    rows, gone = None, held - set(mt.keys)
                 result.tables[name] = _apply_table(
-                    store,
-                    conn,
-                    r,
-                    mt,
-                    current[name],
-                    before[r.source.name].get(name, set()),
-                    at,
-                    report,
+                    store, conn, r, mt, model, rows, gone, at, report
                 )
                 written.add(name)
             summary: dict[str, Any] = {n: c.as_dict() for n, c in result.tables.items()}
             if not r.errors:  # what lets the next pull see that nothing changed
                 summary[CHECK] = _check(store, conn, r.source, config, r.content_hash, r.tables)
-            result.snapshot_id = store.add_snapshot(
-                conn,
-                source=r.source.name,
-                kind="pull",
-                at=at,
-                content_hash=r.content_hash,
-                summary=summary,
-                values=encode_rows(
-                    {n: (t.fields, t.values) for n, t in r.tables.items()},
-                    {n: t.table.key for n, t in r.tables.items()},
-                ),
-            )
+            last = lasts[s.name]
+            if same_values and s.name in settled and last is not None:
+                # other bytes, the very same values: the snapshot's are kept as they are
+                result.snapshot_id = store.repeat_snapshot(
+                    conn, last.id, at=at, summary=summary, content_hash=r.content_hash
+                )
+            else:
+                result.snapshot_id = store.add_snapshot(
+                    conn,
+                    source=r.source.name,
+                    kind="pull",
+                    at=at,
+                    content_hash=r.content_hash,
+                    summary=summary,
+                    values=encode_rows(
+                        {n: (t.fields, t.values) for n, t in r.tables.items()},
+                        {n: t.table.key for n, t in r.tables.items()},
+                    ),
+                )
             results.append(result)
     return results
+
+
+def _changed_rows(mt: MappedTable, held: list[tuple]) -> tuple[list[int], set[str]]:
+    """The sheet rows of ``mt`` not among the ``held`` values of its last pull,
+    and the keys held then that the sheet no longer has.
+
+    Rows are compared in place first (a sheet mostly keeps its order); a row
+    equal to the one held at its position is the same record, unchanged.
+    """
+    values = mt.values
+    n = min(len(values), len(held))
+    moved = list(compress(range(n), map(operator.ne, values, held)))
+    old = [held[i] for i in moved] + held[n:]
+    moved += range(n, len(values))
+    spec = mt.table
+    positions = [mt.fields.index(k) for k in spec.key]
+    new_keys = {mt.keys[i] for i in moved}
+    was = key_texts(old, positions)
+    return moved, set(was) - new_keys
 
 
 def _check(
@@ -226,25 +269,29 @@ def _check(
     }
 
 
-def _unchanged_sources(
+def _settled_sources(
     store: Store,
     conn: Any,
     pending: PendingReads,
     lasts: dict[str, Snapshot | None],
-) -> dict[str, dict[str, Any]]:
-    """The sources a full pull would provably leave as they are, with their check.
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The sources whose tables are as their last pull left them, and among
+    those the ones unchanged since, each with its check.
 
-    Source S is skipped only when its last snapshot is a clean pull (no row
-    skipped) whose check still holds: the same revision (for a workbook, the
-    same bytes), the same mapping, and its tables in the model exactly as that
-    pull left them (no version added or closed, no re-key: nothing changed a
-    record since, through any source). Reading S again would then yield the
-    same records, equal to the model's, and its snapshot's keys, so nothing
-    would be written. A source after one that is read in this pull and maps a
-    table of S is read too: that one may write S's records first.
+    Source S is settled when its last snapshot is a clean pull (no row
+    skipped) whose check still holds: the same mapping, and its tables in the
+    model exactly as that pull left them (no version added or closed, no
+    re-key: nothing changed a record since, through any source). The model
+    then holds, for S's keys, the values that snapshot holds, so S's sheet can
+    be compared with those. S is unchanged when its revision is the same too
+    (for a workbook, the same bytes): reading it again would yield the very
+    same records, so nothing would be written. A source after one that is read
+    in this pull and maps a table of S is neither: that one may write S's
+    records first.
     """
     config = pending.config
-    found: dict[str, dict[str, Any]] = {}
+    settled: dict[str, dict[str, Any]] = {}
+    unchanged: dict[str, dict[str, Any]] = {}
     touched: set[str] = set()
     for s in pending.sources:
         last = lasts[s.name]
@@ -255,13 +302,14 @@ def _unchanged_sources(
             and check["mapping"] == mapping_fingerprint(config, s)
             and check["tables"]
             == {name: store.table_state(conn, name) for name in sorted(s.tables)}
-            and (revision := pending.revision(s.name)) is not None
-            and check["revision"] == revision
         ):
-            found[s.name] = check
-        else:
-            touched |= set(s.tables)
-    return found
+            settled[s.name] = check
+            revision = pending.revision(s.name)
+            if revision is not None and check["revision"] == revision:
+                unchanged[s.name] = check
+                continue
+        touched |= set(s.tables)
+    return settled, unchanged
 
 
 def _record_unchanged(
@@ -282,7 +330,9 @@ def _record_unchanged(
     summary: dict[str, Any] = {n: c.as_dict() for n, c in result.tables.items()}
     summary[CHECK] = check
     summary["unchanged_since"] = last.id
-    result.snapshot_id = store.repeat_snapshot(conn, last.id, at=at, summary=summary)
+    result.snapshot_id = store.repeat_snapshot(
+        conn, last.id, at=at, summary=summary, content_hash=last.content_hash
+    )
     return result
 
 
@@ -292,16 +342,19 @@ def _apply_table(
     read: SourceRead,
     mt: MappedTable,
     current: dict[str, Any],
-    before: set[str],
+    rows: list[int] | None,
+    gone: set[str],
     at: datetime,
     progress: Callable[[int, int], None] | None = None,
 ) -> TableChange:
     """Write one table's records: new ones, changed ones (as new versions) and
-    deletions. ``current``: the model's rows by key (``Store.current_rows``)."""
+    deletions. ``current``: the model's rows by key (``Store.current_rows``),
+    at least of the records compared and of ``gone``; ``rows``: the indexes of
+    the records to compare (None: all; the others are unchanged); ``gone``:
+    keys the source held before and no longer has."""
     spec = mt.table
     fields = mt.fields
     change = TableChange()
-    sheet_keys = mt.keys
     if current:
         names = [f.name for f in spec.fields]
         new_rows: list[tuple] = []
@@ -309,7 +362,11 @@ def _apply_table(
         updates: list[Record] = []
         update_keys: list[str] = []
         old_values_of = picker([1 + names.index(f) for f in fields])  # row[0] is the key
-        for key, values in zip(sheet_keys, mt.values, strict=True):
+        pairs = zip(mt.keys, mt.values, strict=True)
+        if rows is not None:
+            change.unchanged = len(mt.keys) - len(rows)
+            pairs = ((mt.keys[i], mt.values[i]) for i in rows)
+        for key, values in pairs:
             old = current.get(key)
             if old is None:
                 new_rows.append(values)
@@ -323,10 +380,14 @@ def _apply_table(
             record.update(zip(fields, values, strict=True))
             updates.append(record)
             update_keys.append(key)
-    else:  # a first pull: every record is new
-        new_rows, new_keys, updates, update_keys = mt.values, sheet_keys, [], []
+    elif rows is None:  # a first pull: every record is new
+        new_rows, new_keys, updates, update_keys = mt.values, mt.keys, [], []
+    else:
+        new_rows = [mt.values[i] for i in rows]
+        new_keys = [mt.keys[i] for i in rows]
+        updates, update_keys = [], []
+        change.unchanged = len(mt.keys) - len(rows)
     change.inserted, change.updated = len(new_rows), len(updates)
-    gone = before - set(sheet_keys)
     deletes = [k for k in gone if k in current]
     if deletes and mt.skipped_rows:
         # A skipped row still exists in the sheet and may be one of these:

@@ -254,3 +254,107 @@ def test_sources_of_other_tables_skip_on_their_own(sample_dir, run_cli, reads, t
     r = run_cli("--config", cfg, "pull")
     assert r.output.count("unchanged since the last pull") == 2
     assert reads == []
+
+
+# ---------------------------------------------------------------- edits cost what they change
+
+
+@pytest.fixture
+def whole_loads(monkeypatch) -> list[str]:
+    """The tables whose every current record a pull loaded from the model."""
+    seen: list[str] = []
+    real = Store.current_rows
+
+    def spy(self, conn, table):
+        seen.append(table)
+        return real(self, conn, table)
+
+    monkeypatch.setattr(Store, "current_rows", spy)
+    return seen
+
+
+def test_an_edit_is_compared_with_the_last_pull_not_the_whole_model(
+    sample_dir, run_cli, whole_loads, tmp_path
+):
+    cfg = sample_dir / "sheetsync.toml"
+    assert run_cli("--config", cfg, "pull").exit_code == 0
+    whole_loads.clear()
+    _edit(sample_dir / "sales_plan.xlsx", "Quotas", F2=123_456, E5=1)
+    _edit(sample_dir / "sales_plan.xlsx", "Milestones", K2="moved on")
+    expected = _full_copy(sample_dir, tmp_path, run_cli)
+    whole_loads.clear()
+    r = run_cli("--config", cfg, "pull")
+    assert r.exit_code == 0, r.output
+    assert "quotas: 2 updated" in r.output and "milestones: 1 updated" in r.output
+    assert whole_loads == []
+    assert _records(sample_dir) == expected
+    store = _store(sample_dir)
+    assert store.snapshot_values(store.snapshots("plan")[0].id) == store.snapshot_values(
+        _twin_last(tmp_path)
+    )
+    store.close()
+
+
+def _twin_last(tmp_path: Path) -> int:
+    s = _store(tmp_path / "twin")
+    last = s.snapshots("plan")[0].id
+    s.close()
+    return last
+
+
+def test_resorted_deleted_and_added_rows_match_a_full_pull(
+    sample_dir, run_cli, whole_loads, tmp_path
+):
+    cfg = sample_dir / "sheetsync.toml"
+    assert run_cli("--config", cfg, "pull").exit_code == 0
+    wb = openpyxl.load_workbook(sample_dir / "sales_plan.xlsx")
+    ws = wb["Quotas"]
+    rows = [[c.value for c in row] for row in ws.iter_rows(min_row=2, max_row=ws.max_row)]
+    rows = [r for r in rows if r[0]]
+    gone = rows.pop(7)
+    rows.reverse()  # every record moves
+    rows.append(["New Rep", *rows[0][1:3], rows[0][3], 1000, 10, *rows[0][6:]])
+    for i, values in enumerate(rows, start=2):
+        for j, v in enumerate(values, start=1):
+            ws.cell(i, j).value = v
+    ws.delete_rows(len(rows) + 2, ws.max_row)
+    wb.save(sample_dir / "sales_plan.xlsx")
+    expected = _full_copy(sample_dir, tmp_path, run_cli)
+    whole_loads.clear()
+    r = run_cli("--config", cfg, "pull")
+    assert r.exit_code == 0, r.output
+    assert "quotas: 1 new, 1 deleted" in r.output
+    assert whole_loads == []
+    assert _records(sample_dir) == expected
+    quotas = {q["rep"] for q in _store(sample_dir).records("quotas")}
+    assert "New Rep" in quotas and (gone[0] in quotas) == any(r[0] == gone[0] for r in rows)
+
+
+def test_other_bytes_with_the_same_values_keep_the_snapshot_values(sample_dir, run_cli):
+    cfg = sample_dir / "sheetsync.toml"
+    assert run_cli("--config", cfg, "pull").exit_code == 0
+    with zipfile.ZipFile(sample_dir / "sales_plan.xlsx", "a") as z:
+        z.comment = b"re-saved"
+    assert run_cli("--config", cfg, "pull").output.count("no change") == 5
+    store = _store(sample_dir)
+    now, then = store.snapshots("plan")
+    assert now.content_hash != then.content_hash
+    assert now.content_hash == xlsx.file_sha256(sample_dir / "sales_plan.xlsx")
+    assert store.snapshot_values(now.id) == store.snapshot_values(then.id)
+    # and that snapshot is the one the next pull skips on
+    assert "unchanged since" in run_cli("--config", cfg, "pull").output
+    store.close()
+
+
+def test_a_model_changed_since_is_compared_whole(sample_dir, run_cli, whole_loads):
+    """A sync wrote the model after the pull: the pull's values are not the
+    model's any more, so the whole table is compared, as before."""
+    cfg = sample_dir / "sheetsync.toml"
+    assert run_cli("--config", cfg, "pull").exit_code == 0
+    _edit(sample_dir / "sales_plan.xlsx", "Quotas", F2=4_242)
+    assert run_cli("--config", cfg, "sync").exit_code == 0
+    _edit(sample_dir / "sales_plan.xlsx", "Quotas", F2=5_151)
+    whole_loads.clear()
+    r = run_cli("--config", cfg, "pull")
+    assert "quotas: 1 updated" in r.output
+    assert "quotas" in whole_loads
