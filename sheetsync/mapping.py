@@ -312,6 +312,7 @@ def map_grid(
             f"no worksheet named {mapping.sheet!r}{hint} (the workbook has {listing})",
         )
         return MappedTable(table, mapping.sheet, 0, {}, {}, fatal=[err])
+    grid.ensure(max(HEADER_SCAN_ROWS, mapping.header_row or 0))  # a streamed grid: its head
     header_row = mapping.header_row or find_header_row(grid, table, mapping)
     if header_row is None or header_row > grid.height:
         wanted = ", ".join(f.title for f in table.fields if f.required)
@@ -437,16 +438,27 @@ def _blank(v: Any) -> bool:
 
 
 def _read_rows(grid: Grid, result: MappedTable, dayfirst: bool) -> None:
-    """Convert column by column (fast), then assemble and check row by row."""
+    """Convert a chunk of rows at a time, column by column (fast), then check
+    the rows that need it one by one; repeated keys are found at the end."""
+    first_row = result.header_row + 1
+    for data in grid.chunks(result.header_row):
+        _read_chunk(grid, data, first_row, result, dayfirst)
+        first_row += len(data)
+    if len(set(result.keys)) < len(result.keys):
+        _drop_repeated_keys(grid.sheet, result)
+
+
+def _read_chunk(
+    grid: Grid, data: list[list[Any]], first_row: int, result: MappedTable, dayfirst: bool
+) -> None:
+    """``_read_rows`` of the rows ``data``, the first of them sheet row ``first_row``."""
     table = result.table
     fields = [f for f in table.fields if f.name in result.columns]
-    data = grid.rows[result.header_row :]
-    first_row = result.header_row + 1
     raw_cols: list[Sequence[Any]] = []
     cols: list[Sequence[Any]] = []
     col_errors, blanks = [], []
     shortest = min(map(len, data), default=0)
-    # A sheet read whole is a rectangle: its columns in one pass, at C speed.
+    # Rows read whole are a rectangle: their columns in one pass, at C speed.
     by_column = list(zip(*data, strict=True)) if data and shortest == max(map(len, data)) else None
     for f in fields:
         i = result.columns[f.name] - 1
@@ -467,16 +479,14 @@ def _read_rows(grid: Grid, result: MappedTable, dayfirst: bool) -> None:
     required = [j for j, f in enumerate(fields) if f.required]
     bad_rows = set().union(*(e.keys() for e in col_errors)) if col_errors else set()
     key_idx = [result.fields.index(k) for k in table.key]
+    if not bad_rows and not any(blanks[j] and None in cols[j] for j in required):
+        # the common case: clean rows, none to look at twice
+        result.keys.extend(key_texts_of_columns([cols[k] for k in key_idx]))
+        result.values.extend(zip(*cols, strict=True))
+        result.rows.extend(range(first_row, first_row + len(data)))
+        return
     required_of = picker(required)
     key_of = picker(key_idx)
-    if not bad_rows and not any(blanks[j] and None in cols[j] for j in required):
-        keys = key_texts_of_columns([cols[k] for k in key_idx])
-        if len(set(keys)) == len(keys):  # the common case: a clean sheet, no row to look at twice
-            result.values = list(zip(*cols, strict=True))
-            result.keys = keys
-            result.rows = list(range(first_row, first_row + len(keys)))
-            return
-    seen: dict[str, int] = {}
     for idx, values in enumerate(zip(*cols, strict=True)):
         r = first_row + idx
         if idx in bad_rows or None in required_of(values):
@@ -503,22 +513,34 @@ def _read_rows(grid: Grid, result: MappedTable, dayfirst: bool) -> None:
                 )
             result.skipped_rows.append(r)
             continue
-        key = key_of(values)
-        text = join_key(key)
-        if text in seen:
-            k0 = table.key[0]
-            result.errors.append(
-                CellError(
-                    grid.sheet,
-                    a1(r, result.columns[k0]),
-                    result.headers[k0],
-                    f"duplicate key ({', '.join(str(k) for k in key)}): row {seen[text]} has the same",
-                    r,
-                )
-            )
-            result.skipped_rows.append(r)
-            continue
-        seen[text] = r
         result.values.append(values)
-        result.keys.append(text)
+        result.keys.append(join_key(key_of(values)))
         result.rows.append(r)
+
+
+def _drop_repeated_keys(sheet: str, result: MappedTable) -> None:
+    """A record whose key an earlier row has is an error (the first one stays)."""
+    table = result.table
+    key_of = picker([result.fields.index(k) for k in table.key])
+    k0 = table.key[0]
+    seen: dict[str, int] = {}
+    keep = []
+    for i, (text, r) in enumerate(zip(result.keys, result.rows, strict=True)):
+        if text not in seen:
+            seen[text] = r
+            keep.append(i)
+            continue
+        shown = ", ".join(str(k) for k in key_of(result.values[i]))
+        result.errors.append(
+            CellError(
+                sheet,
+                a1(r, result.columns[k0]),
+                result.headers[k0],
+                f"duplicate key ({shown}): row {seen[text]} has the same",
+                r,
+            )
+        )
+        result.skipped_rows.append(r)
+    result.keep(keep)
+    result.errors.sort(key=lambda e: e.row or 0)  # in sheet order, as found row by row
+    result.skipped_rows.sort()

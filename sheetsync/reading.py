@@ -77,12 +77,16 @@ def _dayfirst(config: Config) -> bool:
     return not config.report.locale.lower().startswith(("en_us", "en-us"))
 
 
-def read_source(config: Config, source: SourceConfig, backend: Any = None) -> SourceRead:
+def read_source(
+    config: Config, source: SourceConfig, backend: Any = None, *, stream: bool = False
+) -> SourceRead:
     """Read every mapped worksheet of ``source`` and validate it against the model
-    (``backend``: the source already opened)."""
+    (``backend``: the source already opened). ``stream``: map the rows as they
+    come and keep no grid (a pull needs only the records)."""
     backend = backend or open_source(source)
     sheets = list(dict.fromkeys(m.sheet for m in source.tables.values()))
-    grids = backend.read(sheets)
+    stream = stream and len(sheets) == len(source.tables)  # a streamed sheet is read once
+    grids = backend.read(sheets, stream=stream)
     names = backend.sheet_names()
     dayfirst = _dayfirst(config)
     tables = {
@@ -91,7 +95,9 @@ def read_source(config: Config, source: SourceConfig, backend: Any = None) -> So
         )
         for name, m in source.tables.items()
     }
-    read = SourceRead(source, tables, backend.fingerprint(), names, grids, backend)
+    read = SourceRead(
+        source, tables, backend.fingerprint(), names, {} if stream else grids, backend
+    )
     _check_references(read)
     return read
 
@@ -255,7 +261,7 @@ class _Read:
             if hold is not None and hold(source, self.revision):
                 self.verdict.wait()
             if not self.dropped:
-                self._value = read_source(config, source, backend)
+                self._value = read_source(config, source, backend, stream=True)
         except BaseException as e:  # handed to whoever waits for the result
             self._error = e
         finally:

@@ -26,10 +26,10 @@ def reads(monkeypatch) -> list[str]:
     seen: list[str] = []
     real = xlsx.read_workbook
 
-    def spy(path: Path, sheets: list[str] | None = None):
+    def spy(path: Path, sheets: list[str] | None = None, **kw):
         if sheets != []:  # [] only lists the sheet names
             seen.append(path.name)
-        return real(path, sheets)
+        return real(path, sheets, **kw)
 
     monkeypatch.setattr(xlsx, "read_workbook", spy)
     return seen

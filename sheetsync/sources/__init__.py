@@ -33,8 +33,9 @@ class Source(Protocol):
         """Worksheet names, in workbook order."""
         ...
 
-    def read(self, sheets: list[str]) -> dict[str, Grid]:
-        """Values of the named worksheets (all in one go)."""
+    def read(self, sheets: list[str], *, stream: bool = False) -> dict[str, Grid]:
+        """Values of the named worksheets (all in one go); ``stream``: grids
+        that may give their rows in chunks, once (``Grid.chunks``)."""
         ...
 
     def fingerprint(self) -> str:

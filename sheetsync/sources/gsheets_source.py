@@ -49,7 +49,7 @@ class GSheetsSource:
     def sheet_names(self) -> list[str]:
         return self.sheet.sheet_names()
 
-    def read(self, sheets: list[str]) -> dict[str, Grid]:
+    def read(self, sheets: list[str], *, stream: bool = False) -> dict[str, Grid]:
         present = [s for s in sheets if s in set(self.sheet.sheet_names())]
         values = self.sheet.read_sheets(present)
         self._hash = hashlib.sha256(
