@@ -7,7 +7,8 @@ Sheets v4
     ``GET  /v4/spreadsheets/{id}`` (``fields``, ``includeGridData``, ``ranges``)
     ``POST /v4/spreadsheets/{id}:batchUpdate`` (addSheet, deleteSheet,
     updateSheetProperties, updateSpreadsheetProperties, appendDimension,
-    insertDimension, deleteDimension, repeatCell/numberFormat)
+    insertDimension, deleteDimension, repeatCell/numberFormat,
+    updateCells/userEnteredValue), all requests applied or none
     ``GET  /v4/spreadsheets/{id}/values/{range}``, ``PUT`` (update),
     ``POST …/values/{range}:append``, ``POST …/values/{range}:clear``
     ``GET  …/values:batchGet``, ``POST …/values:batchUpdate``, ``POST …/values:batchClear``
@@ -1384,11 +1385,12 @@ class SheetsEmulator:
     def _batch_update(self, ss: Spreadsheet, body: dict[str, Any]) -> Any:
         reqs = body.get("requests") or []
         # rows are copied only when a request can move or drop cells
-        row_ops = {"insertDimension", "deleteDimension", "updateSheetProperties"}
+        row_ops = {"insertDimension", "deleteDimension", "updateSheetProperties", "updateCells"}
         snapshot = _snapshot(
             ss, with_rows=any(isinstance(r, dict) and set(r) & row_ops for r in reqs)
         )
         replies = []
+        self._cell_undo: list[tuple[Cell, dict[str, Any]]] = []  # cells changed in place
         try:
             for i, req in enumerate(reqs):
                 if len(req) != 1:
@@ -1402,8 +1404,12 @@ class SheetsEmulator:
                 except ApiError as e:
                     raise _bad(f"Invalid requests[{i}].{name}: {e.message}") from e
         except ApiError:
+            for cell, state in reversed(self._cell_undo):
+                cell.__dict__.update(state)
             _restore(ss, snapshot)
             raise
+        finally:
+            self._cell_undo = []
         self._touch(ss)
         out: dict[str, Any] = {"spreadsheetId": ss.id, "replies": replies}
         if body.get("includeSpreadsheetInResponse"):
@@ -1541,6 +1547,41 @@ class SheetsEmulator:
             self._set_grid(ss, s, "columnCount", s.column_count + length)
         else:
             raise ApiError(400, "dimension must be ROWS or COLUMNS")
+        return {}
+
+    def _bu_updateCells(self, ss: Spreadsheet, args: dict[str, Any]) -> Any:
+        """Cell values from ``rows`` at ``start`` (or a ``range``'s top left),
+        as Google does for ``fields: "userEnteredValue"``: typed values, a
+        stringValue stays text, a cell without userEnteredValue is cleared."""
+        fields = {f.strip() for f in str(args.get("fields") or "").split(",") if f.strip()}
+        if not fields:
+            raise ApiError(400, "At least one field must be specified.")
+        if not fields <= {"userEnteredValue", "*"}:
+            raise ApiError(400, f"the emulator does not implement fields {sorted(fields)}")
+        if "start" in args:
+            at = args["start"] or {}
+            s = self._sheet_arg(ss, at.get("sheetId"))
+            r0, c0 = int(at.get("rowIndex", 0)), int(at.get("columnIndex", 0))
+        elif "range" in args:
+            at = args["range"] or {}
+            s = self._sheet_arg(ss, at.get("sheetId"))
+            r0, c0 = int(at.get("startRowIndex", 0)), int(at.get("startColumnIndex", 0))
+        else:
+            raise ApiError(400, "Must specify either start or range")
+        rows = args.get("rows") or []
+        for i, row in enumerate(rows):
+            values = row.get("values") or []
+            if values and (r0 + i >= s.row_count or c0 + len(values) > s.column_count):
+                raise Spreadsheet.grid_error(s, r0 + i, c0, r0 + i, c0 + len(values) - 1)
+        for i, row in enumerate(rows):
+            for j, data in enumerate(row.get("values") or []):
+                value = (data or {}).get("userEnteredValue")
+                existing = s.cell(r0 + i, c0 + j)
+                if existing is None and not value:
+                    continue  # clearing a cell that holds nothing
+                cell = s.cell_for_write(r0 + i, c0 + j)
+                self._cell_undo.append((cell, dict(cell.__dict__)))
+                _set_extended(cell, value)
         return {}
 
     def _bu_insertDimension(self, ss: Spreadsheet, args: dict[str, Any]) -> Any:
@@ -1795,6 +1836,29 @@ def _set_cell(cell: Cell, v: Any, value_input: str) -> None:
         cell.fmt is None or _is_datetime_fmt(fmt) != _is_datetime_fmt(cell.fmt)
     ):
         cell.fmt = fmt
+
+
+def _set_extended(cell: Cell, value: dict[str, Any] | None) -> None:
+    """A cell from an ExtendedValue (None: cleared), as updateCells sets it."""
+    cell.formula, cell.is_error = None, False
+    if not value:
+        cell.value = None
+        return
+    if len(value) != 1:
+        raise _bad(
+            "Invalid value: exactly one of numberValue, stringValue, boolValue, formulaValue"
+        )
+    ((kind, v),) = value.items()
+    if kind == "numberValue" and isinstance(v, int | float) and not isinstance(v, bool):
+        cell.value = v
+    elif kind == "stringValue" and isinstance(v, str):
+        cell.value = v  # text, even when it starts with "="
+    elif kind == "boolValue" and isinstance(v, bool):
+        cell.value = v
+    elif kind == "formulaValue" and isinstance(v, str) and v.startswith("="):
+        cell.value, cell.formula, _ = _parse_user_entered(v)
+    else:
+        raise _bad(f"Invalid value at 'userEnteredValue.{kind}': {json.dumps(v)}")
 
 
 def _clear(rng: Rng) -> None:
