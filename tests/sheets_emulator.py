@@ -1310,13 +1310,17 @@ class SheetsEmulator:
         if ranges:
             ids = {r.sheet.sheet_id for r in ranges}
             targets = [s for s in ss.sheets if s.sheet_id in ids]
+        # only what the field mask asks for is built (a big grid's formatted
+        # values and pixel sizes cost far more than its values)
+        data_tree = (tree or {}).get("sheets", {}).get("data") if tree else None
+        cell_tree = (data_tree or {}).get("rowData", {}).get("values") if data_tree else None
         for s in targets:
             entry: dict[str, Any] = {"properties": s.properties()}
             if want_data:
                 rngs = [r for r in ranges if r.sheet is s] or [
                     Rng(s, 0, 0, s.row_count - 1, s.column_count - 1)
                 ]
-                entry["data"] = [self._grid_data(ss, r) for r in rngs]
+                entry["data"] = [self._grid_data(ss, r, data_tree, cell_tree) for r in rngs]
             sheets_out.append(entry)
         out = {
             "spreadsheetId": ss.id,
@@ -1333,7 +1337,13 @@ class SheetsEmulator:
         }
         return _apply_fields(out, tree) if tree else out
 
-    def _grid_data(self, ss: Spreadsheet, rng: Rng) -> dict[str, Any]:
+    def _grid_data(
+        self,
+        ss: Spreadsheet,
+        rng: Rng,
+        data_tree: dict[str, Any] | None = None,
+        cell_tree: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         s = rng.sheet
         row_data = []
         last_row = min(rng.r2, len(s.rows) - 1)
@@ -1341,7 +1351,7 @@ class SheetsEmulator:
             vals = []
             row = s.rows[r]
             for c in range(rng.c1, min(rng.c2, len(row) - 1) + 1):
-                vals.append(self._cell_data(ss, s, r, c))
+                vals.append(self._cell_data(ss, s, r, c, cell_tree))
             while vals and not vals[-1]:
                 vals.pop()
             row_data.append({"values": vals} if vals else {})
@@ -1354,11 +1364,15 @@ class SheetsEmulator:
             out["startColumn"] = rng.c1
         if row_data:
             out["rowData"] = row_data
-        out["rowMetadata"] = [{"pixelSize": 21} for _ in range(rng.r1, rng.r2 + 1)]
-        out["columnMetadata"] = [{"pixelSize": 100} for _ in range(rng.c1, rng.c2 + 1)]
+        if data_tree is None or "rowMetadata" in data_tree:
+            out["rowMetadata"] = [{"pixelSize": 21} for _ in range(rng.r1, rng.r2 + 1)]
+        if data_tree is None or "columnMetadata" in data_tree:
+            out["columnMetadata"] = [{"pixelSize": 100} for _ in range(rng.c1, rng.c2 + 1)]
         return out
 
-    def _cell_data(self, ss: Spreadsheet, s: Sheet, r: int, c: int) -> dict[str, Any]:
+    def _cell_data(
+        self, ss: Spreadsheet, s: Sheet, r: int, c: int, want: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         cell = s.cell(r, c)
         if cell is None or cell.empty():
             return {}
@@ -1373,11 +1387,14 @@ class SheetsEmulator:
             return {"stringValue": "" if v is None else str(v)}
 
         out: dict[str, Any] = {}
-        out["userEnteredValue"] = (
-            {"formulaValue": cell.formula} if cell.formula is not None else typed(cell.value)
-        )
-        out["effectiveValue"] = typed(ss.effective(s, r, c))
-        out["formattedValue"] = ss.render(s, r, c, "FORMATTED_VALUE", "SERIAL_NUMBER")
+        if want is None or "userEnteredValue" in want:
+            out["userEnteredValue"] = (
+                {"formulaValue": cell.formula} if cell.formula is not None else typed(cell.value)
+            )
+        if want is None or "effectiveValue" in want:
+            out["effectiveValue"] = typed(ss.effective(s, r, c))
+        if want is None or "formattedValue" in want:
+            out["formattedValue"] = ss.render(s, r, c, "FORMATTED_VALUE", "SERIAL_NUMBER")
         return out
 
     # ---- spreadsheets:batchUpdate
