@@ -741,9 +741,9 @@ class Store:
 
     def snapshot_rows(
         self, snapshot_id: int, conn: sa.Connection
-    ) -> dict[str, tuple[list[str], list[tuple]]]:
-        """A snapshot's values per table as (fields, one tuple per record),
-        dates as dates: what ``encode_rows`` was given."""
+    ) -> dict[str, tuple[list[str], list[list]]]:
+        """A snapshot's values per table as (fields, one list per record, in
+        ``fields`` order), dates as dates: what ``encode_rows`` was given."""
         t = SCHEMA["snapshots"]
         blob = conn.execute(sa.select(t.c.values_z).where(t.c.id == snapshot_id)).scalar()
         out = {}
@@ -752,17 +752,12 @@ class Store:
             dates = [
                 i for i, f in enumerate(fields) if TABLES[name].field_by_name[f].kind == "date"
             ]
-            if dates and rows:
-                columns = list(zip(*rows, strict=True))
+            seen: dict[Any, Any] = {None: None}
+            for row in rows if dates else ():  # in place: no second copy of a big table
                 for i in dates:
-                    seen: dict[Any, Any] = {None: None}
-                    columns[i] = tuple(
-                        seen[v] if v in seen else seen.setdefault(v, date.fromisoformat(v))
-                        for v in columns[i]
-                    )
-                out[name] = (fields, list(zip(*columns, strict=True)))
-            else:
-                out[name] = (fields, list(map(tuple, rows)))
+                    v = row[i]
+                    row[i] = seen[v] if v in seen else seen.setdefault(v, date.fromisoformat(v))
+            out[name] = (fields, rows)
         return out
 
     def snapshot_values(self, snapshot_id: int) -> dict[str, list[Record]]:

@@ -144,9 +144,15 @@ def _pull(
         todo = [s for s in sources if s.name not in unchanged]
         for s in sources:
             (pending.drop if s.name in unchanged else pending.go)(s.name)
-        # What each source's tables are compared with: for a settled source the
-        # values of its last pull (the model's, as it left them); otherwise
-        # the model's current records, and the keys its last snapshot held.
+        reads = {r.source.name: r for r in pending.result()}
+        for r in reads.values():
+            if r.fatal or (r.errors and not skip_invalid):
+                raise ValidationError(r.errors, source=r.source.name, sheet_level=bool(r.fatal))
+        # What each source's tables are compared with, loaded once the reads
+        # are done (never beside a sheet being parsed: memory stays bounded):
+        # for a settled source the values of its last pull (the model's, as it
+        # left them); otherwise the model's current records, and the keys its
+        # last snapshot held.
         bases = {
             s.name: store.snapshot_rows(lasts[s.name].id, conn)  # type: ignore[union-attr]
             for s in todo
@@ -160,10 +166,6 @@ def _pull(
         current = {
             t: store.current_rows(conn, t) for s in todo if s.name not in settled for t in s.tables
         }
-        reads = {r.source.name: r for r in pending.result()}
-        for r in reads.values():
-            if r.fatal or (r.errors and not skip_invalid):
-                raise ValidationError(r.errors, source=r.source.name, sheet_level=bool(r.fatal))
         at = utcnow()  # after the locks: versions never predate the ones they replace
         results = []
         written: set[str] = set()
@@ -231,7 +233,7 @@ def _pull(
     return results
 
 
-def _changed_rows(mt: MappedTable, held: list[tuple]) -> tuple[list[int], set[str]]:
+def _changed_rows(mt: MappedTable, held: list[list]) -> tuple[list[int], set[str]]:
     """The sheet rows of ``mt`` not among the ``held`` values of its last pull,
     and the keys held then that the sheet no longer has.
 
@@ -240,8 +242,8 @@ def _changed_rows(mt: MappedTable, held: list[tuple]) -> tuple[list[int], set[st
     """
     values = mt.values
     n = min(len(values), len(held))
-    moved = list(compress(range(n), map(operator.ne, values, held)))
-    old = [held[i] for i in moved] + held[n:]
+    moved = list(compress(range(n), map(operator.ne, values, map(tuple, held))))
+    old = [tuple(held[i]) for i in moved] + list(map(tuple, held[n:]))
     moved += range(n, len(values))
     spec = mt.table
     positions = [mt.fields.index(k) for k in spec.key]
