@@ -14,6 +14,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 import sqlalchemy as sa
+from pg import *  # noqa: F403  (store_url: SQLite and PostgreSQL)
 
 import sheetsync.sources.xlsx as xlsx
 from sheetsync.config import load_config
@@ -358,3 +359,25 @@ def test_a_model_changed_since_is_compared_whole(sample_dir, run_cli, whole_load
     r = run_cli("--config", cfg, "pull")
     assert "quotas: 1 updated" in r.output
     assert "quotas" in whole_loads
+
+
+# ---------------------------------------------------------------- both databases
+
+
+def test_skip_and_edit_paths_on_every_database(sample_dir, store_url, reads):
+    """The look, the copied snapshot and the in-place compare, on SQLite and PostgreSQL."""
+    from sheetsync.sync import pull
+
+    config = load_config(sample_dir / "sheetsync.toml")
+    store = Store(store_url)
+    pull(config, store)
+    [look] = pull(config, store)
+    assert look.unchanged_since is not None and reads == ["sales_plan.xlsx"]
+    first, again = store.snapshots("plan")[::-1]
+    assert again.content_hash == first.content_hash
+    assert store.snapshot_values(again.id) == store.snapshot_values(first.id)
+    _edit(sample_dir / "sales_plan.xlsx", "Quotas", F2=777)
+    [edit] = pull(config, store)
+    assert edit.tables["quotas"].updated == 1 and edit.tables["quotas"].unchanged == 138
+    assert 777 in {q["closed"] for q in store.records("quotas")}
+    store.close()
