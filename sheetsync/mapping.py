@@ -380,10 +380,15 @@ def _fill_key(result: MappedTable) -> None:
 
 
 def _convert_column(
-    values: Sequence[Any], conv: Callable[[Any], Any], kind: str = ""
+    values: Sequence[Any],
+    conv: Callable[[Any], Any],
+    kind: str = "",
+    texts: dict[str, str] | None = None,
 ) -> tuple[Sequence[Any], dict[int, str], bool]:
     """A whole column converted, {index: problem} for the cells that did not
-    fit, and whether any converted cell may be blank (False: none is None)."""
+    fit, and whether any converted cell may be blank (False: none is None).
+    ``texts``: the column's texts so far, so that a text repeated down the
+    column (a team, a region, a rep) is one string, not one per cell."""
     types = set(map(type, values))
     try:
         if kind == "number" and types <= {float, NoneType}:
@@ -397,6 +402,8 @@ def _convert_column(
             )
         if kind == "text" and types == {str}:  # strip at C speed; blanks become None
             stripped = list(map(str.strip, values))
+            if texts is not None:
+                stripped = list(map(texts.setdefault, stripped, stripped))
             if "" in stripped:
                 return [v or None for v in stripped], {}, True
             return stripped, {}, False
@@ -441,15 +448,21 @@ def _read_rows(grid: Grid, result: MappedTable, dayfirst: bool) -> None:
     """Convert a chunk of rows at a time, column by column (fast), then check
     the rows that need it one by one; repeated keys are found at the end."""
     first_row = result.header_row + 1
+    texts: dict[str, dict[str, str]] = {f: {} for f in result.columns}  # each column's texts
     for data in grid.chunks(result.header_row):
-        _read_chunk(grid, data, first_row, result, dayfirst)
+        _read_chunk(grid, data, first_row, result, dayfirst, texts)
         first_row += len(data)
     if len(set(result.keys)) < len(result.keys):
         _drop_repeated_keys(grid.sheet, result)
 
 
 def _read_chunk(
-    grid: Grid, data: list[list[Any]], first_row: int, result: MappedTable, dayfirst: bool
+    grid: Grid,
+    data: list[list[Any]],
+    first_row: int,
+    result: MappedTable,
+    dayfirst: bool,
+    texts: dict[str, dict[str, str]],
 ) -> None:
     """``_read_rows`` of the rows ``data``, the first of them sheet row ``first_row``."""
     table = result.table
@@ -469,7 +482,7 @@ def _read_chunk(
         else:
             raw = [row[i] if i < len(row) else None for row in data]
         converted, errors, blank = _convert_column(
-            raw, converter(f.kind, grid.date1904, dayfirst), f.kind
+            raw, converter(f.kind, grid.date1904, dayfirst), f.kind, texts[f.name]
         )
         raw_cols.append(raw)
         cols.append(converted)
