@@ -415,24 +415,38 @@ def _print_errors(errors: list, label: str) -> None:
 @click.option(
     "--skip-invalid", is_flag=True, help="Import the valid rows; report the skipped ones."
 )
+@click.option(
+    "--full", is_flag=True, help="Read and compare every source, even one unchanged since."
+)
 @rebind_option
 @json_option
 @pass_app
 def pull(
-    app: App, sources: tuple[str, ...], skip_invalid: bool, rebind: bool, as_json: bool
+    app: App,
+    sources: tuple[str, ...],
+    skip_invalid: bool,
+    rebind: bool,
+    full: bool,
+    as_json: bool,
 ) -> None:
     """Read sources (default: all) into the model, all or nothing.
 
     Every cell is coerced and checked first; with any problem nothing is
     written and each problem is listed by sheet and cell (exit code 2).
+    A source whose file (or Google revision) and mapping are the same as at
+    its last pull, with nothing changed in the model since, is not read
+    again: the pull only records that it looked (--full reads it anyway).
 
     \b
     Example:
         sheetsync pull plan
     """
-    from .reading import start_reads
+    from .reading import last_pulled, start_reads
 
-    reads = start_reads(app.config, sources)  # parsing runs while the database code loads
+    # Parsing runs while the database code loads, unless the model's last
+    # pull of the source read these very bytes (the pull then decides).
+    hold = None if full else last_pulled(app.db or app.config.default_db_url())
+    reads = start_reads(app.config, sources, hold=hold)
     try:
         from .sync import pull as do_pull
 
@@ -442,6 +456,7 @@ def pull(
             sources,
             skip_invalid=skip_invalid,
             rebind=rebind,
+            full=full,
             progress=app.progress(),
             reads=reads,
         )
@@ -452,6 +467,12 @@ def pull(
         _print_json([r.as_dict() for r in results])
         return
     for r in results:
+        if r.unchanged_since:
+            app.say(
+                f"Pulled {r.source} ({Path(r.location).name}): unchanged since the last pull "
+                f"({r.unchanged_since:%Y-%m-%d %H:%M} UTC); not read again"
+            )
+            continue
         parts = []
         for name, c in r.tables.items():
             bits = [

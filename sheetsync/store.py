@@ -430,6 +430,21 @@ class Store:
         looked at. The stored key is the configured one once ``rekey`` ran."""
         return {row[0]: row for row in self._select(table, conn=conn, with_key=True)}
 
+    def current_rows_of(
+        self, conn: sa.Connection, table: str, keys: Iterable[str]
+    ) -> dict[str, Any]:
+        """``current_rows`` of only these keys (those the model holds)."""
+        t = SCHEMA[table]
+        columns = [t.c._key, *(t.c[f.name] for f in TABLES[table].fields)]
+        keys = list(keys)
+        out: dict[str, Any] = {}
+        for i in range(0, len(keys), 500):
+            q = sa.select(*columns).where(t.c._valid_to.is_(None))
+            out.update(
+                (row[0], row) for row in conn.execute(q.where(t.c._key.in_(keys[i : i + 500])))
+            )
+        return out
+
     def keyed(
         self, conn: sa.Connection, table: str, spec: Table | None = None
     ) -> dict[str, Record]:
@@ -666,6 +681,43 @@ class Store:
                 sa.update(t).where(t.c.source == source).values(binding=binding, bound_at=at)
             )
 
+    def repeat_snapshot(
+        self,
+        conn: sa.Connection,
+        snapshot_id: int,
+        *,
+        at: datetime,
+        summary: dict[str, Any],
+        content_hash: str | None,
+    ) -> int:
+        """Record a pull that read the values snapshot ``snapshot_id`` holds:
+        a new snapshot of the same source and values (copied inside the
+        database, never decoded), taken ``at``."""
+        t = SCHEMA["snapshots"]
+        old = sa.select(
+            sa.literal(at, sa.DateTime),
+            t.c.source,
+            sa.literal("pull"),
+            sa.literal(content_hash, sa.String(128)),
+            sa.literal(summary, sa.JSON),
+            t.c.values_z,
+        ).where(t.c.id == snapshot_id)
+        columns = ["taken_at", "source", "kind", "content_hash", "summary", "values_z"]
+        res = conn.execute(sa.insert(t).from_select(columns, old).returning(t.c.id))
+        return int(res.scalar_one())
+
+    def table_state(self, conn: sa.Connection, table: str) -> list[Any]:
+        """What changes whenever ``table``'s current records do: the number of
+        versions (a write adds one per record, none is ever removed), of
+        current versions (a deletion only closes one) and the key they are
+        stored under (a re-key only renames)."""
+        t = SCHEMA[table]
+        versions = conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
+        current = conn.execute(
+            sa.select(sa.func.count()).select_from(t).where(t.c._valid_to.is_(None))
+        ).scalar()
+        return [versions, current, list(self.model_key(conn, table))]
+
     # ------------------------------------------------------------ snapshots
 
     def first_version_at(self) -> datetime | None:
@@ -727,6 +779,27 @@ class Store:
                 )
                 if old in held
             }
+        return out
+
+    def snapshot_rows(
+        self, snapshot_id: int, conn: sa.Connection
+    ) -> dict[str, tuple[list[str], list[list]]]:
+        """A snapshot's values per table as (fields, one list per record, in
+        ``fields`` order), dates as dates: what ``encode_rows`` was given."""
+        t = SCHEMA["snapshots"]
+        blob = conn.execute(sa.select(t.c.values_z).where(t.c.id == snapshot_id)).scalar()
+        out = {}
+        for name, part in (_load_values(blob) if blob else {}).items():
+            fields, rows = part["fields"], part["rows"]
+            dates = [
+                i for i, f in enumerate(fields) if TABLES[name].field_by_name[f].kind == "date"
+            ]
+            seen: dict[Any, Any] = {None: None}
+            for row in rows if dates else ():  # in place: no second copy of a big table
+                for i in dates:
+                    v = row[i]
+                    row[i] = seen[v] if v in seen else seen.setdefault(v, date.fromisoformat(v))
+            out[name] = (fields, rows)
         return out
 
     def snapshot_values(self, snapshot_id: int) -> dict[str, list[Record]]:

@@ -94,8 +94,14 @@ def test_repetitive_columns_convert_like_single_cells():
     from sheetsync.mapping import _convert_column, converter
 
     values = [True, 1.0, "yes", None, 0.0, False] * 10
-    out, errors = _convert_column(values, converter("text"), "text")
-    assert out[:6] == ["True", "1", "yes", None, "0", "False"] and not errors
+    out, errors, blank = _convert_column(values, converter("text"), "text")
+    assert out[:6] == ["True", "1", "yes", None, "0", "False"] and not errors and blank
     dates = ["Jan 2026", "2026-02", None] * 20
-    out, _ = _convert_column(dates, converter("period"), "period")
-    assert out[:3] == ["2026-01", "2026-02", None]
+    out, _, blank = _convert_column(dates, converter("period"), "period")
+    assert out[:3] == ["2026-01", "2026-02", None] and blank
+    out, _, blank = _convert_column(dates[:2] * 30, converter("period"), "period")
+    assert out[:2] == ["2026-01", "2026-02"] and not blank
+    out, _, blank = _convert_column([" a", "b "], converter("text"), "text")
+    assert out == ["a", "b"] and not blank
+    out, _, blank = _convert_column([" a", "  "], converter("text"), "text")
+    assert out == ["a", None] and blank

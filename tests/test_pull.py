@@ -68,9 +68,12 @@ def test_pull_sample_matches_workbook(sample_dir, run_cli):
 def test_second_pull_changes_nothing(sample_dir, run_cli):
     cfg = sample_dir / "sheetsync.toml"
     assert run_cli("--config", cfg, "pull").exit_code == 0
-    r = run_cli("--config", cfg, "pull")
+    r = run_cli("--config", cfg, "pull", "--full")
     assert r.exit_code == 0
     assert r.output.count("no change") == 5
+    r = run_cli("--config", cfg, "pull")  # not even read (tests/test_pull_unchanged.py)
+    assert r.exit_code == 0
+    assert "unchanged since the last pull" in r.output
 
 
 def test_history_and_as_of(sample_dir, run_cli):

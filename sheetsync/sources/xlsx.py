@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import RefusedError, WorkbookError
-from ..grid import Grid
+from ..grid import CHUNK_ROWS, Grid
 from .changes import CellWrite, RowAppend, file_sha256
 
 if TYPE_CHECKING:
@@ -92,8 +92,11 @@ def check_workbook(path: Path) -> bool:
         raise WorkbookError(f"{name}: is a damaged zip file ({e})") from None
 
 
-def read_workbook(path: Path, sheets: list[str] | None = None) -> tuple[list[str], dict[str, Grid]]:
-    """Sheet names and the values of ``sheets`` (None: all), via calamine."""
+def read_workbook(
+    path: Path, sheets: list[str] | None = None, *, stream: bool = False
+) -> tuple[list[str], dict[str, Grid]]:
+    """Sheet names and the values of ``sheets`` (None: all), via calamine;
+    ``stream``: grids whose rows come in chunks (``Grid.chunks``)."""
     import python_calamine as pc
 
     date1904 = check_workbook(path)
@@ -111,13 +114,29 @@ def read_workbook(path: Path, sheets: list[str] | None = None) -> tuple[list[str
         for sheet in names if sheets is None else sheets:
             if sheet not in names:
                 continue
-            rows: list[list[Any]] = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+            ws = wb.get_sheet_by_name(sheet)
+            if stream:
+                grids[sheet] = Grid(sheet, [], date1904, rest=_row_chunks(ws))
+                continue
+            rows: list[list[Any]] = ws.to_python(skip_empty_area=False)
             grids[sheet] = Grid(sheet, rows, date1904)
     except Exception as e:
         raise WorkbookError(f"{path.name}: sheet {sheet!r} cannot be read ({e})") from None
     finally:
         wb.close()
     return names, grids
+
+
+def _row_chunks(ws: Any) -> Iterator[list[list[Any]]]:
+    """A loaded sheet's rows from row 1 and column A (as ``to_python`` gives
+    them), a chunk at a time; the sheet is freed once they are all given."""
+    from itertools import islice
+
+    rows = ws.iter_rows()  # from row 1, but from the first column in use
+    pad = [""] * ws.start[1] if ws.start else []
+    del ws
+    while chunk := list(islice(rows, CHUNK_ROWS)):
+        yield [pad + r for r in chunk] if pad else chunk
 
 
 class XlsxSource:
@@ -136,10 +155,16 @@ class XlsxSource:
             self._names, _ = read_workbook(self.path, [])
         return self._names
 
-    def read(self, sheets: list[str]) -> dict[str, Grid]:
-        self._hash = file_sha256(self.path) if self.path.exists() else None
-        self._names, grids = read_workbook(self.path, sheets)
+    def read(self, sheets: list[str], *, stream: bool = False) -> dict[str, Grid]:
+        self.revision()  # the bytes about to be parsed (unless hashed just before)
+        self._names, grids = read_workbook(self.path, sheets, stream=stream)
         return grids
+
+    def revision(self) -> str | None:
+        """The SHA-256 of the file's bytes (None: no such file)."""
+        if self._hash is None and self.path.is_file():
+            self._hash = file_sha256(self.path)
+        return self._hash
 
     def fingerprint(self) -> str:
         if self._hash is None:

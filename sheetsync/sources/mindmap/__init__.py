@@ -80,13 +80,20 @@ class MindMapSource:
     def sheet_names(self) -> list[str]:
         return list(self.config.levels)
 
-    def read(self, sheets: list[str]) -> dict[str, Grid]:
+    def read(self, sheets: list[str], *, stream: bool = False) -> dict[str, Grid]:
+        """Each level of the tree as a grid (a map is small: never streamed)."""
         from .records import tree_grids
 
         self._hash = file_sha256(self.path) if self.path.exists() else None
         mind_map = read_tree(self.path)
         grids = tree_grids(mind_map, self.config.levels, self.config.tables, self.config.skip_root)
         return {s: grids[s] for s in sheets if s in grids}
+
+    def revision(self) -> str | None:
+        """The SHA-256 of the file's bytes (None: no such file)."""
+        if self._hash is None and self.path.is_file():
+            self._hash = file_sha256(self.path)
+        return self._hash
 
     def fingerprint(self) -> str:
         if self._hash is None:
