@@ -416,3 +416,53 @@ def test_a_row_deleted_in_the_sheet_but_edited_in_the_model_is_a_conflict(pulled
     row = milestone_row(wb, "G-05")
     assert ws[f"H{row}"].value == 1
     assert "already in sync" in run_cli("--config", pulled, "sync").output
+
+
+def test_sync_delete_rows_clears_the_row_deleted_from_the_model(pulled, run_cli):
+    wb = pulled.parent / "sales_plan.xlsx"
+    row = milestone_row(wb, "U-03")
+    s = store_of(pulled)
+    with s.transaction() as conn:  # a teammate's sync deleted the milestone
+        s.apply(conn, "milestones", [], ["U-03"], source="teammate", at=utcnow())
+    r = run_cli("--config", pulled, "sync")
+    assert r.exit_code == 0, r.output
+    assert f"? row    'Milestones'!{row}:{row}: U-03 is not in the model any more; kept" in r.output
+    assert openpyxl.load_workbook(wb)["Milestones"][f"A{row}"].value == "U-03"
+    r = run_cli("--config", pulled, "sync", "--delete-rows")
+    assert r.exit_code == 0, r.output
+    assert (
+        f"- row    'Milestones'!{row}:{row}: U-03 (deleted from the model; clearing the row)"
+        in r.output
+    )
+    ws = openpyxl.load_workbook(wb)["Milestones"]
+    assert [c.value for c in ws[row]] == [None] * ws.max_column
+    assert "U-03" not in {m["key"] for m in store_of(pulled).records("milestones")}
+    assert "already in sync" in run_cli("--config", pulled, "sync").output
+
+
+def test_a_plan_made_before_another_sync_is_refused(pulled):
+    """Two syncs planned at once: the second to write is refused, nothing applied twice."""
+    from sheetsync.errors import RefusedError
+    from sheetsync.sync import execute_plan, plan_source
+
+    wb = pulled.parent / "sales_plan.xlsx"
+    edit(wb, "Milestones", **{f"H{milestone_row(wb, 'G-04')}": 4321})
+    config, store = load_config(pulled), store_of(pulled)
+    first = plan_source(config, store, config.sources["plan"])
+    second = plan_source(config, store, config.sources["plan"])
+    execute_plan(store, first)
+    versions = len(store.history("milestones", "G-04"))
+    with pytest.raises(RefusedError, match="another sheetsync synced this source while this one"):
+        execute_plan(store, second)
+    assert len(store.history("milestones", "G-04")) == versions == 2
+
+
+def test_sync_refuses_an_invalid_cell_and_writes_nothing(pulled, run_cli):
+    wb = pulled.parent / "sales_plan.xlsx"
+    row = milestone_row(wb, "G-04")
+    edit(wb, "Milestones", **{f"H{row}": "12k"})
+    state = (sha(wb), store_of(pulled).records("milestones"))
+    r = run_cli("--config", pulled, "sync")
+    assert r.exit_code == 2
+    assert f"'Milestones'!H{row} (Actual): \"12k\" is not a number" in r.output
+    assert (sha(wb), store_of(pulled).records("milestones")) == state
