@@ -18,6 +18,7 @@ from pg import *  # noqa: F403  (store_url: SQLite and PostgreSQL)
 
 import sheetsync.sources.xlsx as xlsx
 from sheetsync.config import load_config
+from sheetsync.sources.changes import file_sha256
 from sheetsync.store import SCHEMA, Store
 
 
@@ -341,7 +342,7 @@ def test_other_bytes_with_the_same_values_keep_the_snapshot_values(sample_dir, r
     store = _store(sample_dir)
     now, then = store.snapshots("plan")
     assert now.content_hash != then.content_hash
-    assert now.content_hash == xlsx.file_sha256(sample_dir / "sales_plan.xlsx")
+    assert now.content_hash == file_sha256(sample_dir / "sales_plan.xlsx")
     assert store.snapshot_values(now.id) == store.snapshot_values(then.id)
     # and that snapshot is the one the next pull skips on
     assert "unchanged since" in run_cli("--config", cfg, "pull").output

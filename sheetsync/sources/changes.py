@@ -39,3 +39,22 @@ def file_sha256(path: Path) -> str:
         while chunk := f.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()
+
+
+class FileRevision:
+    """``revision`` and ``fingerprint`` of a source that is one file (``self.path``):
+    the SHA-256 of its bytes, computed once per read (``self._hash``)."""
+
+    path: Path
+    _hash: str | None
+
+    def revision(self) -> str | None:
+        """The SHA-256 of the file's bytes (None: no such file)."""
+        if self._hash is None and self.path.is_file():
+            self._hash = file_sha256(self.path)
+        return self._hash
+
+    def fingerprint(self) -> str:
+        if self._hash is None:
+            self._hash = file_sha256(self.path)
+        return self._hash

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import RefusedError, WorkbookError
 from ..grid import CHUNK_ROWS, Grid
-from .changes import CellWrite, RowAppend, file_sha256
+from .changes import CellWrite, FileRevision, RowAppend
 
 if TYPE_CHECKING:
     from ..config import SourceConfig
@@ -139,7 +139,7 @@ def _row_chunks(ws: Any) -> Iterator[list[list[Any]]]:
         yield [pad + r for r in chunk] if pad else chunk
 
 
-class XlsxSource:
+class XlsxSource(FileRevision):
     """A workbook on disk."""
 
     def __init__(self, config: SourceConfig) -> None:
@@ -159,17 +159,6 @@ class XlsxSource:
         self.revision()  # the bytes about to be parsed (unless hashed just before)
         self._names, grids = read_workbook(self.path, sheets, stream=stream)
         return grids
-
-    def revision(self) -> str | None:
-        """The SHA-256 of the file's bytes (None: no such file)."""
-        if self._hash is None and self.path.is_file():
-            self._hash = file_sha256(self.path)
-        return self._hash
-
-    def fingerprint(self) -> str:
-        if self._hash is None:
-            self._hash = file_sha256(self.path)
-        return self._hash
 
     def uncalculated_cells(self, sheets: list[str]) -> dict[str, set[str]]:
         """Formula cells without a calculated result, per sheet (after a push)."""

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import RefusedError, WorkbookError
-from ..changes import CellWrite, RowAppend, file_sha256
+from ..changes import CellWrite, FileRevision, RowAppend, file_sha256
 from .tree import MindMap, Node
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ def write_tree(mind_map: MindMap, path: Path, fmt: str) -> None:
     _module(fmt).write(mind_map, path)
 
 
-class MindMapSource:
+class MindMapSource(FileRevision):
     """A mind map file: each level of its tree is read as one table (the "sheet")."""
 
     read_only = True
@@ -88,17 +88,6 @@ class MindMapSource:
         mind_map = read_tree(self.path)
         grids = tree_grids(mind_map, self.config.levels, self.config.tables, self.config.skip_root)
         return {s: grids[s] for s in sheets if s in grids}
-
-    def revision(self) -> str | None:
-        """The SHA-256 of the file's bytes (None: no such file)."""
-        if self._hash is None and self.path.is_file():
-            self._hash = file_sha256(self.path)
-        return self._hash
-
-    def fingerprint(self) -> str:
-        if self._hash is None:
-            self._hash = file_sha256(self.path)
-        return self._hash
 
     def formula_cells(self, sheet: str) -> set[str]:
         return set()
