@@ -826,6 +826,159 @@ def diff(app: App, sources: tuple[str, ...], as_json: bool) -> None:
         sys.exit(3)
 
 
+def _table_name(app: App, table: str) -> str:
+    from .model import TABLES
+
+    name = table.strip().lower()
+    if name not in TABLES:
+        raise UsageError(
+            f"no table {table!r}: the model's tables are {', '.join(TABLES)}",
+            hint="e.g. sheetsync log quotas",
+        )
+    return name
+
+
+def _since(app: App, day: date | None):
+    """The moment ``--since D`` means: the plan as the model knew it at the end of D."""
+    if day is None:
+        return None
+    from .plan import known_at
+
+    return known_at(app.store, day)
+
+
+def _change_line(e: Any, show: Callable[[Any], str]) -> str:
+    parts = []
+    for c in e.fields:
+        cell = f" {e.cells[c.field]}" if c.field in e.cells else ""
+        if e.kind == "changed":
+            parts.append(f"{c.field} {show(c.old)} → {show(c.new)}{cell}")
+        elif e.kind == "new":
+            parts.append(f"{c.field} {show(c.new)}{cell}")
+    return "; ".join(parts)
+
+
+@cli.command()
+@click.argument("table")
+@click.argument("key", required=False)
+@click.option("--field", "field_name", metavar="FIELD", help="Only changes of this field.")
+@click.option(
+    "--since", type=DayType(), default=None, help="Only changes after the end of this day."
+)
+@json_option
+@pass_app
+def log(
+    app: App, table: str, key: str | None, field_name: str | None, since: Any, as_json: bool
+) -> None:
+    """One record's (or a whole table's) changes over time: when, from which
+    source and cell, which field, old → new.
+
+    \b
+    KEY is the record's key as the report shows it ("Dana Kim / 2026-11" when
+    the key has two columns).
+    Example:
+        sheetsync log milestones M-3 --field due
+        sheetsync log quotas --since 2026-11-23
+    """
+    from .explain import Provenance
+    from .history import record_log, stored_key
+    from .merge import show
+
+    name = _table_name(app, table)
+    spec = app.config.table_spec(name)
+    if field_name and field_name not in spec.field_by_name:
+        raise UsageError(
+            f"{name} has no field {field_name!r}: its fields are " + ", ".join(spec.field_by_name),
+        )
+    skey = stored_key(spec, key) if key is not None else None
+    entries = record_log(
+        app.store,
+        name,
+        skey,
+        field_name=field_name,
+        since=_since(app, since),
+        cells=Provenance(app.store, app.config),
+    )
+    if key is not None and not entries and not app.store.history(name, skey):
+        raise UsageError(f"{name} has no record {key!r}", hint=f"see sheetsync log {name}")
+    if as_json:
+        _print_json([e.as_dict() for e in entries])
+        return
+    if not entries:
+        app.say("No changes.")
+        return
+    from .store import show_key
+
+    for e in entries:
+        who = f" ({e.source})" if e.source else ""
+        click.echo(
+            f"{e.at:%Y-%m-%d %H:%M}  {show_key(e.key)}  {e.kind}{who}  {_change_line(e, show)}"
+        )
+
+
+@cli.command()
+@click.option(
+    "--since", type=DayType(), required=True, help="From the plan at the end of this day."
+)
+@click.option(
+    "--until",
+    type=DayType(),
+    default=None,
+    help="To the plan at the end of this day (default: now).",
+)
+@json_option
+@pass_app
+def changes(app: App, since: Any, until: Any, as_json: bool) -> None:
+    """What changed across the model in a period: new, changed and removed
+    records, by table (the terminal twin of the report's "what changed").
+
+    \b
+    Example:
+        sheetsync changes --since 2026-11-23 --until 2026-11-30
+    """
+    from .history import changes_between
+    from .merge import show
+
+    result = changes_between(app.store, _since(app, since), _since(app, until))
+    if as_json:
+        _print_json(
+            {
+                name: {
+                    kind: [
+                        {
+                            "key": c.shown_key,
+                            "fields": {f.field: {"old": f.old, "new": f.new} for f in c.fields},
+                        }
+                        if kind == "changed"
+                        else {"key": c.shown_key}
+                        for c in getattr(t, kind)
+                    ]
+                    for kind in ("added", "changed", "removed")
+                }
+                for name, t in result.items()
+            }
+        )
+        return
+    out = []
+    for name, t in result.items():
+        if t.empty:
+            continue
+        out.append(
+            click.style(
+                f"{name}: {len(t.added)} new, {len(t.changed)} changed, {len(t.removed)} removed",
+                bold=True,
+            )
+        )
+        out += [f"  + {c.shown_key}" for c in t.added]
+        out += [
+            f"  ~ {c.shown_key}: "
+            + "; ".join(f"{f.field} {show(f.old)} → {show(f.new)}" for f in c.fields)
+            for c in t.changed
+        ]
+        out += [f"  - {c.shown_key}" for c in t.removed]
+    click.echo("\n".join(out) if out else "No changes.")
+
+
 @cli.command()
 @as_of_option
 @click.option(

@@ -44,7 +44,8 @@ from . import metrics as m
 from .config import Config, RagSettings
 from .errors import ConfigError, SheetsyncError, UsageError
 from .formatting import Formatter
-from .model import resolve_teams
+from .history import TableChanges, diff_records
+from .model import TABLES, Table, resolve_teams
 from .periods import fiscal_year, period_bounds, period_of
 from .plan import (
     PlanAsOf,
@@ -56,6 +57,7 @@ from .plan import (
     through_text,
 )
 from .progress import Progress
+from .store import record_key
 
 if TYPE_CHECKING:  # pragma: no cover
     import jinja2
@@ -278,6 +280,7 @@ class Changes:
     new_milestones: list[MilestoneRow]
     reps: list[RepMove]
     new_risks: list[Risk]
+    removed_milestones: list[str] = dataclasses.field(default_factory=list)  # shown keys
 
 
 @dataclass(frozen=True)
@@ -497,17 +500,28 @@ def _changes(
     previous_as_of: date,
     limits: Limits,
     fmt: Formatter,
+    records: TableChanges | None = None,
+    spec: Table | None = None,
 ) -> Changes:
+    """``records``: the milestones new, changed and removed in the week, from
+    :func:`sheetsync.history.diff_records` (the one comparison ``sheetsync
+    changes`` prints too); matched to rows by their key under ``spec``."""
     if not has_previous:
         return Changes(False, previous_as_of, [], 0, [], [], [])
-    prev_by_key = {r.key: r for r in prev_rows}
+    spec = spec or TABLES["milestones"]
+
+    def rkey(r: MilestoneRow) -> str:
+        return record_key(spec, {k: getattr(r, k) for k in spec.key})
+
+    prev_by_key = {rkey(r): r for r in prev_rows}
+    added = records.keys("new") if records is not None else None
     moved: list[MilestoneChange] = []
     new: list[MilestoneRow] = []
     risks: list[Risk] = []
     bad = (m.LATE, m.AT_RISK)
     for r in cur_rows:
-        p = prev_by_key.get(r.key)
-        if p is None:
+        p = prev_by_key.get(rkey(r))
+        if p is None or (added is not None and rkey(r) in added):
             new.append(r)
             if r.category in bad:
                 risks.append(
@@ -567,6 +581,7 @@ def _changes(
         new[: limits.changes],
         reps[: limits.rep_moves],
         risks[: limits.risks],
+        [c.shown_key for c in records.removed][: limits.changes] if records else [],
     )
 
 
@@ -768,6 +783,8 @@ def build_context(
         prev_as_of,
         lim,
         fmt,
+        diff_records(previous, current, config.specs)["milestones"] if has_prev else None,
+        config.table_spec("milestones"),
     )
 
     # KPIs -------------------------------------------------------------------
