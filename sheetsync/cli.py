@@ -979,6 +979,93 @@ def changes(app: App, since: Any, until: Any, as_json: bool) -> None:
     click.echo("\n".join(out) if out else "No changes.")
 
 
+@cli.group()
+def baseline() -> None:
+    """Named copies of the plan as of a day, to report variance against
+    (`report --baseline NAME`)."""
+
+
+@baseline.command("save")
+@click.argument("name")
+@click.option(
+    "--as-of",
+    type=DayType(),
+    default=None,
+    help="The plan as the model knew it at the end of this day; default today.",
+)
+@pass_app
+def baseline_save(app: App, name: str, as_of: Any) -> None:
+    """Save the plan as of a day under NAME (it stays as saved, whatever is
+    pulled later).
+
+    \b
+    Example:
+        sheetsync baseline save q4-plan --as-of 2026-10-01
+    """
+    from .plan import known_at, plan_as_of
+
+    if not name.strip():
+        raise UsageError("a baseline needs a name", hint="e.g. sheetsync baseline save q4-plan")
+    day = app.day(as_of)
+    plan = plan_as_of(app.store, app.config, day)
+    moment = known_at(app.store, day) if plan.first_pulled is None else plan.first_pulled
+    saved = app.store.save_baseline(name.strip(), day, moment, plan.current)
+    if plan.note:
+        app.note(plan.note)
+    counts = ", ".join(f"{n} {t}" for t, n in saved.records.items() if n)
+    app.say(f"Saved baseline {saved.name!r}: the plan as of {day.isoformat()} ({counts})")
+
+
+@baseline.command("list")
+@json_option
+@pass_app
+def baseline_list(app: App, as_json: bool) -> None:
+    """The saved baselines: name, day, when saved."""
+    saved = app.store.baselines()
+    if as_json:
+        _print_json(
+            [
+                {
+                    "name": b.name,
+                    "as_of": b.as_of.isoformat(),
+                    "saved_at": b.saved_at.isoformat(sep=" ", timespec="seconds"),
+                    "records": b.records,
+                }
+                for b in saved
+            ]
+        )
+        return
+    if not saved:
+        app.say("No baselines saved (sheetsync baseline save NAME).")
+        return
+    click.echo(
+        "\n".join(
+            _table(
+                [
+                    [
+                        b.name,
+                        b.as_of.isoformat(),
+                        f"{b.saved_at:%Y-%m-%d %H:%M}",
+                        str(sum(b.records.values())),
+                    ]
+                    for b in saved
+                ],
+                ["Baseline", "Plan as of", "Saved (UTC)", "Records"],
+                {3},
+            )
+        )
+    )
+
+
+@baseline.command("drop")
+@click.argument("name")
+@pass_app
+def baseline_drop(app: App, name: str) -> None:
+    """Forget the baseline NAME."""
+    app.store.drop_baseline(name)
+    app.say(f"Dropped baseline {name!r}")
+
+
 @cli.command()
 @as_of_option
 @click.option(
@@ -1004,6 +1091,12 @@ def changes(app: App, since: Any, until: Any, as_json: bool) -> None:
     help="Templates that override or extend the built-ins (repeatable).",
 )
 @click.option("--team", "teams", multiple=True, help="Only these teams' quotas (repeatable).")
+@click.option(
+    "--baseline",
+    "baseline_name",
+    metavar="NAME",
+    help="Add the variance against this saved baseline (default: [report] baseline).",
+)
 @pass_app
 def report(
     app: App,
@@ -1013,6 +1106,7 @@ def report(
     as_html: bool,
     template_dirs: tuple[Path, ...],
     teams: tuple[str, ...],
+    baseline_name: str | None,
 ) -> None:
     """Render a status report from the model as a PDF (or HTML).
 
@@ -1037,7 +1131,9 @@ def report(
         plan = plan_as_of(app.store, app.config, day)
         if step:
             step("building the report")
-        ctx = context_for(plan, app.config, name=name, teams=teams)
+        wanted = baseline_name or app.config.report.baseline
+        saved = app.store.baseline_records(wanted) if wanted else None
+        ctx = context_for(plan, app.config, name=name, teams=teams, baseline=saved)
         data = render_context(
             ctx, app.config, fmt="html" if as_html else "pdf", template_dirs=dirs, progress=step
         )

@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup, escape
 
 from . import metrics as m
+from .baseline import Variance, variance
 from .config import Config, RagSettings
 from .errors import ConfigError, SheetsyncError, UsageError
 from .formatting import Formatter
@@ -57,7 +58,7 @@ from .plan import (
     through_text,
 )
 from .progress import Progress
-from .store import record_key
+from .store import Baseline, record_key
 
 if TYPE_CHECKING:  # pragma: no cover
     import jinja2
@@ -318,6 +319,8 @@ class ReportContext:
     rag_settings: RagSettings: the thresholds themselves.
     notes: list[str]: caveats about the data (e.g. no quota for the period).
     limits: Limits: how many rows each list shows.
+    baseline: Variance | None: slips, target, quota and budget changes against a
+        saved baseline (name, as_of, slips, targets, quotas, budget, slip_days, quota_delta).
     """
 
     meta: Meta
@@ -342,6 +345,7 @@ class ReportContext:
     rag_settings: RagSettings
     notes: list[str]
     limits: Limits
+    baseline: Variance | None = None  # variance against a saved baseline (report --baseline)
 
     def variables(self) -> dict[str, Any]:
         """The template variables: each field, plus ``report`` (the context)."""
@@ -1621,13 +1625,16 @@ def context_for(
     name: str = "weekly",
     teams: tuple[str, ...] = (),
     limits: Limits | None = None,
+    baseline: tuple[Baseline, Records] | None = None,
 ) -> ReportContext:
     """The report context of a plan as of a day (see :func:`sheetsync.plan.plan_as_of`).
 
-    ``teams`` are matched to the model's spelling; an unknown team is an error."""
+    ``teams`` are matched to the model's spelling; an unknown team is an error.
+    ``baseline``: a saved baseline and its records (``Store.baseline_records``),
+    to add the variance against it."""
     if teams:
         teams = resolve_teams(plan.current, teams)
-    return build_context(
+    ctx = build_context(
         plan.current,
         plan.previous,
         config,
@@ -1638,6 +1645,11 @@ def context_for(
         reads=plan.reads,
         note=plan.note,
     )
+    if baseline is None:
+        return ctx
+    saved, records = baseline
+    v = variance(saved.name, saved.as_of, records, plan.current, config, plan.as_of, teams)
+    return dataclasses.replace(ctx, baseline=v)
 
 
 def render_context(

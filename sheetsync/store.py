@@ -36,7 +36,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from .errors import ConfigError, KeyChangeError, RefusedError
+from .errors import ConfigError, KeyChangeError, RefusedError, UsageError
 from .model import (
     KEY_JOIN,
     KEY_SEPARATOR,
@@ -126,6 +126,17 @@ def _build_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
         sa.Column("table_name", sa.String(64), primary_key=True),
         sa.Column("key_fields", sa.JSON, nullable=False),  # ["project", "name"]
         sa.Column("changed_at", sa.DateTime, nullable=False),
+    )
+    # Named copies of the plan as of a day (revision 0010_baselines); see
+    # Store.save_baseline.
+    tables["baselines"] = sa.Table(
+        "baselines",
+        md,
+        sa.Column("name", sa.String(200), primary_key=True),
+        sa.Column("as_of", sa.Date, nullable=False),
+        sa.Column("known_at", sa.DateTime, nullable=False),
+        sa.Column("saved_at", sa.DateTime, nullable=False),
+        sa.Column("values_z", sa.LargeBinary, nullable=False),  # encode_values of the records
     )
     return md, tables
 
@@ -243,6 +254,17 @@ class Snapshot:
     kind: str
     content_hash: str | None
     summary: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A named copy of the plan as of a day (``Store.save_baseline``)."""
+
+    name: str
+    as_of: date
+    known_at: datetime  # the moment whose records it holds (plan.known_at)
+    saved_at: datetime
+    records: dict[str, int]  # table -> record count
 
 
 class Store:
@@ -637,6 +659,76 @@ class Store:
             )
         )
         return int(res.inserted_primary_key[0])
+
+    # ------------------------------------------------------------ baselines
+
+    def save_baseline(
+        self, name: str, as_of: date, known_at: datetime, records: dict[str, list[Record]]
+    ) -> Baseline:
+        """Keep a copy of ``records`` (the plan as of ``as_of``) under ``name``.
+
+        The copy holds every field, so it survives later pulls, key changes and
+        migrations. Raises UsageError when the name is taken.
+        """
+        t = SCHEMA["baselines"]
+        saved = utcnow()
+        with self.transaction() as conn:
+            self.lock(conn, f"baseline:{name}")
+            if conn.execute(sa.select(t.c.name).where(t.c.name == name)).first():
+                raise UsageError(
+                    f"a baseline named {name!r} exists already",
+                    hint=f"choose another name, or `sheetsync baseline drop {name}` first",
+                )
+            conn.execute(
+                sa.insert(t).values(
+                    name=name,
+                    as_of=as_of,
+                    known_at=known_at,
+                    saved_at=saved,
+                    values_z=encode_values(records),
+                )
+            )
+        return Baseline(name, as_of, known_at, saved, {k: len(v) for k, v in records.items()})
+
+    def baselines(self) -> list[Baseline]:
+        """The saved baselines, oldest plan first."""
+        t = SCHEMA["baselines"]
+        q = sa.select(t.c.name, t.c.as_of, t.c.known_at, t.c.saved_at, t.c.values_z)
+        with self.engine.connect() as c:
+            rows = c.execute(q.order_by(t.c.as_of, t.c.name)).all()
+        return [
+            Baseline(
+                r.name,
+                r.as_of,
+                r.known_at,
+                r.saved_at,
+                {k: len(v["rows"]) for k, v in _load_values(r.values_z).items()},
+            )
+            for r in rows
+        ]
+
+    def baseline_records(self, name: str) -> tuple[Baseline, dict[str, list[Record]]]:
+        """A saved baseline and its records; UsageError when there is none by that name."""
+        t = SCHEMA["baselines"]
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(t).where(t.c.name == name)).first()
+        if row is None:
+            known = [b.name for b in self.baselines()]
+            raise UsageError(
+                f"no baseline named {name!r}"
+                + (f"; the model holds {', '.join(known)}" if known else ""),
+                hint="save one with `sheetsync baseline save NAME`",
+            )
+        records = decode_values(row.values_z)
+        counts = {k: len(v) for k, v in records.items()}
+        return Baseline(row.name, row.as_of, row.known_at, row.saved_at, counts), records
+
+    def drop_baseline(self, name: str) -> None:
+        """Forget a saved baseline (UsageError when there is none by that name)."""
+        self.baseline_records(name)
+        t = SCHEMA["baselines"]
+        with self.transaction() as conn:
+            conn.execute(sa.delete(t).where(t.c.name == name))
 
     # ------------------------------------------------------------ snapshots
 
