@@ -979,6 +979,48 @@ def changes(app: App, since: Any, until: Any, as_json: bool) -> None:
     click.echo("\n".join(out) if out else "No changes.")
 
 
+@cli.command()
+@click.argument("metric", metavar="METRIC")
+@click.option("--team", default=None, help="One team's figure (quota figures).")
+@click.option("--rep", default=None, help="One rep's figure (quota figures).")
+@click.option("--project", default=None, help="One project's figure (milestones, budget).")
+@as_of_option
+@json_option
+@pass_app
+def explain(
+    app: App,
+    metric: str,
+    team: str | None,
+    rep: str | None,
+    project: str | None,
+    as_of: Any,
+    as_json: bool,
+) -> None:
+    """How a headline figure is computed, from which cells, under which rule.
+
+    \b
+    METRIC is one of: attainment, period-attainment, pace, projection, gap,
+    required, rag, milestones, budget, spend-to-revenue.
+    Example:
+        sheetsync explain attainment --team Enterprise
+        sheetsync explain budget --project GROW20 --json
+    """
+    from .explain import explain as explain_figure
+    from .plan import plan_as_of
+
+    day = app.day(as_of)
+    plan = plan_as_of(app.store, app.config, day)
+    e = explain_figure(
+        app.store, plan, app.config, metric.strip().lower(), team=team, rep=rep, project=project
+    )
+    if plan.note:
+        app.note(plan.note)
+    if as_json:
+        _print_json(e.as_dict())
+        return
+    click.echo("\n".join(e.lines()))
+
+
 @cli.group()
 def baseline() -> None:
     """Named copies of the plan as of a day, to report variance against
@@ -1002,14 +1044,14 @@ def baseline_save(app: App, name: str, as_of: Any) -> None:
     Example:
         sheetsync baseline save q4-plan --as-of 2026-10-01
     """
-    from .plan import known_at, plan_as_of
+    from .plan import plan_as_of
 
     if not name.strip():
         raise UsageError("a baseline needs a name", hint="e.g. sheetsync baseline save q4-plan")
     day = app.day(as_of)
     plan = plan_as_of(app.store, app.config, day)
-    moment = known_at(app.store, day) if plan.first_pulled is None else plan.first_pulled
-    saved = app.store.save_baseline(name.strip(), day, moment, plan.current)
+    assert plan.known_at is not None
+    saved = app.store.save_baseline(name.strip(), day, plan.known_at, plan.current)
     if plan.note:
         app.note(plan.note)
     counts = ", ".join(f"{n} {t}" for t, n in saved.records.items() if n)

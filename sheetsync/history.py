@@ -220,7 +220,7 @@ def record_log(
     """The changes of one record (stored ``key``) or of a whole table, oldest first.
 
     ``field_name``: only changes of that field. ``since``: only changes after it.
-    ``cells``: a ``Provenance`` (see ``sheetsync.explain``) naming each field's cell.
+    ``cells``: a ``sheetsync.explain.Provenance``, naming each field's cell.
     """
     names = [f.name for f in TABLES[table].fields]
     wanted = [field_name] if field_name else names
@@ -247,7 +247,7 @@ def record_log(
                             ADDED,
                             v._source,
                             fields,
-                            _cells(cells, v, fields),
+                            _cells(cells, table, v, fields),
                         )
                     )
         else:
@@ -266,7 +266,7 @@ def record_log(
                         ADDED,
                         v._source,
                         diffs,
-                        _cells(cells, v, diffs),
+                        _cells(cells, table, v, diffs),
                     )
                 )
             elif diffs:
@@ -278,7 +278,7 @@ def record_log(
                         CHANGED,
                         v._source,
                         diffs,
-                        _cells(cells, v, diffs),
+                        _cells(cells, table, v, diffs),
                     )
                 )
         prev = v
@@ -311,7 +311,7 @@ def _closing(
     )
 
 
-def _cells(cells: Any, version: Any, fields: Iterable[FieldChange]) -> dict[str, str]:
+def _cells(cells: Any, table: str, version: Any, fields: Iterable[FieldChange]) -> dict[str, str]:
     if cells is None:
         return {}
-    return {c.field: a for c in fields if (a := cells.address(version, c.field))}
+    return {c.field: a for c in fields if (a := cells.address(table, version, c.field))}

@@ -69,6 +69,8 @@ def _build_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
             sa.Column("_valid_from", sa.DateTime, nullable=False),
             sa.Column("_valid_to", sa.DateTime, nullable=True),
             sa.Column("_source", sa.String(200), nullable=True),
+            # The sheet row the version was read from (revision 0011_cells).
+            sa.Column("_row", sa.Integer, nullable=True),
         ]
         cols += [sa.Column(f.name, _KIND_TYPES[f.kind]) for f in spec.fields]
         t = sa.Table(spec.name, md, *cols)
@@ -94,6 +96,9 @@ def _build_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
         sa.Column(
             "values_z", sa.LargeBinary
         ),  # zlib(JSON {table: {"fields": [...], "rows": [...]}})
+        # A pull's layout (revision 0011_cells): {table: {"sheet": "Quotas",
+        # "columns": {field: 1-based column}}}; with a version's _row, its cells.
+        sa.Column("layout", sa.JSON, nullable=True),
         sa.Index("ix_snapshots_source_id", "source", "id"),
     )
     tables["sends"] = sa.Table(
@@ -419,15 +424,17 @@ class Store:
         t = SCHEMA[table]
         columns = [t.c[f.name] for f in TABLES[table].fields]
         q = sa.select(t.c._key, *columns) if with_key else sa.select(*columns)
-        if as_of is None:
-            q = q.where(t.c._valid_to.is_(None))
-        else:
-            q = q.where(t.c._valid_from <= as_of).where(
-                sa.or_(t.c._valid_to.is_(None), t.c._valid_to > as_of)
-            )
-        q = q.order_by(t.c._id)
+        q = _valid_at(t, q, as_of).order_by(t.c._id)
         if conn is not None:
             return conn.execute(q).all()  # fetched at once: a third faster than row by row
+        with self.engine.connect() as c:
+            return c.execute(q).all()
+
+    def versions(self, table: str, as_of: datetime | None = None) -> list[Any]:
+        """The record versions behind ``records(table, as_of)``, in the same order,
+        with where each was read (``_source``, ``_valid_from``, ``_row``)."""
+        t = SCHEMA[table]
+        q = _valid_at(t, sa.select(t), as_of).order_by(t.c._id)
         with self.engine.connect() as c:
             return c.execute(q).all()
 
@@ -568,12 +575,14 @@ class Store:
         keys: Iterable[str] | None = None,
         progress: Callable[[int, int], None] | None = None,
         spec: Table | None = None,
+        sheet_rows: list[int] | None = None,
     ) -> None:
         """Close the current versions of changed/deleted records and insert new ones.
 
         ``replaced``: keys of the upserts that have a current version (None: all
         of them may); passing it spares a bulk load the needless updates.
         ``spec``: the table as configured (its key makes ``keys`` when not given).
+        ``sheet_rows``: the sheet row each upsert was read from (a pull).
         """
         spec = spec or TABLES[table]
         upserts = list(upserts)
@@ -595,6 +604,7 @@ class Store:
             replaced=replaced,
             keys=keys,
             progress=progress,
+            sheet_rows=sheet_rows,
         )
 
     def apply_rows(
@@ -610,9 +620,11 @@ class Store:
         keys: Iterable[str],
         replaced: Iterable[str] | None = None,
         progress: Callable[[int, int], None] | None = None,
+        sheet_rows: list[int] | None = None,
     ) -> None:
         """``apply`` for records given as value tuples in ``fields`` order (the
-        fields left out are stored blank); ``keys`` are their record keys."""
+        fields left out are stored blank); ``keys`` are their record keys,
+        ``sheet_rows`` the rows they were read from (a pull; None: unknown)."""
         t = SCHEMA[table]
         keys = list(keys)
         closing = list(keys) if replaced is None else list(replaced)
@@ -627,7 +639,7 @@ class Store:
             )
         if rows:  # _valid_to stays NULL: the new versions are current
             constants = {"_valid_from": at, "_source": source}
-            _bulk_insert(conn, t, keys, fields, rows, constants, progress)
+            _bulk_insert(conn, t, keys, fields, rows, constants, progress, sheet_rows)
 
     def add_snapshot(
         self,
@@ -640,9 +652,11 @@ class Store:
         summary: dict[str, Any],
         values: dict[str, list[Record]] | bytes | None,
         keys: dict[str, tuple[str, ...]] | None = None,
+        layout: dict[str, Any] | None = None,
     ) -> int:
         """Record a pull/push/sync; ``values`` are the records, or ``encode_values`` of them
-        (``keys``: each table's key, when ``values`` are records)."""
+        (``keys``: each table's key, when ``values`` are records). ``layout``: a
+        pull's sheet and field columns per table (see SCHEMA["snapshots"])."""
         t = SCHEMA["snapshots"]
         res = conn.execute(
             sa.insert(t).values(
@@ -651,6 +665,7 @@ class Store:
                 kind=kind,
                 content_hash=content_hash,
                 summary=summary,
+                layout=layout,
                 values_z=(
                     values
                     if isinstance(values, bytes) or values is None
@@ -842,6 +857,15 @@ class Store:
         return Snapshot(*row) if row else None
 
 
+def _valid_at(t: sa.Table, q: sa.Select, as_of: datetime | None) -> sa.Select:
+    """``q`` limited to the versions valid now (None) or at ``as_of``."""
+    if as_of is None:
+        return q.where(t.c._valid_to.is_(None))
+    return q.where(t.c._valid_from <= as_of).where(
+        sa.or_(t.c._valid_to.is_(None), t.c._valid_to > as_of)
+    )
+
+
 LOCK_NAMESPACE = 0x5EE7  # advisory locks: sheetsync's first key (see migrations)
 _BUSY_TIMEOUT_MS = 30000
 # Execution option read by _sqlite_begin: this transaction takes the write lock now.
@@ -914,24 +938,32 @@ def _bulk_insert(
     rows: list[tuple],
     constants: dict[str, Any],
     progress: Callable[[int, int], None] | None = None,
+    sheet_rows: list[int] | None = None,
 ) -> None:
     """Insert new current versions: ``keys[i]`` with ``rows[i]`` (values in
-    ``names`` order) and ``constants`` (the same in every row), without
-    SQLAlchemy's per-row statement machinery (3× faster). SQLite gets many rows
-    per INSERT statement; other databases the driver's executemany."""
+    ``names`` order), ``sheet_rows[i]`` as ``_row`` when given, and
+    ``constants`` (the same in every row), without SQLAlchemy's per-row
+    statement machinery (3× faster). SQLite gets many rows per INSERT
+    statement; other databases the driver's executemany."""
     dialect = conn.dialect
+    per_row = {"_key": keys}
+    if sheet_rows is not None:
+        per_row["_row"] = sheet_rows
     rows = _bind_values(t, dialect, names, rows)
     fixed = {}
     for name, value in constants.items():
         p = _processor(t.c[name], dialect)
         fixed[name] = p(value) if p is not None else value
     if dialect.name == "sqlite":
-        _sqlite_bulk_insert(conn, t, keys, names, rows, fixed, progress)
+        _sqlite_bulk_insert(conn, t, per_row, names, rows, fixed, progress)
         return
     quote = dialect.identifier_preparer.quote
     tail = tuple(fixed.values())
-    params = [(k, *row, *tail) for k, row in zip(keys, rows, strict=True)]
-    all_names = ["_key", *names, *fixed]
+    params = [
+        (*lead, *row, *tail)
+        for lead, row in zip(zip(*per_row.values(), strict=True), rows, strict=True)
+    ]
+    all_names = [*per_row, *names, *fixed]
     marks = ", ".join(["%s"] * len(all_names))
     sql = f"INSERT INTO {quote(t.name)} ({', '.join(map(quote, all_names))}) VALUES ({marks})"
     total = len(params)
@@ -978,31 +1010,32 @@ def _bind_values(t: sa.Table, dialect: sa.Dialect, names: list[str], rows: list[
 def _sqlite_bulk_insert(
     conn: sa.Connection,
     t: sa.Table,
-    keys: list[str],
+    per_row: dict[str, list],
     names: list[str],
     rows: list[tuple],
     constants: dict[str, Any],
     progress: Callable[[int, int], None] | None,
 ) -> None:
     """Many rows per statement with numbered parameters: the constants are ?1,
-    ?2 …, then the statement's keys, then its rows' values, so no row tuple is
-    rebuilt (a third faster than one INSERT per row)."""
+    ?2 …, then the statement's keys (and sheet rows: ``per_row``'s lists, one
+    value per row), then its rows' values, so no row tuple is rebuilt (a third
+    faster than one INSERT per row)."""
     quote = conn.dialect.identifier_preparer.quote
-    width, lead = len(names), len(constants)
+    width, lead, extra = len(names), len(constants), len(per_row)
     limit = conn.connection.driver_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    per = max(1, min(500, (limit - lead) // (width + 1)))
-    columns = ", ".join(map(quote, [*constants, "_key", *names]))
+    per = max(1, min(500, (limit - lead) // (width + extra)))
+    columns = ", ".join(map(quote, [*constants, *per_row, *names]))
     head = f"INSERT INTO {quote(t.name)} ({columns}) VALUES "
     consts = [f"?{i + 1}" for i in range(lead)]
 
     def statement(n: int) -> str:
-        values = lead + n  # parameters before the first row's values
+        values = lead + extra * n  # parameters before the first row's values
         groups = (
             "("
             + ", ".join(
                 [
                     *consts,
-                    f"?{lead + r + 1}",
+                    *(f"?{lead + e * n + r + 1}" for e in range(extra)),
                     *(f"?{values + r * width + c + 1}" for c in range(width)),
                 ]
             )
@@ -1012,9 +1045,11 @@ def _sqlite_bulk_insert(
         return head + ", ".join(groups)
 
     lead_values = tuple(constants.values())
+    lists = list(per_row.values())
 
     def params(start: int, stop: int) -> tuple:
-        return (*lead_values, *keys[start:stop], *chain.from_iterable(rows[start:stop]))
+        heads = chain.from_iterable(x[start:stop] for x in lists)
+        return (*lead_values, *heads, *chain.from_iterable(rows[start:stop]))
 
     total = len(rows)
     full = total - total % per

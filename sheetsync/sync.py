@@ -172,6 +172,13 @@ def _pull(
                     {n: (t.fields, t.values) for n, t in r.tables.items()},
                     {n: t.table.key for n, t in r.tables.items()},
                 ),
+                layout={
+                    n: {
+                        "sheet": t.sheet,
+                        "columns": {f: t.columns[f] for f in t.fields if f in t.columns},
+                    }
+                    for n, t in r.tables.items()
+                },
             )
             results.append(result)
     return results
@@ -197,14 +204,17 @@ def _apply_table(
         names = [f.name for f in spec.fields]
         new_rows: list[tuple] = []
         new_keys: list[str] = []
+        new_at: list[int] = []  # sheet rows
         updates: list[Record] = []
         update_keys: list[str] = []
+        update_at: list[int] = []
         old_values_of = picker([1 + names.index(f) for f in fields])  # row[0] is the key
-        for key, values in zip(sheet_keys, mt.values, strict=True):
+        for key, values, at_row in zip(sheet_keys, mt.values, mt.rows, strict=True):
             old = current.get(key)
             if old is None:
                 new_rows.append(values)
                 new_keys.append(key)
+                new_at.append(at_row)
                 continue
             old_values = old_values_of(old)
             if values == old_values or all(map(same, values, old_values)):
@@ -214,8 +224,11 @@ def _apply_table(
             record.update(zip(fields, values, strict=True))
             updates.append(record)
             update_keys.append(key)
+            update_at.append(at_row)
     else:  # a first pull: every record is new
-        new_rows, new_keys, updates, update_keys = mt.values, sheet_keys, [], []
+        new_rows, new_keys, new_at, updates, update_keys, update_at = (
+            mt.values, sheet_keys, mt.rows, [], [], [],
+        )  # fmt: skip
     change.inserted, change.updated = len(new_rows), len(updates)
     gone = before - set(sheet_keys)
     deletes = [k for k in gone if k in current]
@@ -227,11 +240,27 @@ def _apply_table(
     change.deleted = len(deletes)
     write = {"source": read.source.name, "at": at, "progress": progress}
     store.apply_rows(
-        conn, spec.name, fields, new_rows, deletes, keys=new_keys, replaced=(), **write
+        conn,
+        spec.name,
+        fields,
+        new_rows,
+        deletes,
+        keys=new_keys,
+        replaced=(),
+        sheet_rows=new_at,
+        **write,
     )
     if updates:
         store.apply(
-            conn, spec.name, updates, (), keys=update_keys, replaced=update_keys, spec=spec, **write
+            conn,
+            spec.name,
+            updates,
+            (),
+            keys=update_keys,
+            replaced=update_keys,
+            spec=spec,
+            sheet_rows=update_at,
+            **write,
         )
     return change
 

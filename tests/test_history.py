@@ -8,6 +8,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
+import openpyxl
 import pytest
 import time_machine
 from dated_model import build_dated_model, invoke
@@ -39,8 +40,13 @@ def test_log_of_one_field_lists_each_change_with_when_source_old_and_new(dated) 
         ("2026-12-11", "2026-12-18"),
         ("2026-12-18", "2026-12-23"),
     ]
+    # the cell each value was read from: G-05 is on row 6, Due date in column F
+    assert [f["cell"] for e in entries for f in e["fields"]] == ["'Milestones'!F6"] * 3
     text = run(dated, "log", "milestones", "G-05", "--field", "due").stdout
-    assert "2026-11-23 09:00  G-05  changed (plan)  due 2026-12-11 → 2026-12-18" in text
+    assert (
+        "2026-11-23 09:00  G-05  changed (plan)  due 2026-12-11 → 2026-12-18 'Milestones'!F6"
+        in text
+    )
 
 
 def test_log_of_a_table_since_a_day_and_a_two_column_key(dated) -> None:
@@ -52,6 +58,12 @@ def test_log_of_a_table_since_a_day_and_a_two_column_key(dated) -> None:
     ]
     one = json.loads(run(dated, "log", "quotas", "Marcus Bell / 2026-12", "--json").stdout)
     assert [e["change"] for e in one] == ["new", "changed"]
+    book = openpyxl.load_workbook(dated[0] / "sales_plan.xlsx")
+    cell = one[1]["fields"][0]["cell"]  # 'Quotas'!E<row>: Target ($)
+    sheet, ref = cell.split("!")
+    assert sheet == "'Quotas'" and ref[0] == "E"
+    assert book["Quotas"][ref].value == one[1]["fields"][0]["new"]
+    assert book["Quotas"]["A" + ref[1:]].value == "Marcus Bell"
     assert one[1]["fields"][0]["new"] - one[1]["fields"][0]["old"] == 5_000
     gone = json.loads(run(dated, "log", "budget", "--since", "2026-11-23", "--json").stdout)
     assert [(e["key"], e["change"], e["at"][:10]) for e in gone] == [
