@@ -1157,6 +1157,7 @@ def report(
         sheetsync report --report executive -o status.pdf
         sheetsync report --as-of 2026-11-30 --html
     """
+    from .explain import explain_all
     from .plan import plan_as_of
     from .report import context_for, render_context
 
@@ -1175,7 +1176,10 @@ def report(
             step("building the report")
         wanted = baseline_name or app.config.report.baseline
         saved = app.store.baseline_records(wanted) if wanted else None
-        ctx = context_for(plan, app.config, name=name, teams=teams, baseline=saved)
+        explained = explain_all(app.store, plan, app.config, teams) if name == "weekly" else ()
+        ctx = context_for(
+            plan, app.config, name=name, teams=teams, baseline=saved, explained=explained
+        )
         data = render_context(
             ctx, app.config, fmt="html" if as_html else "pdf", template_dirs=dirs, progress=step
         )

@@ -20,9 +20,9 @@ from .config import Config
 from .errors import NoDataError, UsageError
 from .formatting import Formatter
 from .grid import a1
-from .model import resolve_teams
+from .model import Table, key_texts, resolve_teams
 from .plan import PlanAsOf, require_in_range, through_text
-from .store import SCHEMA, Store
+from .store import SCHEMA, Store, load_values
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,31 @@ class Provenance:
     def address(self, table: str, version: Any, field: str) -> str | None:
         c = self.cell(table, version, field)
         return c.address if c else None
+
+    def last_read(
+        self, table: str, source: str, cutoff: datetime | None, spec: Table
+    ) -> tuple[dict[str, Any], datetime, dict[str, int]] | None:
+        """Where ``source``'s last read at or before ``cutoff`` found ``table``: its
+        layout, when, and each record's sheet row by stored key (a record whose
+        values did not change keeps its version, but may have moved)."""
+        t = SCHEMA["snapshots"]
+        q = sa.select(t.c.taken_at, t.c.layout, t.c.values_z).where(
+            t.c.source == source, t.c.layout.is_not(None)
+        )
+        if cutoff is not None:
+            q = q.where(t.c.taken_at <= cutoff)
+        with self.store.engine.connect() as c:
+            snap = c.execute(q.order_by(t.c.id.desc()).limit(1)).first()
+        if snap is None or table not in snap.layout or "rows" not in snap.layout[table]:
+            return None
+        part = load_values(snap.values_z).get(table)
+        if not part or not all(k in part["fields"] for k in spec.key):
+            return None
+        keys = key_texts(part["rows"], [part["fields"].index(k) for k in spec.key])
+        rows = [r for first, n in snap.layout[table]["rows"] for r in range(first, first + n)]
+        if len(rows) != len(keys):
+            return None
+        return snap.layout[table], snap.taken_at, dict(zip(keys, rows, strict=True))
 
 
 def cell_ranges(cells: Iterable[Cell]) -> str:
@@ -212,13 +237,23 @@ QUOTA_METRICS = ("attainment", "period-attainment", "pace", "projection", "gap",
 
 
 class _Cells:
-    """The cells of the records a plan holds, by table and position."""
+    """The cells of the records a plan holds, by table and position: where each
+    source's last read (the one the plan reflects) found them; a record that
+    read does not hold, where its version was read."""
 
-    def __init__(self, store: Store, plan: PlanAsOf) -> None:
+    def __init__(self, store: Store, plan: PlanAsOf, config: Config) -> None:
         self.prov = Provenance(store)
         self.store = store
+        self.config = config
         self.moment = plan.known_at
         self._versions: dict[str, list[Any]] = {}
+        self._reads: dict[tuple[str, str], Any] = {}
+
+    def _read(self, table: str, source: str) -> Any:
+        if (table, source) not in self._reads:
+            spec = self.config.table_spec(table)
+            self._reads[table, source] = self.prov.last_read(table, source, self.moment, spec)
+        return self._reads[table, source]
 
     def of(self, table: str, indexes: Iterable[int], field: str) -> tuple[list[Cell], int]:
         if table not in self._versions:
@@ -226,7 +261,14 @@ class _Cells:
         vs = self._versions[table]
         cells, unread = [], 0
         for i in indexes:
-            c = self.prov.cell(table, vs[i], field)
+            v = vs[i]
+            read = self._read(table, v._source) if v._source else None
+            c = None
+            if read is not None and v._key in read[2] and field in read[0]["columns"]:
+                layout, at, rows = read
+                c = Cell(v._source, layout["sheet"], rows[v._key], layout["columns"][field], at)
+            else:
+                c = self.prov.cell(table, v, field)
             if c is None:
                 unread += 1
             else:
@@ -262,7 +304,7 @@ def explain(
     if metric not in METRICS:
         raise UsageError(f"no metric {metric!r}", hint="one of: " + ", ".join(METRICS))
     fmt = Formatter(config.report.locale, config.report.currency)
-    cells = _Cells(store, plan)
+    cells = _Cells(store, plan, config)
     if metric in QUOTA_METRICS:
         if project:
             raise UsageError(

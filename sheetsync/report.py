@@ -63,6 +63,7 @@ from .store import Baseline, record_key
 if TYPE_CHECKING:  # pragma: no cover
     import jinja2
 
+    from .explain import Explanation
     from .store import Store
 
 Records = dict[str, list[dict[str, Any]]]
@@ -321,6 +322,8 @@ class ReportContext:
     limits: Limits: how many rows each list shows.
     baseline: Variance | None: slips, target, quota and budget changes against a
         saved baseline (name, as_of, slips, targets, quotas, budget, slip_days, quota_delta).
+    explained: list[Explanation]: each headline figure's formula, inputs, cells and
+        rule (sheetsync.explain), for the appendix and the links from the KPI tiles.
     """
 
     meta: Meta
@@ -346,6 +349,7 @@ class ReportContext:
     notes: list[str]
     limits: Limits
     baseline: Variance | None = None  # variance against a saved baseline (report --baseline)
+    explained: list[Explanation] = dataclasses.field(default_factory=list)
 
     def variables(self) -> dict[str, Any]:
         """The template variables: each field, plus ``report`` (the context)."""
@@ -1626,12 +1630,14 @@ def context_for(
     teams: tuple[str, ...] = (),
     limits: Limits | None = None,
     baseline: tuple[Baseline, Records] | None = None,
+    explained: Sequence[Explanation] = (),
 ) -> ReportContext:
     """The report context of a plan as of a day (see :func:`sheetsync.plan.plan_as_of`).
 
     ``teams`` are matched to the model's spelling; an unknown team is an error.
     ``baseline``: a saved baseline and its records (``Store.baseline_records``),
-    to add the variance against it."""
+    to add the variance against it. ``explained``: the headline figures'
+    explanations (``sheetsync.explain.explain_all``), for the appendix."""
     if teams:
         teams = resolve_teams(plan.current, teams)
     ctx = build_context(
@@ -1645,6 +1651,8 @@ def context_for(
         reads=plan.reads,
         note=plan.note,
     )
+    if explained:
+        ctx = dataclasses.replace(ctx, explained=list(explained))
     if baseline is None:
         return ctx
     saved, records = baseline

@@ -235,6 +235,11 @@ def _load_values(blob: bytes) -> dict[str, Any]:
         return json.loads(text)
 
 
+def load_values(blob: bytes) -> dict[str, Any]:
+    """A snapshot's values as stored: {table: {"fields": [...], "rows": [...]}}."""
+    return _load_values(blob)
+
+
 def decode_values(blob: bytes | None) -> dict[str, list[Record]]:
     if not blob:
         return {}

@@ -172,16 +172,23 @@ def _pull(
                     {n: (t.fields, t.values) for n, t in r.tables.items()},
                     {n: t.table.key for n, t in r.tables.items()},
                 ),
-                layout={
-                    n: {
-                        "sheet": t.sheet,
-                        "columns": {f: t.columns[f] for f in t.fields if f in t.columns},
-                    }
-                    for n, t in r.tables.items()
-                },
+                layout={n: _layout(t) for n, t in r.tables.items()},
             )
             results.append(result)
     return results
+
+
+def _layout(mt: MappedTable) -> dict[str, Any]:
+    """Where a read found a table: its sheet, each field's column, and the sheet
+    row of each record in the snapshot's order, as runs [first row, count]."""
+    runs: list[list[int]] = []
+    for r in mt.rows:
+        if runs and r == runs[-1][0] + runs[-1][1]:
+            runs[-1][1] += 1
+        else:
+            runs.append([r, 1])
+    columns = {f: mt.columns[f] for f in mt.fields if f in mt.columns}
+    return {"sheet": mt.sheet, "columns": columns, "rows": runs}
 
 
 def _apply_table(
