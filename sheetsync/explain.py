@@ -493,13 +493,13 @@ def _milestones(
         )
     late, risk = counts[m.LATE], counts[m.AT_RISK]
     formula = (
-        f"{late} late · {risk} at risk · {counts[m.ON_TRACK]} on track · {counts[m.DONE]} done "
-        f"(of {len(idx)}, as of {fmt.day(plan.as_of)})"
+        f"the due date and status of {len(idx)} milestones as of {fmt.day(plan.as_of)} "
+        f"(also {counts[m.ON_TRACK]} on track, {counts[m.DONE]} done)"
     )
     rule = m.rag_rules(config.rag)[1]
     sources = _sources(plan, [c for i in inputs for c in i.cells], fmt)
     return Explanation(
-        "milestones", "milestones", subject, "milestones late or at risk", late + risk,
+        "milestones", "milestones", subject, "milestones", late + risk,
         f"{late} late · {risk} at risk", formula, tuple(inputs), rule, sources,
     )  # fmt: skip
 
