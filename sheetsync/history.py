@@ -227,60 +227,33 @@ def record_log(
     with store.engine.connect() as conn:
         versions = _touched(conn, table, since, None, key)
     out: list[LogEntry] = []
+
+    def entry(v: Any, kind: str, fields: tuple[FieldChange, ...]) -> None:
+        if fields or not field_name:
+            cells_of = _cells(cells, table, v, fields)
+            out.append(LogEntry(v._valid_from, table, v._key, kind, v._source, fields, cells_of))
+
+    def added(v: Any) -> tuple[FieldChange, ...]:
+        return tuple(
+            FieldChange(n, None, getattr(v, n)) for n in wanted if getattr(v, n) is not None
+        )
+
     prev: Any = None
     for v in versions:
         if prev is not None and prev._key != v._key:
             _closing(out, prev, table, names, wanted, since)
             prev = None
-        values = {n: getattr(v, n) for n in names}
         if prev is None:
             if since is None or v._valid_from > since:  # first seen in the period
-                fields = tuple(
-                    FieldChange(n, None, values[n]) for n in wanted if values[n] is not None
-                )
-                if not field_name or fields:
-                    out.append(
-                        LogEntry(
-                            v._valid_from,
-                            table,
-                            v._key,
-                            ADDED,
-                            v._source,
-                            fields,
-                            _cells(cells, table, v, fields),
-                        )
-                    )
+                entry(v, ADDED, added(v))
+        elif prev._valid_to != v._valid_from:  # removed, then back
+            _closing(out, prev, table, names, wanted, since)
+            entry(v, ADDED, added(v))
         else:
             before = {n: getattr(prev, n) for n in names}
-            diffs = field_changes(before, values, wanted)
-            if prev._valid_to != v._valid_from:  # removed, then back
-                _closing(out, prev, table, names, wanted, since)
-                diffs = tuple(
-                    FieldChange(n, None, values[n]) for n in wanted if values[n] is not None
-                )
-                out.append(
-                    LogEntry(
-                        v._valid_from,
-                        table,
-                        v._key,
-                        ADDED,
-                        v._source,
-                        diffs,
-                        _cells(cells, table, v, diffs),
-                    )
-                )
-            elif diffs:
-                out.append(
-                    LogEntry(
-                        v._valid_from,
-                        table,
-                        v._key,
-                        CHANGED,
-                        v._source,
-                        diffs,
-                        _cells(cells, table, v, diffs),
-                    )
-                )
+            diffs = field_changes(before, {n: getattr(v, n) for n in names}, wanted)
+            if diffs:
+                entry(v, CHANGED, diffs)
         prev = v
     if prev is not None:
         _closing(out, prev, table, names, wanted, since)

@@ -1,6 +1,6 @@
 """A model built from several dated pulls of the sample (clock frozen per pull).
 
-    from dated_model import PULLS, build_dated_model
+    from dated_model import dated, run  # noqa: F401  (the fixture, and the CLI on it)
 
 Four pulls, each after an edit of the workbook, through the real CLI:
 
@@ -18,11 +18,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import openpyxl
+import pytest
 import time_machine
 from click.testing import CliRunner, Result
 
 from sheetsync.cli import cli
 
+NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)  # "today" in the tests: after the last pull
 PULLS = [
     datetime(2026, 11, 16, 9, 0, tzinfo=UTC),
     datetime(2026, 11, 23, 9, 0, tzinfo=UTC),
@@ -85,3 +87,17 @@ def build_dated_model(plan: Path, db: str) -> list[Result]:
         assert res.exit_code == 0, res.output
         results.append(res)
     return results
+
+
+@pytest.fixture
+def dated(sample_dir: Path, store_url: str) -> tuple[Path, str]:
+    """(the plan's folder, the model's URL): the model after the four PULLS."""
+    build_dated_model(sample_dir, store_url)
+    return sample_dir, store_url
+
+
+def run(dated: tuple[Path, str], *args: str | Path) -> Result:
+    """The CLI on the dated model, with the clock at NOW."""
+    plan, db = dated
+    with time_machine.travel(NOW, tick=False):
+        return invoke("--config", plan / "sheetsync.toml", "--db", db, *args)

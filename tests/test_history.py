@@ -9,21 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import openpyxl
-import pytest
 import time_machine
-from dated_model import build_dated_model, invoke
+from dated_model import run
 from pg import *  # noqa: F403  (fixtures: store_url)
-
-
-@pytest.fixture
-def dated(sample_dir: Path, store_url: str) -> tuple[Path, str]:
-    build_dated_model(sample_dir, store_url)
-    return sample_dir, store_url
-
-
-def run(dated: tuple[Path, str], *args: str):
-    plan, db = dated
-    return invoke("--config", plan / "sheetsync.toml", "--db", db, *args)
 
 
 def test_log_of_one_field_lists_each_change_with_when_source_old_and_new(dated) -> None:

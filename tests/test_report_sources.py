@@ -13,30 +13,13 @@ from __future__ import annotations
 import html as htmllib
 import io
 import re
-from datetime import UTC, datetime
 from pathlib import Path
 
 import openpyxl
-import pytest
-import time_machine
-from dated_model import build_dated_model, invoke
+from dated_model import run
 from openpyxl.utils.cell import coordinate_from_string, range_boundaries
 from pg import *  # noqa: F403  (fixtures: store_url)
 from pypdf import PdfReader
-
-NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def dated(sample_dir: Path, store_url: str) -> tuple[Path, str]:
-    build_dated_model(sample_dir, store_url)
-    return sample_dir, store_url
-
-
-def run(dated: tuple[Path, str], *args: str | Path):
-    plan, db = dated
-    with time_machine.travel(NOW, tick=False):
-        return invoke("--config", plan / "sheetsync.toml", "--db", db, *args)
 
 
 def expand(ranges: str) -> list[tuple[str, str]]:
