@@ -1021,7 +1021,7 @@ def explain(
     click.echo("\n".join(e.lines()))
 
 
-@cli.group()
+@cli.group(cls=SheetsyncGroup)
 def baseline() -> None:
     """Named copies of the plan as of a day, to report variance against
     (`report --baseline NAME`)."""
