@@ -290,11 +290,12 @@ def explain(
     config: Config,
     metric: str,
     *,
-    team: str | None = None,
+    team: str | Sequence[str] | None = None,
     rep: str | None = None,
     project: str | None = None,
 ) -> Explanation:
     """How ``metric`` of the plan as of a day is computed, and from which cells.
+    ``team``: one team, or several (a report's ``--team`` filter).
 
     The figures are the ones ``metrics.quota_standing``, ``classify_milestone``
     and ``budget_totals`` compute (what ``status``, the reports and the email
@@ -324,7 +325,7 @@ def _quota(
     plan: PlanAsOf,
     config: Config,
     metric: str,
-    team: str | None,
+    team: str | Sequence[str] | None,
     rep: str | None,
     fmt: Formatter,
     cells: _Cells,
@@ -332,14 +333,15 @@ def _quota(
     records = plan.current.get("quotas", [])
     if not records:
         raise NoDataError("the model holds no quotas", hint="map a quota sheet and pull")
-    teams = resolve_teams(plan.current, (team,)) if team else ()
+    wanted = (team,) if isinstance(team, str) else tuple(team or ())
+    teams = resolve_teams(plan.current, wanted) if wanted else ()
     st = m.quota_standing(
         records, plan.as_of, config.rag, config.report.fiscal_year_start_month, teams
     )
     require_in_range(st)
     period = metric == "period-attainment"
     lines = st.lines
-    subject = teams[0] if teams else "All teams"
+    subject = ", ".join(teams) if teams else "All teams"
     pace = st.period if period else st.ytd
     if rep:
         found = [r for r in st.reps if r.rep.casefold() == rep.strip().casefold()]
@@ -551,15 +553,16 @@ def explain_all(
     store: Store, plan: PlanAsOf, config: Config, teams: Sequence[str] = ()
 ) -> list[Explanation]:
     """Every headline figure's explanation, for the report's appendix (the
-    figures of the report's first page: all teams, or ``teams``' one team)."""
-    team = teams[0] if len(teams) == 1 else None
+    figures of the report's first page: all teams, or the ``teams`` it shows)."""
     out = []
     for metric in METRICS:
         if metric in QUOTA_METRICS and not plan.current.get("quotas"):
             continue
         try:
             out.append(
-                explain(store, plan, config, metric, team=team if metric in QUOTA_METRICS else None)
+                explain(
+                    store, plan, config, metric, team=teams if metric in QUOTA_METRICS else None
+                )
             )
         except NoDataError:
             continue

@@ -128,3 +128,18 @@ def test_the_pdf_has_the_appendix(dated, tmp_path: Path) -> None:
         "spend to revenue",
     ):
         assert f"All teams {line}" in appendix or f"All projects {line}" in appendix, line
+
+
+def test_a_team_report_explains_the_team_figures_it_shows(dated, tmp_path: Path) -> None:
+    out = tmp_path / "e.html"
+    res = run(dated, "report", "--as-of", "2026-12-02", "--team", "enterprise", "--html", "-o", out)
+    assert res.exit_code == 0, res.output
+    page = out.read_text(encoding="utf-8")
+    shown, metric = tile(page, "Attainment year to date")
+    li = re.search(rf'<li id="explain-{metric}">(.*?)</li>', page, re.S).group(1)
+    assert f"Enterprise YTD attainment {shown} = closed" in htmllib.unescape(li)
+    book = openpyxl.load_workbook(dated[0] / "sales_plan.xlsx")
+    cells = inputs_of(page, metric)
+    closed = [book[s][a].value for s, a in expand(cells["closed"])]
+    quota = [book[s][a].value for s, a in expand(cells["quota"])]
+    assert len(closed) == 44 and f"{sum(closed) / sum(quota):.0%}" == shown
