@@ -54,7 +54,7 @@ class Provenance:
             t = SCHEMA["snapshots"]
             q = sa.select(t.c.source, t.c.taken_at, t.c.layout).where(t.c.layout.is_not(None))
             with self.store.engine.connect() as c:
-                self._layouts = {(r.source, r.taken_at): r.layout for r in c.execute(q)}
+                self._layouts = {(r.source, r.taken_at): r.layout for r in c.execute(q) if r.layout}
         return self._layouts
 
     def cell(self, table: str, version: Any, field: str) -> Cell | None:
@@ -88,7 +88,7 @@ class Provenance:
             q = q.where(t.c.taken_at <= cutoff)
         with self.store.engine.connect() as c:
             snap = c.execute(q.order_by(t.c.id.desc()).limit(1)).first()
-        if snap is None or table not in snap.layout or "rows" not in snap.layout[table]:
+        if snap is None or not snap.layout or "rows" not in snap.layout.get(table, {}):
             return None
         part = load_values(snap.values_z).get(table)
         if not part or not all(k in part["fields"] for k in spec.key):

@@ -98,7 +98,7 @@ def _build_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
         ),  # zlib(JSON {table: {"fields": [...], "rows": [...]}})
         # A pull's layout (revision 0011_cells): {table: {"sheet": "Quotas",
         # "columns": {field: 1-based column}}}; with a version's _row, its cells.
-        sa.Column("layout", sa.JSON, nullable=True),
+        sa.Column("layout", sa.JSON(none_as_null=True), nullable=True),  # None: SQL NULL
         sa.Index("ix_snapshots_source_id", "source", "id"),
     )
     tables["sends"] = sa.Table(

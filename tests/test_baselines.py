@@ -117,3 +117,37 @@ def test_a_baseline_survives_later_pulls_and_a_key_change(dated, tmp_path: Path)
     assert "Upgrade incentives / UPSELL $50,000 — -$50,000" in v.replace("−", "-")
     assert "Budget plan" in v and v.count("Sales enablement") == 0  # unchanged lines still match
     assert "G-05 Cold-calling campaign to lapsed accounts Dec 11 Dec 23 +12 days" in v
+
+
+def test_a_baseline_survives_a_schema_migration(dated, tmp_path: Path) -> None:
+    """Down to the revision before cell positions, then up again (as the next command
+    does on opening the model): the baseline reports the same variance."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    from sheetsync.migrations import HEAD, alembic_config, current_revision
+    from sheetsync.store import _engine_url
+
+    _, db = dated
+    assert run(dated, "baseline", "save", "agreed", "--as-of", "2026-11-16").exit_code == 0
+
+    def variance_text(name: str) -> str:
+        out = tmp_path / name
+        res = run(
+            dated, "report", "--as-of", "2026-12-02", "--baseline", "agreed", "--html", "-o", out
+        )
+        assert res.exit_code == 0, res.output
+        return _variance_of(out.read_text(encoding="utf-8"))["all"]
+
+    before = variance_text("before.html")
+    engine = sa.create_engine(_engine_url(db), poolclass=sa.NullPool)
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0010_baselines")
+    with engine.connect() as conn:
+        assert current_revision(conn) == "0010_baselines"
+        assert "_row" not in {c["name"] for c in sa.inspect(conn).get_columns("milestones")}
+    assert variance_text("after.html") == before  # the report's open upgraded the model
+    with engine.connect() as conn:
+        assert current_revision(conn) == HEAD
+    engine.dispose()
+    assert "G-05 Cold-calling campaign to lapsed accounts Dec 11 Dec 23 +12 days" in before
