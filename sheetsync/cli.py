@@ -89,16 +89,10 @@ class App:
         per command and passed down; the library takes days as arguments."""
         if self._today is None:
             from datetime import datetime
-            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-            try:
-                zone = ZoneInfo(self.config.report.timezone)
-            except (ZoneInfoNotFoundError, ValueError):
-                raise UsageError(
-                    f"report.timezone: {self.config.report.timezone!r} is not a time zone",
-                    hint="use a name such as Europe/Berlin or America/New_York",
-                ) from None
-            self._today = datetime.now(zone).date()
+            from .plan import report_zone
+
+            self._today = datetime.now(report_zone(self.config)).date()
         return self._today
 
     def day(self, as_of: date | None) -> date:
@@ -224,25 +218,22 @@ class DayType(click.ParamType):
         return day
 
 
-def as_of_option(f: Callable) -> Callable:
-    return click.option(
-        "--as-of",
-        type=DayType(),
-        default=None,
-        help="The plan as the model knew it at the end of this day "
-        "(2026-11-30, 30 Nov 2026, Nov 30, 2026); default today.",
-    )(f)
+_AS_OF = (
+    "The plan as the model knew it at the end of this day (2026-11-30, 30 Nov 2026, Nov 30, 2026)"
+)
 
-
-def week_as_of_option(f: Callable) -> Callable:
-    return click.option(
-        "--as-of",
-        type=DayType(),
-        default=None,
-        help="The plan as the model knew it at the end of this day (2026-11-29, "
-        "29 Nov 2026); default the last day of the last complete reporting week "
-        "([report] week_ends, Sunday unless set), so a Monday run reports last week.",
-    )(f)
+#: --as-of for status and report: default today.
+as_of_option = click.option(
+    "--as-of", type=DayType(), default=None, help=f"{_AS_OF}; default today."
+)
+#: --as-of for send and run weekly: default the end of the last complete week.
+week_as_of_option = click.option(
+    "--as-of",
+    type=DayType(),
+    default=None,
+    help=f"{_AS_OF}; default the last day of the last complete reporting week "
+    "([report] week_ends, Sunday unless set), so a Monday run reports last week.",
+)
 
 
 def _print_json(data: Any) -> None:
@@ -332,15 +323,17 @@ def init(
     Looks at every sheet's first rows, decides which hold milestones, quotas,
     budget and projects and which header means which field, writes a
     commented sheetsync.toml, and prints what it guessed and what it could not.
-    WORKBOOK is an .xlsx file, or a Google Sheets URL or key.
+    WORKBOOK is an .xlsx file, a Google Sheets URL or key, or a mind map
+    (.xmind, .mm or .opml: which table each level fills, which note line is which field).
 
     \b
     Example:
         sheetsync init "Sales plan 2026.xlsx" -o sheetsync.toml
         sheetsync init https://docs.google.com/spreadsheets/d/KEY/edit --credentials robot.json
+        sheetsync init goals.xmind
     """
     from .config import SourceConfig
-    from .inspect import describe, inspect_source, render_config
+    from .inspect import describe, inspect_source, render_config, source_name
 
     if output.exists() and not overwrite:
         raise UsageError(
@@ -353,15 +346,17 @@ def init(
     )
     if google:
         source = SourceConfig(
-            "plan",
+            source_name(None),
             "gsheets",
             {},
             spreadsheet=workbook,
             credentials=Path(credentials).resolve() if credentials else None,
             api_url=api_url,
         )
+    elif path.suffix.lower() in (".xmind", ".mm", ".opml"):
+        source = SourceConfig(source_name(path), "mindmap", {}, path=path.resolve())
     else:
-        source = SourceConfig("plan", "xlsx", {}, path=path.resolve())
+        source = SourceConfig(source_name(path), "xlsx", {}, path=path.resolve())
     progress = app.progress()
     try:
         if progress:
@@ -397,6 +392,16 @@ def _prefixed(progress: Progress | None, prefix: str) -> Progress | None:
     return say
 
 
+def rebind_option(f: Callable) -> Callable:
+    """--rebind: accept that a source's file moved (pull, push, sync, diff)."""
+    return click.option(
+        "--rebind",
+        is_flag=True,
+        help="The source's workbook moved (or its spreadsheet changed): sync it from the "
+        "configured one from now on. Not for a second copy: give that its own source name.",
+    )(f)
+
+
 def _print_errors(errors: list, label: str) -> None:
     from .errors import format_cell_errors
 
@@ -410,21 +415,38 @@ def _print_errors(errors: list, label: str) -> None:
 @click.option(
     "--skip-invalid", is_flag=True, help="Import the valid rows; report the skipped ones."
 )
+@click.option(
+    "--full", is_flag=True, help="Read and compare every source, even one unchanged since."
+)
+@rebind_option
 @json_option
 @pass_app
-def pull(app: App, sources: tuple[str, ...], skip_invalid: bool, as_json: bool) -> None:
+def pull(
+    app: App,
+    sources: tuple[str, ...],
+    skip_invalid: bool,
+    rebind: bool,
+    full: bool,
+    as_json: bool,
+) -> None:
     """Read sources (default: all) into the model, all or nothing.
 
     Every cell is coerced and checked first; with any problem nothing is
     written and each problem is listed by sheet and cell (exit code 2).
+    A source whose file (or Google revision) and mapping are the same as at
+    its last pull, with nothing changed in the model since, is not read
+    again: the pull only records that it looked (--full reads it anyway).
 
     \b
     Example:
         sheetsync pull plan
     """
-    from .reading import start_reads
+    from .reading import last_pulled, start_reads
 
-    reads = start_reads(app.config, sources)  # parsing runs while the database code loads
+    # Parsing runs while the database code loads, unless the model's last
+    # pull of the source read these very bytes (the pull then decides).
+    hold = None if full else last_pulled(app.db or app.config.default_db_url())
+    reads = start_reads(app.config, sources, hold=hold)
     try:
         from .sync import pull as do_pull
 
@@ -433,6 +455,8 @@ def pull(app: App, sources: tuple[str, ...], skip_invalid: bool, as_json: bool) 
             app.store,
             sources,
             skip_invalid=skip_invalid,
+            rebind=rebind,
+            full=full,
             progress=app.progress(),
             reads=reads,
         )
@@ -443,6 +467,12 @@ def pull(app: App, sources: tuple[str, ...], skip_invalid: bool, as_json: bool) 
         _print_json([r.as_dict() for r in results])
         return
     for r in results:
+        if r.unchanged_since:
+            app.say(
+                f"Pulled {r.source} ({Path(r.location).name}): unchanged since the last pull "
+                f"({r.unchanged_since:%Y-%m-%d %H:%M} UTC); not read again"
+            )
+            continue
         parts = []
         for name, c in r.tables.items():
             bits = [
@@ -637,7 +667,12 @@ def status(app: App, as_of: Any, as_json: bool) -> None:
 
 @cli.command()
 @click.option(
-    "--format", "fmt", type=click.Choice(["json", "csv"]), default="json", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "csv", "xmind", "mm", "opml"]),
+    default=None,
+    help="json or csv: every record; xmind, mm (Freeplane/FreeMind) or opml (MindMeister): "
+    "the plan as a mind map. Default: from the output's suffix, else json.",
 )
 @click.option(
     "-o",
@@ -647,36 +682,83 @@ def status(app: App, as_of: Any, as_json: bool) -> None:
     help="File to write, or - for stdout; for csv, one file per table is written beside it "
     "(NAME-TABLE.csv), or the one --table to stdout.",
 )
-@click.option("--table", "tables", multiple=True, help="Only these tables (repeatable).")
+@click.option("--table", "tables", multiple=True, help="Only these tables (repeatable; json/csv).")
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="CSV: write text exactly as stored, even text a spreadsheet would run as a formula "
+    "(starting with = + - @); only for files a program reads, never one a person opens.",
+)
+@as_of_option
 @pass_app
-def export(app: App, fmt: str, output: Path, tables: tuple[str, ...]) -> None:
-    """Dump every record of every table as JSON or CSV.
+def export(
+    app: App, fmt: str | None, output: Path, tables: tuple[str, ...], raw: bool, as_of: Any
+) -> None:
+    """Dump every record of every table as JSON or CSV, or the live plan as a mind map.
+
+    A map holds projects → milestones → tasks; each node's state as of the
+    day (--as-of) is its marker and colour, and its note lists owner, due
+    date, progress and every other field, so the map pulls back into the
+    same model (a mind map source with skip_root = true).
+
+    In CSV, text starting with = + - @, a tab or a carriage return gets a
+    leading ' so that Excel or LibreOffice shows it as text instead of running
+    it as a formula (numbers stay numbers); --raw turns that off.
 
     \b
     Example:
         sheetsync export --format csv -o model.csv
         sheetsync export -o - | jq '.quotas | length'
         sheetsync export --format csv --table quotas -o - > quotas.csv
+        sheetsync export --format xmind -o plan.xmind
     """
-    from .export import export_csv, export_json
+    from .export import MAP_FORMATS, export_csv, export_json, export_mindmap
 
+    fmt = fmt or {".csv": "csv", ".xmind": "xmind", ".mm": "mm", ".opml": "opml"}.get(
+        output.suffix.lower(), "json"
+    )
     to_stdout = str(output) == "-"
+    if fmt in MAP_FORMATS:
+        if tables:
+            raise UsageError("--table is for json and csv; a map holds the whole goal tree")
+        if to_stdout:
+            raise UsageError("a mind map is a file", hint=f"give it a name: -o plan.{fmt}")
     progress = None if to_stdout else app.progress()  # no status line amid the output
     try:
         if progress:
             progress(f"writing {output}")
-        target = sys.stdout if to_stdout else output
-        written = (export_json if fmt == "json" else export_csv)(app.store, target, tables)
+        if fmt in MAP_FORMATS:
+            from .plan import plan_as_of
+
+            day = app.day(as_of)
+            plan = plan_as_of(app.store, app.config, day)
+            if plan.note:
+                app.note(plan.note)
+            written = export_mindmap(
+                plan.current,
+                output,
+                fmt,
+                as_of=day,
+                rag=app.config.rag,
+                company=app.config.report.company,
+            )
+        else:
+            target = sys.stdout if to_stdout else output
+            if fmt == "json":
+                written = export_json(app.store, target, tables)
+            else:
+                written = export_csv(app.store, target, tables, raw=raw)
     finally:
         app.done_progress()
     if not to_stdout:
         for path, n in written:
-            app.say(f"Wrote {path} ({n} records)")
+            app.say(f"Wrote {path} ({n} {'nodes' if fmt in MAP_FORMATS else 'records'})")
 
 
 def write_options(f: Callable) -> Callable:
-    """--dry-run, --force, --delete-rows, --json: shared by push and sync."""
+    """--dry-run, --force, --delete-rows, --rebind, --json: shared by push and sync."""
     f = json_option(f)
+    f = rebind_option(f)
     f = click.option(
         "--delete-rows",
         is_flag=True,
@@ -723,7 +805,13 @@ def _show_plans(app: App, plans: list, as_json: bool, verb: str, dry_run: bool) 
 @write_options
 @pass_app
 def push(
-    app: App, sources: tuple[str, ...], dry_run: bool, force: bool, delete_rows: bool, as_json: bool
+    app: App,
+    sources: tuple[str, ...],
+    dry_run: bool,
+    force: bool,
+    delete_rows: bool,
+    rebind: bool,
+    as_json: bool,
 ) -> None:
     """Write the model's values into workbooks: only cells that differ.
 
@@ -748,6 +836,7 @@ def push(
             dry_run=dry_run,
             force=force,
             delete_rows=delete_rows,
+            rebind=rebind,
             progress=app.progress(),
         )
     finally:
@@ -771,14 +860,15 @@ def sync(
     dry_run: bool,
     force: bool,
     delete_rows: bool,
+    rebind: bool,
     as_json: bool,
 ) -> None:
     """Three-way sync: sheet, model and the last sync decide where each change goes.
 
     A field changed on one side only flows to the other. Changed on both sides
     to different values, it is a conflict: reported by cell, nothing written,
-    exit code 3, unless --prefer settles it. With several sources, a change in
-    one reaches the others.
+    exit code 3, unless --prefer settles it (--dry-run too exits 3 on one).
+    With several sources, a change in one reaches the others.
 
     \b
     Example:
@@ -796,18 +886,28 @@ def sync(
             dry_run=dry_run,
             force=force,
             delete_rows=delete_rows,
+            rebind=rebind,
             progress=app.progress(),
         )
     finally:
         app.done_progress()
     _show_plans(app, plans, as_json, "sync", dry_run)
+    if dry_run:
+        _exit_on_conflicts(plans)
+
+
+def _exit_on_conflicts(plans: list) -> None:
+    """A plan that lists conflicts ends with exit code 3, as a real sync would."""
+    if any(p.conflicts for p in plans):
+        sys.exit(3)
 
 
 @cli.command()
 @sources_argument
+@rebind_option
 @json_option
 @pass_app
-def diff(app: App, sources: tuple[str, ...], as_json: bool) -> None:
+def diff(app: App, sources: tuple[str, ...], rebind: bool, as_json: bool) -> None:
     """Show, cell by cell, what `sync` would do; write nothing.
 
     \b
@@ -818,12 +918,11 @@ def diff(app: App, sources: tuple[str, ...], as_json: bool) -> None:
     from .sync import diff as do_diff
 
     try:
-        plans = do_diff(app.config, app.store, sources, progress=app.progress())
+        plans = do_diff(app.config, app.store, sources, rebind=rebind, progress=app.progress())
     finally:
         app.done_progress()
     _show_plans(app, plans, as_json, "sync", True)
-    if any(p.conflicts for p in plans):
-        sys.exit(3)
+    _exit_on_conflicts(plans)
 
 
 def _table_name(app: App, table: str) -> str:

@@ -21,7 +21,16 @@ if TYPE_CHECKING:
     from .store import Store
 
 DEFAULT_CONFIG_NAME = "sheetsync.toml"
-SOURCE_KINDS = ("xlsx", "gsheets")
+SOURCE_KINDS = ("xlsx", "gsheets", "mindmap")
+#: Mind maps: the tables the tree's levels may fill, and the columns a level
+#: grid takes from the tree itself (field → header; see sources/mindmap/records).
+MINDMAP_LEVEL_TABLES = ("projects", "milestones", "tasks")
+MINDMAP_TREE_COLUMNS = {
+    "key": "ID",
+    "name": "Title",
+    "project": "Project",
+    "milestone": "Milestone",
+}
 MODEL_FOLDER = ".sheetsync"  # the default model's folder, beside the config: created on first use
 
 
@@ -50,6 +59,8 @@ class SourceConfig:
     api_url: str | None = None  # gsheets: send API calls here (an emulator), not to Google
     backups: int = 3
     retries: int = 5
+    levels: tuple[str, ...] = ()  # mindmap: the table each depth of the tree fills
+    skip_root: bool = False  # mindmap: the root only holds a title
 
     @property
     def location(self) -> str:
@@ -203,7 +214,9 @@ def _take(
 TABLE_KEYS = ("sheet", "header_row", "key", "readonly", "columns")
 
 
-def _table_mapping(name: str, section: dict[str, Any], where: str) -> TableMapping:
+def _table_mapping(
+    name: str, section: dict[str, Any], where: str, tree: bool = False
+) -> TableMapping:
     if name not in TABLES:
         raise ConfigError(
             f"{where}: unknown table {name!r}", hint=f"tables are: {', '.join(TABLES)}"
@@ -212,7 +225,7 @@ def _table_mapping(name: str, section: dict[str, Any], where: str) -> TableMappi
         raise ConfigError(f"{where}: expected a [{where}] section, found {section!r}")
     _known_keys(section, TABLE_KEYS, where)
     spec = TABLES[name]
-    sheet = _take(section, "sheet", str, where)
+    sheet = name if tree else _take(section, "sheet", str, where)
     if not sheet:
         raise ConfigError(f"{where}: 'sheet' (the worksheet name) is required")
     header_row = _take(section, "header_row", int, where)
@@ -226,6 +239,11 @@ def _table_mapping(name: str, section: dict[str, Any], where: str) -> TableMappi
                 hint=f"fields are: {', '.join(spec.field_by_name)}",
             )
         columns[fname] = _as_tuple(headers, f"{where}.columns.{fname}")
+    if tree:  # a level of a mind map: its grid's header row is the tree's own columns
+        columns.update(
+            {f: (h,) for f, h in MINDMAP_TREE_COLUMNS.items() if f in spec.field_by_name}
+        )
+        header_row = 1
     key = _key(section["key"], spec, columns, where) if "key" in section else None
     readonly = _as_tuple(section.get("readonly", []), f"{where}.readonly")
     for f in readonly:
@@ -322,9 +340,14 @@ def _source(name: str, section: dict[str, Any], root: Path) -> SourceConfig:
             f"{where}.kind: expected one of {', '.join(SOURCE_KINDS)}, found {kind!r}"
         )
     _known_keys(section, SOURCE_KEYS + SOURCE_KIND_KEYS.get(kind, ()), where)
+    sections = _take(section, "tables", dict, where) or {}
+    levels: tuple[str, ...] = ()
+    if kind == "mindmap":
+        levels = _levels(section, sections, where)
+        sections = {t: sections.get(t, {}) for t in levels}
     tables = {
-        t: _table_mapping(t, sec, f"{where}.tables.{t}")
-        for t, sec in (_take(section, "tables", dict, where) or {}).items()
+        t: _table_mapping(t, sec, f"{where}.tables.{t}", tree=kind == "mindmap")
+        for t, sec in sections.items()
     }
     if not tables:
         raise ConfigError(
@@ -333,10 +356,11 @@ def _source(name: str, section: dict[str, Any], root: Path) -> SourceConfig:
             "or see sheetsync.toml in the README",
         )
     path = spreadsheet = creds = api_url = None
-    if kind == "xlsx":
+    if kind in ("xlsx", "mindmap"):
         p = _take(section, "path", str, where)
         if not p:
-            raise ConfigError(f"{where}: 'path' (the workbook file) is required")
+            what = "the workbook file" if kind == "xlsx" else "the mind map file"
+            raise ConfigError(f"{where}: 'path' ({what}) is required")
         path = (root / p).resolve()
     else:
         spreadsheet = _take(section, "spreadsheet", str, where)
@@ -355,7 +379,31 @@ def _source(name: str, section: dict[str, Any], root: Path) -> SourceConfig:
         api_url=api_url,
         backups=_take(section, "backups", int, where, 3),
         retries=_take(section, "retries", int, where, 5),
+        levels=levels,
+        skip_root=bool(_take(section, "skip_root", bool, where, False)),
     )
+
+
+def _levels(section: dict[str, Any], tables: dict[str, Any], where: str) -> tuple[str, ...]:
+    """A mind map's ``levels``: tables for the root's depth and each below, no repeats."""
+    levels = _as_tuple(section.get("levels", list(MINDMAP_LEVEL_TABLES)), f"{where}.levels")
+    if not levels:
+        raise ConfigError(f"{where}.levels: is empty; name the table each level of the map fills")
+    for t in levels:
+        if t not in MINDMAP_LEVEL_TABLES:
+            raise ConfigError(
+                f"{where}.levels: {t!r} cannot be a level of a mind map",
+                hint=f"levels are tables among: {', '.join(MINDMAP_LEVEL_TABLES)}",
+            )
+    if len(set(levels)) != len(levels):
+        raise ConfigError(f"{where}.levels: names a table twice")
+    extra = [t for t in tables if t not in levels]
+    if extra:
+        raise ConfigError(
+            f"{where}.tables: {', '.join(extra)} is not among the levels ({', '.join(levels)})",
+            hint="a mind map fills only the tables named in levels = [...]",
+        )
+    return levels
 
 
 #: Keys of [report].

@@ -90,6 +90,16 @@ class CellError:
         }
 
 
+@dataclass(frozen=True)
+class NodeError(CellError):
+    """A problem with one node of a mind map; ``sheet`` holds the node's path
+    (``goals.xmind › Upsell programme › Email series``) and ``column`` the field."""
+
+    @property
+    def where(self) -> str:
+        return f"{self.sheet} ({self.column})" if self.column else self.sheet
+
+
 MAX_LISTED_ERRORS = 50
 
 
@@ -111,10 +121,11 @@ class ValidationError(SheetsyncError):
         self.errors = errors
         what = f"{len(errors)} problem{'s' if len(errors) != 1 else ''}"
         head = f"{source}: {what} found" if source else f"{what} found"
+        what = "nodes" if errors and all(isinstance(e, NodeError) for e in errors) else "cells"
         hint = (
             "fix the sheet, or its mapping in sheetsync.toml, and run again"
             if sheet_level
-            else "fix the cells above and run again, or use --skip-invalid to import the valid rows"
+            else f"fix the {what} above and run again, or use --skip-invalid to import the valid rows"
         )
         super().__init__(f"{head}; nothing was written.\n{format_cell_errors(errors)}", hint=hint)
 

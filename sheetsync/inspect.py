@@ -8,6 +8,7 @@ sheet wins. The guess is written as a commented sheetsync.toml.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -223,15 +224,38 @@ def _key_comment(g: TableGuess) -> str:
     )
 
 
+def source_name(workbook: str | Path | None) -> str:
+    """The name ``init`` gives a source: its file's stem as a TOML bare key
+    ("Sales plan 2026.xlsx" → ``sales_plan_2026``); ``gsheet`` for a Google Sheet."""
+    if workbook is None:
+        return "gsheet"
+    slug = re.sub(r"[^a-z0-9]+", "_", Path(workbook).stem.lower()).strip("_")
+    return slug or "plan"
+
+
 def _toml_str(s: str) -> str:
     """A TOML basic string: quotes, backslashes and control characters (a
     header or cell with a line break) escaped, so the config stays valid."""
     return json.dumps(s, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
-def render_config(guess: Guess, config_dir: Path, source_name: str = "plan") -> str:
-    """The guess as a commented sheetsync.toml."""
+#: The [report] section every written config starts with.
+_REPORT_HEAD = [
+    "",
+    "[report]",
+    '# company = "Your company"',
+    'locale = "en_US"',
+    'currency = "USD"',
+    "",
+]
+
+
+def render_config(guess: Guess | MapGuess, config_dir: Path) -> str:
+    """The guess as a commented sheetsync.toml (the source named as ``guess.source``)."""
+    if isinstance(guess, MapGuess):
+        return render_mindmap_config(guess, config_dir, guess.source.name)
     src = guess.source
+    source_name = src.name
     where: list[str] = [f"[sources.{source_name}]", f"kind = {_toml_str(src.kind)}"]
     if src.path is not None:
         try:
@@ -261,12 +285,7 @@ def render_config(guess: Guess, config_dir: Path, source_name: str = "plan") -> 
         "# column), their Project column holds the project's name. Changing a key",
         "# later moves the model's records to it at the next pull (or stops and says",
         "# which records the new key cannot tell apart).",
-        "",
-        "[report]",
-        '# company = "Your company"',
-        'locale = "en_US"',
-        'currency = "USD"',
-        "",
+        *_REPORT_HEAD,
         *where,
     ]
     for g in guess.tables.values():
@@ -325,8 +344,10 @@ def _template(spec: Table, source_name: str) -> list[str]:
     return lines
 
 
-def describe(guess: Guess) -> list[str]:
+def describe(guess: Guess | MapGuess) -> list[str]:
     """What was guessed and what was not, for the terminal."""
+    if isinstance(guess, MapGuess):
+        return describe_mindmap(guess)
     lines = []
     for g in guess.tables.values():
         pairs = ", ".join(f'"{h}" → {f}' for f, h in g.columns.items())
@@ -342,10 +363,135 @@ def describe(guess: Guess) -> list[str]:
     return lines
 
 
-def inspect_source(source: SourceConfig) -> Guess:
-    """Open a workbook or Google Sheet never seen before and guess its mapping."""
+def inspect_source(source: SourceConfig) -> Guess | MapGuess:
+    """Open a workbook, Google Sheet or mind map never seen before and guess its mapping."""
+    if source.kind == "mindmap":
+        return guess_mindmap(source)
     from .sources import open_source
 
     backend = open_source(source)
     grids = backend.read(backend.sheet_names())
     return guess_config(source, grids, backend.formula_cells)
+
+
+# ---------------------------------------------------------------- mind maps
+
+
+@dataclass
+class MapGuess:
+    """What ``init`` guessed for a mind map: which table each depth fills and
+    which note line / attribute / label names which field."""
+
+    source: SourceConfig
+    levels: list[str]
+    skip_root: bool
+    columns: dict[str, dict[str, str]]  # table → field → name as written in the map
+    unmapped: dict[str, list[str]]  # table → names no field took
+    counts: dict[str, int]
+    notes: list[str]
+
+    @property
+    def tables(self) -> dict[str, dict[str, str]]:
+        """The level tables guessed (never empty: a map has at least a root)."""
+        return {t: self.columns[t] for t in self.levels}
+
+
+MAP_LEVELS = ("projects", "milestones", "tasks")
+#: Names a node's fields go by that say "this node is a project".
+_PROJECT_WORDS = {"project id", "goal", "metric", "baseline", "objective", "kpi"}
+
+
+def guess_mindmap(source: SourceConfig) -> MapGuess:
+    """Read a map never seen before and guess its levels and fields."""
+    from .sources.mindmap import read_tree
+
+    assert source.path is not None
+    tree = read_tree(source.path)
+    root = tree.root
+    kids_say_project = any(
+        normalize_header(k) in _PROJECT_WORDS for c in root.children for k in c.fields
+    )
+    skip_root = not root.fields and kids_say_project
+    tops = root.children if skip_root else [root]
+    depth = max((d for t in tops for d, _ in t.walk()), default=0) + 1
+    levels = list(MAP_LEVELS[: max(1, min(depth, len(MAP_LEVELS)))])
+    names: dict[str, list[str]] = {t: [] for t in levels}
+    counts = dict.fromkeys(levels, 0)
+    for top in tops:
+        for d, n in top.walk():
+            table = levels[min(d, len(levels) - 1)]
+            counts[table] += 1
+            names[table] += [k for k in n.fields if k not in names[table]]
+    columns: dict[str, dict[str, str]] = {}
+    unmapped: dict[str, list[str]] = {}
+    for t in levels:
+        found = match_headers(names[t], TABLES[t], None)
+        tree_own = {"key", "name", "project", "milestone"}
+        columns[t] = {f: names[t][c - 1] for f, c in found.items() if f not in tree_own}
+        taken = {names[t][c - 1] for c in found.values()}
+        unmapped[t] = [n for n in names[t] if n not in taken]
+    notes = []
+    if depth > len(MAP_LEVELS):
+        notes.append(
+            f"the map is {depth} levels deep; nodes below the {levels[-1]} level are read as {levels[-1]} too"
+        )
+    return MapGuess(source, levels, skip_root, columns, unmapped, counts, notes)
+
+
+def render_mindmap_config(guess: MapGuess, config_dir: Path, source_name: str = "goals") -> str:
+    """The guess as a commented sheetsync.toml."""
+    src = guess.source
+    assert src.path is not None
+    try:
+        rel = src.path.resolve().relative_to(config_dir.resolve()).as_posix()
+    except ValueError:
+        rel = src.path.resolve().as_posix()
+    out = [
+        "# sheetsync configuration for a mind map, written by `sheetsync init` — check the guesses.",
+        "# Each depth of the map fills one table: the root (or, with skip_root, its",
+        "# children) the first level, their children the next, and so on; nodes below",
+        "# the last level belong to it. A node's title is the record's name and its",
+        "# tool's ID the stable key (renaming a node updates its record); OPML has no IDs,",
+        "# so there the path of titles is the key. Fields come from `Key: value` lines in",
+        "# a node's note, Freeplane attributes, XMind labels and OPML attributes; XMind's",
+        "# task-progress markers give Done (tasks) or Progress, its flags a Status.",
+        "# A note line `ID: UPSELL` (or `Project ID:`, `Milestone ID:`) sets the key itself.",
+        "# Mind maps are read-only: `sheetsync export --format xmind` writes the plan back as a map.",
+        *_REPORT_HEAD,
+        f"[sources.{source_name}]",
+        'kind = "mindmap"',
+        f"path = {_toml_str(rel)}",
+        f"levels = [{', '.join(_toml_str(t) for t in guess.levels)}]"
+        f"  # {', '.join(f'{guess.counts[t]} {t}' for t in guess.levels)}",
+        f"skip_root = {'true' if guess.skip_root else 'false'}"
+        "  # true: the root only holds a title (the plan's name), its children are the first level",
+    ]
+    for t in guess.levels:
+        spec = TABLES[t]
+        out += ["", f"# {spec.title}: field = the name used in the map's notes or attributes"]
+        out.append(f"[sources.{source_name}.tables.{t}.columns]")
+        for f, name in guess.columns[t].items():
+            out.append(f"{f} = {_toml_str(name)}")
+        left = [
+            f.name
+            for f in spec.fields
+            if f.name not in guess.columns[t]
+            and f.name not in ("key", "name", "project", "milestone")
+        ]
+        if left:
+            out.append(f"# not found (optional): {', '.join(left)}")
+        if guess.unmapped[t]:
+            out.append(f"# names in the map left unmapped: {', '.join(guess.unmapped[t])}")
+    return "\n".join(out) + "\n"
+
+
+def describe_mindmap(guess: MapGuess) -> list[str]:
+    """What was guessed, for the terminal."""
+    lines = [
+        f"levels: {' → '.join(guess.levels)}"
+        + (" (below a title-only root)" if guess.skip_root else " (the root is a project)")
+    ]
+    for t in guess.levels:
+        pairs = ", ".join(f'"{h}" → {f}' for f, h in guess.columns[t].items()) or "title only"
+        lines.append(f"{TABLES[t].title} ({guess.counts[t]} nodes): {pairs}")
+    return lines + [f"! {n}" for n in guess.notes]

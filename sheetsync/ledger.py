@@ -4,27 +4,36 @@ One row of the ``sends`` table per (period, recipient, pack_hash) — the unique
 constraint is the lock. A send goes through three steps:
 
 1. :func:`claim` records the row as ``sending`` in its own committed
-   transaction *before* any byte goes to the SMTP server. Two runs racing for
-   the same pack both try; the unique constraint (a new row) or a
-   compare-and-set on (status, attempts) (an existing row) lets exactly one win.
+   transaction *before* any byte goes to the SMTP server, with the claiming
+   run's host and process id. Two runs racing for the same pack both try; the
+   unique constraint (a new row) or a compare-and-set on (status, attempts)
+   (an existing row) lets exactly one win.
 2. The winner sends.
-3. :func:`mark_sent` or :func:`mark_failed` records the outcome.
+3. :func:`mark_sent`, :func:`mark_failed` or :func:`mark_unknown` records the
+   outcome.
 
 What a row's status means for the next run:
 
 ``sent``
     Delivered (the server accepted it). Not sent again unless ``resend``.
 ``failed``
-    Definitely not accepted (refused connection, rejected recipient, dropped
-    connection before the server said OK). The next run sends it again.
-``sending``, last attempt within :data:`STALE_AFTER`
+    Definitely not accepted: refused connection, rejected recipient, a dropped
+    connection before the end of the message was sent, or a reply refusing it.
+    The next run sends it again.
+``unknown``
+    *In doubt*: the whole message went to the server (the final "." of DATA
+    was sent) but no reply came (dropped connection, timeout). The server may
+    have accepted it, so it is not sent again on its own — that could be a
+    duplicate in an executive's inbox; after checking, ``resend`` sends it.
+``sending``, last attempt within :data:`STALE_AFTER`, its run alive
     Another run is sending it right now ("in flight"): skipped, even with
-    ``resend``.
-``sending``, older than :data:`STALE_AFTER`
+    ``resend``. It is not *sent*: a run that finds one reports it in flight
+    (with the other run's host and process), never as sent before.
+``sending``, older than :data:`STALE_AFTER`, or its run gone
     A run died between claiming and recording the outcome (crash, kill, power
-    loss). Whether the server accepted the message is *unknown*, so it is not
-    sent again on its own — that could be a duplicate in an executive's inbox.
-    It is reported as ``unknown``; after checking, ``--resend`` sends it again.
+    loss): whether the server accepted the message is unknown, as above. A run
+    on the same host knows at once when the claiming process is gone; from
+    another host only the age tells.
 
 Every statement that writes is the first statement of its transaction, so
 SQLite takes its write lock up front (and waits ``busy_timeout``) instead of
@@ -33,6 +42,7 @@ failing to upgrade a read snapshot; the same code is correct on PostgreSQL.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,7 +51,7 @@ import sqlalchemy as sa
 
 from .store import SCHEMA, Store, utcnow
 
-SENDING, SENT, FAILED = "sending", "sent", "failed"
+SENDING, SENT, FAILED, UNKNOWN = "sending", "sent", "failed", "unknown"
 
 #: A ``sending`` row older than this belongs to a run that died mid-send.
 #: Far above the SMTP timeout of one message, so a live run is never mistaken
@@ -60,7 +70,7 @@ class SendRecord:
     group_name: str
     recipient: str
     pack_hash: str
-    status: str  # sending | sent | failed
+    status: str  # sending | sent | failed | unknown
     attempts: int
     first_attempt_at: datetime | None
     last_attempt_at: datetime | None
@@ -68,17 +78,26 @@ class SendRecord:
     message_id: str | None
     subject: str | None
     error: str | None
+    claimed_by: str | None = None  # "host:pid" of the run that claimed it last
 
     def stuck(self, now: datetime | None = None) -> bool:
         """A ``sending`` row whose run died: outcome unknown."""
         if self.status != SENDING or self.last_attempt_at is None:
             return False
+        if owner_gone(self.claimed_by):
+            return True
         return (now or utcnow()) - self.last_attempt_at > STALE_AFTER
 
     @property
+    def owner(self) -> str:
+        """The claiming run as a person reads it: "pid 4242 on ws1" (or "another run")."""
+        host, _, pid = (self.claimed_by or "").rpartition(":")
+        return f"pid {pid} on {host}" if host and pid else "another run"
+
+    @property
     def outcome(self) -> str:
-        """sent | failed | sending | unknown (a stuck ``sending`` row)."""
-        return "unknown" if self.stuck() else self.status
+        """sent | failed | sending | unknown (in doubt, or a stuck ``sending`` row)."""
+        return UNKNOWN if self.stuck() else self.status
 
     def as_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -86,6 +105,31 @@ class SendRecord:
             d[k] = d[k].isoformat(timespec="seconds") if d[k] else None
         d["outcome"] = self.outcome
         return d
+
+
+def this_run() -> str:
+    """This process as a ledger owner: "host:pid"."""
+    import socket
+
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def owner_gone(claimed_by: str | None) -> bool:
+    """True when ``claimed_by`` is a process of this host that no longer runs."""
+    import socket
+
+    host, _, pid = (claimed_by or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another host (or unknown): only the row's age can tell
+    if int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, someone else's
+    return False
 
 
 def _record(row: Any) -> SendRecord:
@@ -133,8 +177,12 @@ def claim(
     message_id: str,
     resend: bool = False,
     now: datetime | None = None,
+    owner: str | None = None,
 ) -> Claim:
-    """Take the right to send one pack to one recipient, or say why not."""
+    """Take the right to send one pack to one recipient, or say why not.
+
+    ``owner``: the claiming run ("host:pid", :func:`this_run`), recorded so
+    that others can tell who holds the row and whether it is still alive."""
     now = now or utcnow()
     try:
         with store.transaction() as conn:
@@ -150,6 +198,7 @@ def claim(
                     last_attempt_at=now,
                     subject=subject,
                     message_id=message_id,
+                    claimed_by=owner,
                 )
             )
             new_id = int(res.inserted_primary_key[0])
@@ -168,12 +217,13 @@ def claim(
             message_id=message_id,
             resend=resend,
             now=now,
+            owner=owner,
         )
     if row.status == SENDING and not row.stuck(now):
         return Claim(False, row, "in_flight")
     if row.status == SENT and not resend:
         return Claim(False, row, "sent")
-    if row.status == SENDING and not resend:
+    if row.status in (SENDING, UNKNOWN) and not resend:
         return Claim(False, row, "unknown")
     # failed, or a forced resend of a sent / stuck row: compare-and-set.
     with store.transaction() as conn:
@@ -188,6 +238,7 @@ def claim(
                 subject=subject,
                 message_id=message_id,
                 error=None,
+                claimed_by=owner,
             )
         )
         won = res.rowcount == 1
@@ -210,6 +261,14 @@ def mark_failed(store: Store, send_id: int, error: str) -> None:
     with store.transaction() as conn:
         conn.execute(
             sa.update(_T).where(_T.c.id == send_id).values(status=FAILED, error=error[:2000])
+        )
+
+
+def mark_unknown(store: Store, send_id: int, error: str) -> None:
+    """The message went to the server whole, but its reply never came: in doubt."""
+    with store.transaction() as conn:
+        conn.execute(
+            sa.update(_T).where(_T.c.id == send_id).values(status=UNKNOWN, error=error[:2000])
         )
 
 

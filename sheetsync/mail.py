@@ -27,6 +27,7 @@ Which pack went to whom is kept in the send ledger (``sheetsync.ledger``).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import io
@@ -113,8 +114,10 @@ def summary_variables(
     ...), built for the group's teams, so the email says exactly what the
     attached PDF says; plus ``email``: ``subject``, ``heading`` ("Sales status —
     week 49, 2026"), ``as_of`` (text), ``colors`` (CSS colour per RAG status,
-    ``accent``, ``ink``, ``muted``) and ``attachments`` (``filename``,
-    ``description``, ``size``).
+    ``accent``, ``ink``, ``muted``), ``attachments`` (``filename``,
+    ``description``, ``size``) and ``company_wide``: for a group filtered to
+    teams, the KPI keys that are not (milestones and budget belong to no
+    team), so the email labels them company-wide; empty otherwise.
     """
     from .report import context_for
 
@@ -132,8 +135,21 @@ def summary_variables(
             {"filename": a.filename, "description": a.description, "size": _size(len(a.data))}
             for a in attachments
         ],
+        "company_wide": [k.key for k in ctx.kpis if k.key in COMPANY_WIDE] if group.teams else [],
     }
     return variables
+
+
+#: KPIs a team filter does not narrow: milestones and budget belong to no team.
+COMPANY_WIDE = ("milestones", "budget", "spend_to_revenue")
+
+
+def scoped_records(records: Records, teams: Sequence[str]) -> Records:
+    """``records`` as a group filtered to ``teams`` may see them: only those
+    teams' quotas (the other tables belong to no team)."""
+    if not teams:
+        return records
+    return {**records, "quotas": [q for q in records.get("quotas", []) if q.get("team") in teams]}
 
 
 def _size(n: int) -> str:
@@ -305,7 +321,7 @@ class PackBuilder:
         self.renderer = renderer
         self.progress = progress
         self._pdfs: dict[tuple[str, tuple[str, ...]], bytes] = {}
-        self._workbook: bytes | None = None
+        self._workbooks: dict[tuple[str, ...], bytes] = {}
         self._plan = plan
 
     def pdf(self, name: str, teams: tuple[str, ...]) -> bytes:
@@ -331,10 +347,13 @@ class PackBuilder:
                 )
         return self._pdfs[key]
 
-    def workbook(self) -> bytes:
-        if self._workbook is None:
-            self._workbook = workbook_bytes(self.plan.current, self.as_of)
-        return self._workbook
+    def workbook(self, teams: tuple[str, ...] = ()) -> bytes:
+        """The model as a workbook, as a group filtered to ``teams`` may see it."""
+        if teams not in self._workbooks:
+            self._workbooks[teams] = workbook_bytes(
+                scoped_records(self.plan.current, teams), self.as_of
+            )
+        return self._workbooks[teams]
 
     @property
     def plan(self) -> PlanAsOf:
@@ -373,10 +392,11 @@ class PackBuilder:
         if group.attach_workbook:
             attachments.append(
                 Attachment(
-                    f"{company}-model-{period}.xlsx",
+                    f"{company}-model-{period}{suffix}.xlsx",
                     XLSX,
-                    self.workbook(),
-                    "the plan as a workbook",
+                    self.workbook(group.teams),
+                    "the plan as a workbook"
+                    + (f" ({', '.join(group.teams)} quotas only)" if group.teams else ""),
                 )
             )
         subject = pack_subject(cfg, group, self.as_of)
@@ -480,6 +500,10 @@ def only_recipients(packs: Sequence[Pack], addresses: Sequence[str]) -> list[Pac
 
 class _Fatal(DeliveryError):
     """A failure of the connection or the login: every remaining message would fail too."""
+
+
+class _InDoubt(DeliveryError):
+    """The whole message went to the server, but no reply came: it may have been accepted."""
 
 
 def smtp_password(config: Config) -> str | None:
@@ -634,49 +658,125 @@ class SmtpSession:
         sender = parseaddr(self.config.mail.sender)[1] or self.config.mail.sender
         rcpt = parseaddr(pack.recipient)[1] or pack.recipient
         try:
-            smtp.sendmail(sender, [rcpt], pack.as_bytes())
-        except smtplib.SMTPRecipientsRefused as e:
-            code, msg = next(iter(e.recipients.values()))
+            body = _transaction(smtp, sender, rcpt, pack.as_bytes())
+        except (smtplib.SMTPException, OSError) as e:
+            raise self._not_delivered(e, sender, rcpt) from None
+        # The final "." is sent: from here on the server may have accepted the
+        # message, so anything but a reply refusing it leaves it in doubt.
+        try:
+            code, reply = smtp.getreply()
+        except (smtplib.SMTPException, OSError) as e:
+            self._drop()
+            why = (
+                f"did not answer within {self.config.mail.timeout:g} s"
+                if TimeoutError in (type(e), type(e.__context__))  # smtplib re-raises it
+                else "closed the connection"
+            )
+            raise _InDoubt(
+                f"the SMTP server {why} after the whole message to {rcpt} was sent ({body:,} "
+                "bytes): it may have been accepted, so it is not sent again without --resend"
+            ) from None
+        if code == 250:
+            return
+        if 400 <= code < 600:  # a reply that refuses it: definitely not accepted
+            if code == 421:
+                self._drop()
+            else:
+                self._reset()
             raise DeliveryError(
+                f"the server refused the message to {rcpt}: {code} {_text(reply)}"
+            ) from None
+        self._drop()
+        raise _InDoubt(
+            f"the SMTP server gave an unreadable reply ({code} {_text(reply)}) after the whole "
+            f"message to {rcpt} was sent: it may have been accepted, so it is not sent again "
+            "without --resend"
+        )
+
+    def _reset(self) -> None:
+        """RSET after a refused transaction, so the connection can carry the next one."""
+        if self._smtp is None:
+            return
+        try:
+            self._smtp.rset()
+        except Exception:
+            self._drop()
+
+    def _not_delivered(self, e: BaseException, sender: str, rcpt: str) -> DeliveryError:
+        """The error for a failure before the end of DATA was sent: the message
+        was definitely not accepted (``_Fatal``: neither will the next ones be)."""
+        import smtplib
+
+        if isinstance(e, smtplib.SMTPRecipientsRefused):
+            code, msg = next(iter(e.recipients.values()))
+            return DeliveryError(
                 f"the server rejected recipient {rcpt}: {code} {_text(msg)}",
                 hint="check the address in mail.groups; the other recipients are unaffected",
-            ) from None
-        except smtplib.SMTPSenderRefused as e:
+            )
+        if not isinstance(e, smtplib.SMTPDataError):
             self._drop()
+        if isinstance(e, smtplib.SMTPSenderRefused):
             if e.smtp_code == 530:
-                raise _Fatal(
+                return _Fatal(
                     f"the SMTP server at {_where(self.config)} requires a login "
                     f"({e.smtp_code} {_text(e.smtp_error)})",
                     hint=f"set mail.username and export {self.config.mail.password_env}",
-                ) from None
-            raise _Fatal(
+                )
+            return _Fatal(
                 f"the server refused the sender {sender}: {e.smtp_code} {_text(e.smtp_error)}",
                 hint="check mail.from: the server may only accept its own domain",
-            ) from None
-        except smtplib.SMTPDataError as e:
-            raise DeliveryError(
-                f"the server refused the message to {rcpt}: {e.smtp_code} {_text(e.smtp_error)}"
-            ) from None
-        except smtplib.SMTPServerDisconnected:
-            self._drop()
-            raise DeliveryError(
-                f"the SMTP server closed the connection while sending to {rcpt}; "
-                "it did not confirm the message"
-            ) from None
-        except TimeoutError:
-            self._drop()
-            raise DeliveryError(
+            )
+        if isinstance(e, smtplib.SMTPServerDisconnected):
+            return DeliveryError(
+                f"the SMTP server closed the connection while sending to {rcpt}, before the "
+                "end of the message: it was not delivered"
+            )
+        if isinstance(e, TimeoutError):
+            return DeliveryError(
                 f"the SMTP server did not answer within {self.config.mail.timeout:g} s "
-                f"while sending to {rcpt}"
-            ) from None
-        except smtplib.SMTPResponseException as e:
-            self._drop()
-            raise DeliveryError(
+                f"while sending to {rcpt}, before the end of the message: it was not delivered"
+            )
+        if isinstance(e, smtplib.SMTPResponseException):
+            return DeliveryError(
                 f"the server refused the message to {rcpt}: {e.smtp_code} {_text(e.smtp_error)}"
-            ) from None
-        except (smtplib.SMTPException, OSError) as e:
-            self._drop()
-            raise DeliveryError(f"sending to {rcpt} failed: {_text(e)}") from None
+            )
+        return DeliveryError(f"sending to {rcpt} failed: {_text(e)}")
+
+
+def _transaction(smtp: smtplib.SMTP, sender: str, rcpt: str, data: bytes) -> int:
+    """MAIL, RCPT, DATA and the message up to its final "." (smtplib's sendmail
+    without the last reply, which ``SmtpSession.send`` reads itself: a failure
+    before this returns means the message was not accepted, one after it leaves
+    it in doubt). Returns the bytes sent."""
+    import smtplib
+
+    def refused(code: int) -> None:
+        if code == 421:
+            smtp.close()
+            return
+        with contextlib.suppress(smtplib.SMTPServerDisconnected):
+            smtp.rset()
+
+    smtp.ehlo_or_helo_if_needed()
+    options = [f"size={len(data)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
+    code, reply = smtp.mail(sender, options)
+    if code != 250:
+        refused(code)
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    code, reply = smtp.rcpt(rcpt)
+    if code not in (250, 251):
+        refused(code)
+        raise smtplib.SMTPRecipientsRefused({rcpt: (code, reply)})
+    smtp.putcmd("data")
+    code, reply = smtp.getreply()
+    if code != 354:
+        refused(code)
+        raise smtplib.SMTPDataError(code, reply)
+    body = re.sub(rb"(?m)^\.", b"..", data)  # dot-stuffing (RFC 5321 4.5.2)
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    smtp.send(body + b".\r\n")
+    return len(body)
 
 
 def _text(value: object) -> str:
@@ -693,8 +793,10 @@ class Outcome:
     """What happened to one pack in one run.
 
     ``status``: ``sent``; ``failed``; ``skipped`` (already sent: nothing to
-    do); ``in_flight`` (another run is sending it now); ``unknown`` (a run
-    died mid-send: not resent without ``--resend``); ``written`` (dry run).
+    do); ``in_flight`` (another run is sending it and has not said how it
+    went: not confirmed); ``unknown`` (in doubt: the server may have accepted
+    it, or a run died mid-send: not resent without ``--resend``); ``written``
+    (dry run).
     """
 
     pack: Pack
@@ -738,12 +840,17 @@ class SendReport:
 
     @property
     def skipped(self) -> list[Outcome]:
-        return self._with("skipped", "in_flight")
+        """Sent before (confirmed): nothing to do."""
+        return self._with("skipped")
+
+    @property
+    def in_flight(self) -> list[Outcome]:
+        return self._with("in_flight")
 
     @property
     def ok(self) -> bool:
-        """Nothing failed and nothing is in doubt."""
-        return not self.failed and not self.unknown
+        """Every message confirmed sent: nothing failed, in doubt or in flight."""
+        return not self.failed and not self.unknown and not self.in_flight
 
     def raise_for_failures(self) -> None:
         """DeliveryError (exit 4) when a message failed or its fate is unknown."""
@@ -757,10 +864,16 @@ class SendReport:
                 hints.append(self.fatal.hint)
             hints.append("run the same command again: only the missing messages are sent")
         if self.unknown:
-            parts.append(f"{len(self.unknown)} in doubt after an interrupted run")
+            parts.append(f"{len(self.unknown)} in doubt (the server may have accepted them)")
             hints.append(
                 "ask whether the messages in doubt arrived; to send them again use "
                 "--resend --to ADDRESS"
+            )
+        if self.in_flight:
+            parts.append(f"{len(self.in_flight)} still being sent by another run")
+            hints.append(
+                "run the same command again when that run has finished: it then says "
+                "whether they went out"
             )
         why = f" ({self.fatal.message})" if self.fatal is not None else ""
         raise DeliveryError("; ".join(parts) + why, hint="; then ".join(hints))
@@ -786,11 +899,15 @@ def send_packs(
     Never raises for a delivery problem: each pack's fate is in the report
     (``report.raise_for_failures()`` turns failures into a DeliveryError). A
     refused connection or login fails every pack still waiting, without
-    hammering the server once per message.
+    hammering the server once per message. A message whose reply never came
+    after it was sent whole is in doubt (``unknown``). A pack another run is
+    sending is waited for (up to ``mail.timeout``) and reported as that run
+    left it: confirmed only once it is recorded as sent.
     """
     config.mail.require_server()
     report = SendReport()
     fatal: DeliveryError | None = None
+    owner = ledger.this_run()
     with SmtpSession(config) as session:
         for number, pack in enumerate(packs, 1):
             c = ledger.claim(
@@ -802,19 +919,10 @@ def send_packs(
                 subject=pack.subject,
                 message_id=pack.message_id,
                 resend=resend,
+                owner=owner,
             )
             if not c.claimed:
-                r = c.record
-                detail = {
-                    "sent": f"already sent {_when(r.sent_at)}",
-                    "in_flight": "another run is sending it right now",
-                    "unknown": (
-                        f"a run stopped while sending it at {_when(r.last_attempt_at)}; "
-                        "it may or may not have arrived"
-                    ),
-                }[c.reason]
-                status = "skipped" if c.reason == "sent" else c.reason
-                report.outcomes.append(Outcome(pack, status, detail))
+                report.outcomes.append(_not_claimed(pack, c.record, c.reason))
                 continue
             if fatal is None:
                 if progress:
@@ -823,6 +931,10 @@ def send_packs(
                     session.send(pack)
                 except _Fatal as e:
                     fatal = e
+                except _InDoubt as e:
+                    ledger.mark_unknown(store, c.record.id, e.message)
+                    report.outcomes.append(Outcome(pack, "unknown", e.message))
+                    continue
                 except DeliveryError as e:
                     ledger.mark_failed(store, c.record.id, e.message)
                     report.outcomes.append(Outcome(pack, "failed", e.message))
@@ -841,7 +953,54 @@ def send_packs(
             report.fatal = fatal
             ledger.mark_failed(store, c.record.id, fatal.message)
             report.outcomes.append(Outcome(pack, "failed", fatal.message))
+    _await_other_runs(store, report, config.mail.timeout)
     return report
+
+
+def _not_claimed(pack: Pack, r: ledger.SendRecord, reason: str) -> Outcome:
+    """What a pack this run did not send is, as the ledger row says."""
+    if reason == "sent":
+        return Outcome(pack, "skipped", f"already sent {_when(r.sent_at)}")
+    if reason == "in_flight":
+        return Outcome(
+            pack,
+            "in_flight",
+            f"{r.owner} has been sending it since {_when(r.last_attempt_at)} and has not "
+            "recorded the outcome: not confirmed",
+        )
+    if r.status == ledger.UNKNOWN:
+        return Outcome(pack, "unknown", f"in doubt since {_when(r.last_attempt_at)}: {r.error}")
+    return Outcome(
+        pack,
+        "unknown",
+        f"a run ({r.owner}) stopped while sending it at {_when(r.last_attempt_at)}; "
+        "it may or may not have arrived",
+    )
+
+
+def _await_other_runs(store: Store, report: SendReport, timeout: float) -> None:
+    """Wait (up to ``timeout`` seconds) for the packs other runs are sending, and
+    report each as its run left it: sent, failed, in doubt, or still in flight."""
+    import time
+
+    waiting = {i for i, o in enumerate(report.outcomes) if o.status == "in_flight"}
+    deadline = time.monotonic() + timeout
+    while waiting:
+        for i in sorted(waiting):
+            o = report.outcomes[i]
+            row = ledger.lookup(store, o.pack.period, o.pack.recipient, o.pack.pack_hash)
+            if row is None or (row.status == ledger.SENDING and not row.stuck()):
+                continue
+            waiting.discard(i)
+            if row.status == ledger.SENT:
+                o.status, o.detail = "skipped", f"sent by {row.owner} {_when(row.sent_at)}"
+            elif row.status == ledger.FAILED:
+                o.status, o.detail = "failed", f"{row.owner} could not deliver it: {row.error}"
+            else:
+                report.outcomes[i] = _not_claimed(o.pack, row, "unknown")
+        if not waiting or time.monotonic() >= deadline:
+            return
+        time.sleep(0.2)
 
 
 def _eml_name(pack: Pack) -> str:

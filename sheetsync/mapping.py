@@ -12,7 +12,7 @@ import difflib
 import functools
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from types import NoneType
@@ -312,6 +312,7 @@ def map_grid(
             f"no worksheet named {mapping.sheet!r}{hint} (the workbook has {listing})",
         )
         return MappedTable(table, mapping.sheet, 0, {}, {}, fatal=[err])
+    grid.ensure(max(HEADER_SCAN_ROWS, mapping.header_row or 0))  # a streamed grid: its head
     header_row = mapping.header_row or find_header_row(grid, table, mapping)
     if header_row is None or header_row > grid.height:
         wanted = ", ".join(f.title for f in table.fields if f.required)
@@ -379,30 +380,43 @@ def _fill_key(result: MappedTable) -> None:
 
 
 def _convert_column(
-    values: list[Any], conv: Callable[[Any], Any], kind: str = ""
-) -> tuple[list[Any], dict[int, str]]:
-    """A whole column converted, and {index: problem} for the cells that did not fit."""
+    values: Sequence[Any],
+    conv: Callable[[Any], Any],
+    kind: str = "",
+    texts: dict[str, str] | None = None,
+) -> tuple[Sequence[Any], dict[int, str], bool]:
+    """A whole column converted, {index: problem} for the cells that did not
+    fit, and whether any converted cell may be blank (False: none is None).
+    ``texts``: the column's texts so far, so that a text repeated down the
+    column (a team, a region, a rep) is one string, not one per cell."""
     types = set(map(type, values))
     try:
         if kind == "number" and types <= {float, NoneType}:
-            return values, {}  # already numbers: nothing to convert (the common case)
+            # already numbers: nothing to convert (the common case)
+            return values, {}, NoneType in types
         if kind == "number":  # floats pass untouched, blanks become None, the rest is parsed
-            return [v if type(v) is float else None if v == "" else conv(v) for v in values], {}
+            return (
+                [v if type(v) is float else None if v == "" else conv(v) for v in values],
+                {},
+                True,
+            )
         if kind == "text" and types == {str}:  # strip at C speed; blanks become None
             stripped = list(map(str.strip, values))
+            if texts is not None:
+                stripped = list(map(texts.setdefault, stripped, stripped))
             if "" in stripped:
-                stripped = [v or None for v in stripped]
-            return stripped, {}
+                return [v or None for v in stripped], {}, True
+            return stripped, {}, False
         if kind == "text" and types <= {str, NoneType}:
-            return [v.strip() or None if v is not None else None for v in values], {}
+            return [v.strip() or None if v is not None else None for v in values], {}, True
         mixed_bools = bool in types and len(types - {bool, NoneType}) > 0  # True == 1 in a set
         distinct = set() if mixed_bools else set(values)
         if distinct and len(distinct) * 4 < len(
             values
         ):  # repetitive (months, teams): convert each once
             done = {v: conv(v) for v in distinct}
-            return [done[v] for v in values], {}
-        return [conv(v) for v in values], {}
+            return [done[v] for v in values], {}, None in done.values()
+        return [conv(v) for v in values], {}, True
     except Invalid:
         pass
     out: list[Any] = []
@@ -413,7 +427,7 @@ def _convert_column(
         except Invalid as e:
             out.append(None)
             errors[i] = str(e)
-    return out, errors
+    return out, errors, True
 
 
 def picker(indexes: list[int]) -> Callable[[Any], tuple]:
@@ -431,36 +445,70 @@ def _blank(v: Any) -> bool:
 
 
 def _read_rows(grid: Grid, result: MappedTable, dayfirst: bool) -> None:
-    """Convert column by column (fast), then assemble and check row by row."""
+    """Convert a chunk of rows at a time, column by column (fast), then check
+    the rows that need it one by one; repeated keys are found at the end."""
+    first_row = result.header_row + 1
+    texts: dict[str, dict[str, str]] = {f: {} for f in result.columns}  # each column's texts
+    # Rows skipped for a bad cell whose key cells are valid: (key text, row, key values).
+    # They count for duplicates whatever else is wrong with them: a bad cell never
+    # hides a repeated key, and --skip-invalid skips every row of an ambiguous key.
+    bad_keys: list[tuple[str, int, tuple]] = []
+    for data in grid.chunks(result.header_row):
+        _read_chunk(grid, data, first_row, result, dayfirst, texts, bad_keys)
+        first_row += len(data)
+    if (
+        len(set(result.keys)) < len(result.keys)
+        or (bad_keys and {k for k, _, _ in bad_keys} & set(result.keys))
+        or len({k for k, _, _ in bad_keys}) < len(bad_keys)
+    ):
+        _drop_repeated_keys(grid.sheet, result, bad_keys)
+
+
+def _read_chunk(
+    grid: Grid,
+    data: list[list[Any]],
+    first_row: int,
+    result: MappedTable,
+    dayfirst: bool,
+    texts: dict[str, dict[str, str]],
+    bad_keys: list[tuple[str, int, tuple]],
+) -> None:
+    """``_read_rows`` of the rows ``data``, the first of them sheet row ``first_row``."""
     table = result.table
     fields = [f for f in table.fields if f.name in result.columns]
-    data = grid.rows[result.header_row :]
-    first_row = result.header_row + 1
-    raw_cols, cols, col_errors = [], [], []
+    raw_cols: list[Sequence[Any]] = []
+    cols: list[Sequence[Any]] = []
+    col_errors, blanks = [], []
     shortest = min(map(len, data), default=0)
+    # Rows read whole are a rectangle: their columns in one pass, at C speed.
+    by_column = list(zip(*data, strict=True)) if data and shortest == max(map(len, data)) else None
     for f in fields:
         i = result.columns[f.name] - 1
-        if i < shortest:  # every row reaches this column: take it at C speed
+        if by_column is not None and i < shortest:
+            raw: Sequence[Any] = by_column[i]
+        elif i < shortest:  # every row reaches this column: take it at C speed
             raw = list(map(operator.itemgetter(i), data))
         else:
             raw = [row[i] if i < len(row) else None for row in data]
-        converted, errors = _convert_column(raw, converter(f.kind, grid.date1904, dayfirst), f.kind)
+        converted, errors, blank = _convert_column(
+            raw, converter(f.kind, grid.date1904, dayfirst), f.kind, texts[f.name]
+        )
         raw_cols.append(raw)
         cols.append(converted)
         col_errors.append(errors)
+        blanks.append(blank)
+    del by_column
     required = [j for j, f in enumerate(fields) if f.required]
     bad_rows = set().union(*(e.keys() for e in col_errors)) if col_errors else set()
     key_idx = [result.fields.index(k) for k in table.key]
+    if not bad_rows and not any(blanks[j] and None in cols[j] for j in required):
+        # the common case: clean rows, none to look at twice
+        result.keys.extend(key_texts_of_columns([cols[k] for k in key_idx]))
+        result.values.extend(zip(*cols, strict=True))
+        result.rows.extend(range(first_row, first_row + len(data)))
+        return
     required_of = picker(required)
     key_of = picker(key_idx)
-    if not bad_rows and not any(None in cols[j] for j in required):
-        keys = key_texts_of_columns([cols[k] for k in key_idx])
-        if len(set(keys)) == len(keys):  # the common case: a clean sheet, no row to look at twice
-            result.values = list(zip(*cols, strict=True))
-            result.keys = keys
-            result.rows = list(range(first_row, first_row + len(keys)))
-            return
-    seen: dict[str, int] = {}
     for idx, values in enumerate(zip(*cols, strict=True)):
         r = first_row + idx
         if idx in bad_rows or None in required_of(values):
@@ -485,24 +533,60 @@ def _read_rows(grid: Grid, result: MappedTable, dayfirst: bool) -> None:
                 result.errors.append(
                     CellError(grid.sheet, cell, result.headers[f.name], message, r)
                 )
+            key = key_of(values)
+            if all(
+                v is not None and idx not in col_errors[k]
+                for k, v in zip(key_idx, key, strict=True)
+            ):
+                bad_keys.append((join_key(key), r, key))
             result.skipped_rows.append(r)
             continue
-        key = key_of(values)
-        text = join_key(key)
-        if text in seen:
-            k0 = table.key[0]
-            result.errors.append(
-                CellError(
-                    grid.sheet,
-                    a1(r, result.columns[k0]),
-                    result.headers[k0],
-                    f"duplicate key ({', '.join(str(k) for k in key)}): row {seen[text]} has the same",
-                    r,
-                )
-            )
-            result.skipped_rows.append(r)
-            continue
-        seen[text] = r
         result.values.append(values)
-        result.keys.append(text)
+        result.keys.append(join_key(key_of(values)))
         result.rows.append(r)
+
+
+def _drop_repeated_keys(
+    sheet: str, result: MappedTable, bad_keys: Sequence[tuple[str, int, tuple]] = ()
+) -> None:
+    """Every row of a key more than one row has is an error naming the others,
+    and none of them is kept (``bad_keys``: rows already skipped for a bad cell)."""
+    table = result.table
+    key_of = picker([result.fields.index(k) for k in table.key])
+    k0 = table.key[0]
+    rows_of: dict[str, list[int]] = {}
+    for text, r in zip(result.keys, result.rows, strict=True):
+        rows_of.setdefault(text, []).append(r)
+    for text, r, _ in bad_keys:
+        rows_of.setdefault(text, []).append(r)
+    keep = []
+    for i, (text, r) in enumerate(zip(result.keys, result.rows, strict=True)):
+        if len(rows_of[text]) == 1:
+            keep.append(i)
+            continue
+        _duplicate(sheet, result, k0, r, key_of(result.values[i]), rows_of[text])
+        result.skipped_rows.append(r)
+    for text, r, key in bad_keys:
+        if len(rows_of[text]) > 1:
+            _duplicate(sheet, result, k0, r, key, rows_of[text])
+    result.keep(keep)
+    result.errors.sort(key=lambda e: e.row or 0)  # in sheet order, as found row by row
+    result.skipped_rows.sort()
+
+
+def _duplicate(
+    sheet: str, result: MappedTable, k0: str, r: int, key: tuple, same: list[int]
+) -> None:
+    others = sorted(o for o in same if o != r)
+    shown = ", ".join(str(k) for k in key)
+    rows_text = ("row " if len(others) == 1 else "rows ") + ", ".join(map(str, others))
+    verb = "has" if len(others) == 1 else "have"
+    result.errors.append(
+        CellError(
+            sheet,
+            a1(r, result.columns[k0]),
+            result.headers[k0],
+            f"duplicate key ({shown}): {rows_text} {verb} the same",
+            r,
+        )
+    )

@@ -12,6 +12,8 @@ source's last successful sync) decide:
 Rows: new in the sheet → into the model; new in the model → appended to the
 sheet; gone from the sheet (present in the base) → deleted from the model;
 gone from the model → reported, and cleared from the sheet only on request.
+A row deleted on one side but edited on the other since the last sync is a
+conflict too (the edit would be lost), settled like a cell by ``prefer``.
 ``mode="push"`` treats the model as right everywhere (base ignored).
 """
 
@@ -31,7 +33,8 @@ Prefer = Literal["sheet", "model"] | None
 
 def same(a: Any, b: Any) -> bool:
     """Equal as far as a spreadsheet cell can tell."""
-    if isinstance(a, float | int) and isinstance(b, float | int) and not isinstance(a, bool):
+    numbers = isinstance(a, float | int) and isinstance(b, float | int)
+    if numbers and not isinstance(a, bool) and not isinstance(b, bool):  # yes/no is no number
         return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
     if isinstance(a, datetime):
         a = a.date()
@@ -46,6 +49,8 @@ def show(value: Any) -> str:
         return "(blank)"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, int):
+        value = float(value)
     if isinstance(value, float):
         return (
             f"{value:,.0f}"
@@ -70,10 +75,12 @@ class CellChange:
     new: Any
     to: Literal["sheet", "model"]
     reason: str = ""
+    node: str = ""  # a mind map's node path, which names the place instead of the cell
 
     def line(self) -> str:
         arrow = "→ sheet" if self.to == "sheet" else "→ model"
-        return f"{arrow}  '{self.sheet}'!{self.cell} ({self.column}): {show(self.old)} → {show(self.new)}"
+        where = self.node or f"'{self.sheet}'!{self.cell}"
+        return f"{arrow}  {where} ({self.column}): {show(self.old)} → {show(self.new)}"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -99,11 +106,26 @@ class Conflict:
     sheet_value: Any
     model_value: Any
     base_value: Any
+    # "cell": both changed one cell; "deleted_in_sheet" / "deleted_in_model": a row deleted
+    # on one side and edited on the other (``column`` then names the edited columns)
+    kind: Literal["cell", "deleted_in_sheet", "deleted_in_model"] = "cell"
+    node: str = ""  # see CellChange.node
 
     def line(self) -> str:
+        if self.kind == "cell":
+            where = self.node or f"'{self.sheet}'!{self.cell}"
+            return (
+                f"conflict {where} ({self.column}): sheet {show(self.sheet_value)}, "
+                f"model {show(self.model_value)}, last sync {show(self.base_value)}"
+            )
+        shown = self.key.replace("\x1f", " / ")
+        deleted, edited = (
+            ("sheet", "model") if self.kind == "deleted_in_sheet" else ("model", "sheet")
+        )
+        where = self.node or (f"'{self.sheet}'!{self.cell}" if self.cell else f"'{self.sheet}'")
         return (
-            f"conflict '{self.sheet}'!{self.cell} ({self.column}): sheet {show(self.sheet_value)}, "
-            f"model {show(self.model_value)}, last sync {show(self.base_value)}"
+            f"conflict {where}: {shown} was deleted from the {deleted} but its {self.column} "
+            f"changed in the {edited} since the last sync"
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -116,6 +138,7 @@ class Conflict:
             "sheet_value": _j(self.sheet_value),
             "model_value": _j(self.model_value),
             "base_value": _j(self.base_value),
+            "kind": self.kind,
         }
 
 
@@ -126,13 +149,15 @@ class RowChange:
     record: Record
     kind: Literal["append", "insert", "delete_model", "delete_sheet", "gone_from_model"]
     row: int | None = None  # sheet row, where known
+    node: str = ""  # see CellChange.node
 
     def line(self) -> str:
         shown = self.key.replace("\x1f", " / ")
         where = f"'{self.sheet}'!{self.row}:{self.row}" if self.row else f"'{self.sheet}'"
+        where = self.node or where
         return {
             "append": f"+ row    {where}: {shown} (new in the model)",
-            "insert": f"+ model  {where}: {shown} (new in the sheet)",
+            "insert": f"+ model  {where}: {shown} (new in the {'map' if self.node else 'sheet'})",
             "delete_model": f"- model  {shown} (row deleted from {where})",
             "delete_sheet": f"- row    {where}: {shown} (deleted from the model; clearing the row)",
             "gone_from_model": f"? row    {where}: {shown} is not in the model any more; kept "
@@ -198,14 +223,22 @@ def plan_table(
         b = base.get(key)
         after = dict(rec)
         if m is None:
-            if mode == "sync" and b is None:
+            edited = _edited(mt, fields, rec, b) if mode == "sync" and delete_rows else ""
+            if edited:  # deleted from the model, edited in the sheet
+                c = Conflict(
+                    mt.sheet, f"{row}:{row}", edited, key, "", rec, None, b, "deleted_in_model"
+                )
+                if prefer is None:
+                    plan.conflicts.append(c)
+                    plan.sheet_after.append(after)
+                    continue
+                plan.resolved.append(c)
+            if mode == "sync" and (b is None or (edited and prefer == "sheet")):
                 plan.rows.append(RowChange(mt.sheet, key, rec, "insert", row))
                 plan.model_upserts.append(dict(rec))
-            elif mode == "sync" or delete_rows:
-                kind = "delete_sheet" if delete_rows else "gone_from_model"
-                plan.rows.append(RowChange(mt.sheet, key, rec, kind, row))
-                if delete_rows:
-                    continue
+            elif delete_rows:
+                plan.rows.append(RowChange(mt.sheet, key, rec, "delete_sheet", row))
+                continue
             else:
                 plan.rows.append(RowChange(mt.sheet, key, rec, "gone_from_model", row))
             plan.sheet_after.append(after)
@@ -219,28 +252,26 @@ def plan_table(
             cell = a1(row, mt.columns[f])
             header = mt.headers[f]
             if mode == "push":
-                direction = "sheet"
+                to_sheet = True
             else:
                 b_val = b.get(f) if b is not None else None
                 sheet_moved = b is None or not same(s_val, b_val)
                 model_moved = b is None or not same(m_val, b_val)
-                if sheet_moved and not model_moved:
-                    direction = "model"
-                elif model_moved and not sheet_moved:
-                    direction = "sheet"
+                if sheet_moved != model_moved:  # one side moved: it wins
+                    to_sheet = model_moved
                 else:
-                    c = Conflict(mt.sheet, cell, header, key, f, s_val, m_val, b_val if b else None)
+                    c = Conflict(mt.sheet, cell, header, key, f, s_val, m_val, b_val)
                     if prefer is None:
                         plan.conflicts.append(c)
                         continue
                     plan.resolved.append(c)
-                    direction = "model" if prefer == "sheet" else "sheet"
-            if direction == "sheet" and f in writable:
+                    to_sheet = prefer == "model"
+            if to_sheet and f in writable:
                 plan.to_sheet.append(
                     CellChange(mt.sheet, cell, header, key, f, s_val, m_val, "sheet")
                 )
                 after[f] = m_val
-            elif direction == "sheet":
+            elif to_sheet:
                 continue  # read-only (formula) column: the sheet keeps its own value
             else:
                 plan.to_model.append(
@@ -255,13 +286,28 @@ def plan_table(
     for key, m in model.items():
         if key in sheet_keys:
             continue
-        if mode == "sync" and key in base:
+        deleted = mode == "sync" and key in base  # from the sheet, since the last sync
+        edited = _edited(mt, fields, m, base[key]) if deleted else ""
+        if edited:  # ... and edited in the model
+            c = Conflict(mt.sheet, "", edited, key, "", None, m, base[key], "deleted_in_sheet")
+            if prefer is None:
+                plan.conflicts.append(c)
+                continue
+            plan.resolved.append(c)
+        if deleted and not (edited and prefer == "model"):
             plan.rows.append(RowChange(mt.sheet, key, m, "delete_model"))
             plan.model_deletes.append(key)
         else:
             plan.rows.append(RowChange(mt.sheet, key, m, "append"))
             plan.sheet_after.append({f: m.get(f) for f in mt.columns})
     return plan
+
+
+def _edited(mt: MappedTable, fields: list[str], record: Record, base: Record | None) -> str:
+    """The headers of ``record``'s fields that differ from ``base`` ("" when none)."""
+    if base is None:
+        return ""
+    return ", ".join(mt.headers[f] for f in fields if not same(record.get(f), base.get(f)))
 
 
 def cell_value(value: Any, sample: Any) -> Any:

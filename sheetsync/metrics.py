@@ -133,9 +133,10 @@ def rag_for_pace(pace: float | None, settings: RagSettings, what: str = "pace") 
     if pace is None:
         return Rag(GREY, None, f"no {what}: nothing was expected yet")
     pct = f"{pace:.0%}"
-    if pace >= g:
+    near = round(pace, 12)  # 0.08 / 0.1 is 0.7999999999999999: at the threshold, not below
+    if near >= g:
         return Rag(GREEN, pace, f"{what} {pct} ≥ {g:.0%} (green threshold)")
-    if pace >= a:
+    if near >= a:
         return Rag(AMBER, pace, f"{what} {pct} is below {g:.0%} but ≥ {a:.0%}")
     return Rag(RED, pace, f"{what} {pct} is below {a:.0%} (amber threshold)")
 
@@ -205,6 +206,8 @@ class Pace:
     gap: float  # target - actual, >= 0
     required_weekly: float | None
     rag: Rag
+    members: int = 1  # reps summed into this figure (1 for one rep's own)
+    members_reported: int = 0  # of them, those with an actual entered
 
     @property
     def reported(self) -> bool:
@@ -273,6 +276,53 @@ def pace_parts(parts: Sequence[Part], as_of: date, settings: RagSettings) -> Pac
         gap=missing,
         required_weekly=required_weekly(missing, e, as_of),
         rag=rag,
+        members=1,
+        members_reported=1 if covered else 0,
+    )
+
+
+def combine_paces(paces: Sequence[Pace], as_of: date, settings: RagSettings) -> Pace:
+    """Several reps' paces as one (a team, all teams): each rep counts through the
+    day *his* actuals are entered, so one rep's early entry or late one never
+    turns the others' blank months into zeros. Sums of quota, actual, expected
+    and projection; ratios of the sums. While fewer than half the reps have
+    entered anything, the verdict is neutral."""
+    if not paces:
+        raise ValueError("combine_paces needs at least one pace")
+    reported = [p for p in paces if p.reported]
+    members = sum(p.members for p in paces)
+    members_reported = sum(p.members_reported for p in paces)
+    target = sum(p.target for p in paces)
+    actual = sum(p.actual for p in paces)
+    to_date = sum(p.target_to_date for p in paces)
+    expected = sum(p.expected for p in paces)
+    end = max(p.end for p in paces)
+    pace = ratio(actual, expected) if reported else None
+    if not reported:
+        begun = any(p.rag.explanation != "not begun yet" for p in paces)
+        rag = Rag(GREY, None, "no actuals entered yet" if begun else "not begun yet")
+    elif members_reported * 2 < members:
+        rag = Rag(GREY, pace, f"only {members_reported} of {members} reps have entered actuals")
+    else:
+        rag = rag_for_pace(pace, settings)
+    missing = gap(target, actual)
+    return Pace(
+        start=min(p.start for p in paces),
+        end=end,
+        as_of=as_of,
+        covered=max((p.covered for p in reported), default=None),  # type: ignore[type-var]
+        target=target,
+        target_to_date=to_date,
+        actual=actual,
+        expected=expected,
+        attainment=ratio(actual, to_date) if reported else None,
+        pace=pace,
+        projection=sum(p.projection or 0.0 for p in reported) if reported else None,
+        gap=missing,
+        required_weekly=required_weekly(missing, end, as_of),
+        rag=rag,
+        members=members,
+        members_reported=members_reported,
     )
 
 
@@ -343,6 +393,7 @@ class QuotaStanding:
     last_covered: date | None  # the last day with actuals anywhere in the model
     skipped: int  # quota rows whose period cannot be read
     lines: list[QuotaLine]  # the fiscal year's quota lines (after the team filter)
+    settled_only: bool = False  # read after as_of: a running period's actuals are left out
 
     @property
     def quotas_end_early(self) -> bool:
@@ -404,11 +455,16 @@ def quota_standing(
     settings: RagSettings,
     fy_start_month: int = 1,
     teams: Sequence[str] = (),
+    *,
+    settled_only: bool = False,
 ) -> QuotaStanding:
     """Attainment, pace and projection of every rep, team and the total as of a day.
 
     ``teams`` limits the figures to those teams (case-insensitive). Only quota
-    periods inside the fiscal year of ``as_of`` count.
+    periods inside the fiscal year of ``as_of`` count. A team's and the total's
+    figures combine their reps' (:func:`combine_paces`). ``settled_only``: the
+    records were read after ``as_of`` (the plan as first pulled), so only
+    periods ended by then count as reported.
     """
     lines, skipped = quota_lines(quotas, fy_start_month)
     if teams:
@@ -430,11 +486,20 @@ def quota_standing(
         pstart, pend = period_bounds(plabel)
 
     def parts(items: Iterable[QuotaLine]) -> list[Part]:
-        return [Part(q.start, q.end, q.quota, q.closed) for q in items]
+        # settled_only: a running period's actual was read after as_of, so it may
+        # hold sales after that day; it is left out rather than spread over it.
+        return [
+            Part(q.start, q.end, q.quota, None if settled_only and q.end > as_of else q.closed)
+            for q in items
+        ]
 
     def in_period(items: list[QuotaLine]) -> Pace | None:
         sel = [q for q in items if q.start >= pstart and q.end <= pend]
         return pace_parts(parts(sel), as_of, settings) if sel else None
+
+    def combined(paces: list[Pace | None]) -> Pace | None:
+        present = [p for p in paces if p is not None]
+        return combine_paces(present, as_of, settings) if present else None
 
     by_rep: dict[str, list[QuotaLine]] = {}
     for q in rows:
@@ -457,13 +522,12 @@ def quota_standing(
         team_reps.setdefault(r.team, []).append(r)
     team_list = []
     for team, rs in sorted(team_reps.items(), key=lambda kv: _sort_text(kv[0])):
-        items = [q for r in rs for q in by_rep[r.rep]]
+        ytd_team = combined([r.ytd for r in rs])
+        assert ytd_team is not None
         team_list.append(
-            TeamStanding(
-                team, len(rs), in_period(items), pace_parts(parts(items), as_of, settings), rs
-            )
+            TeamStanding(team, len(rs), combined([r.period for r in rs]), ytd_team, rs)
         )
-    ytd = pace_parts(parts(rows), as_of, settings) if rows else None
+    ytd = combined([r.ytd for r in reps])
     covered_label = None
     if ytd is not None and ytd.covered is not None:
         ends = sorted((q.end - q.start, q.period) for q in rows if q.end == ytd.covered)
@@ -478,13 +542,14 @@ def quota_standing(
         period_end=pend,
         reps=reps,
         teams=team_list,
-        period=in_period(rows) if rows else None,
+        period=combined([r.period for r in reps]),
         ytd=ytd,
         covered_label=covered_label,
         span=span,
         last_covered=last_covered,
         skipped=skipped,
         lines=rows,
+        settled_only=settled_only,
     )
 
 

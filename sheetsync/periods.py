@@ -31,7 +31,7 @@ _PATTERNS = [
     (re.compile(r"^h(?P<h>[12])[-/ ,]*" + _YEAR + r"$"), "half"),
     (re.compile(r"^(?P<y>\d{4})[- ]?w(?P<w>\d{1,2})$"), "week"),
     (re.compile(r"^w(?:eek)?[- ]?(?P<w>\d{1,2})[-/ ,]*(?P<y>\d{4})$"), "week"),
-    (re.compile(r"^(?:fy|cy)?[- ]?(?P<y>\d{4})$"), "year"),
+    (re.compile(r"^(?:cy)?[- ]?(?P<y>\d{4})$"), "year"),  # "FY2027" is fiscal, below
     (re.compile(r"^fy[- ]?" + _YEAR + r"$"), "fy"),
     (re.compile(r"^fy[- ]?" + _YEAR + r"[-/ ,]*(?P<part>[qh][1-4])$"), "fy_part"),
     (re.compile(r"^(?P<part>[qh][1-4])[-/ ,]*fy[- ]?" + _YEAR + r"$"), "fy_part"),

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from .config import Config
-from .errors import NoDataError
+from .errors import ConfigError, NoDataError
 from .formatting import Formatter
 from .metrics import QuotaStanding
 
@@ -31,6 +31,7 @@ class SourceRead:
     source: str
     location: str  # the file's name, or the spreadsheet
     read_at: datetime  # UTC, as stored
+    read_on: date  # the day of the read in the report's time zone
 
 
 @dataclass(frozen=True)
@@ -56,18 +57,33 @@ class PlanAsOf:
         )
 
 
-def _end_of(day: date) -> datetime:
-    return datetime.combine(day, time.max)
+def report_zone(config: Config) -> tzinfo:
+    """The report's time zone (``[report] timezone``): where a day begins and ends."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(config.report.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"report.timezone: {config.report.timezone!r} is not a time zone",
+            hint="use a name such as Europe/Berlin or America/New_York",
+        ) from None
 
 
-def known_at(store: Store, day: date) -> datetime:
-    """The moment whose model is "the plan as of ``day``": the end of the day, or
-    the read that closed it — the first read made on the next day (the Monday
-    07:00 ``run weekly`` that pulls the week's last figures), when there is one.
-    Later reads do not move it, so a pack for a week says the same whenever it
-    is rendered."""
-    end = _end_of(day)
-    closing = store.first_read_between(end, _end_of(day + timedelta(days=1)))
+def _end_of(day: date, zone: tzinfo) -> datetime:
+    """The last moment of ``day`` in ``zone``, as the model stores times (naive UTC)."""
+    local = datetime.combine(day, time.max, tzinfo=zone)
+    return local.astimezone(UTC).replace(tzinfo=None)
+
+
+def known_at(store: Store, day: date, zone: tzinfo = UTC) -> datetime:
+    """The moment whose model is "the plan as of ``day``": the end of the day (in
+    the report's time zone), or the read that closed it — the first read made on
+    the next day (the Monday 07:00 ``run weekly`` that pulls the week's last
+    figures), when there is one. Later reads do not move it, so a pack for a
+    week says the same whenever it is rendered."""
+    end = _end_of(day, zone)
+    closing = store.first_read_between(end, _end_of(day + timedelta(days=1), zone))
     return closing or end
 
 
@@ -77,31 +93,36 @@ def plan_as_of(store: Store, config: Config, as_of: date) -> PlanAsOf:
 
     Raises NoDataError when the model is empty.
     """
-    cutoff = known_at(store, as_of)
+    zone = report_zone(config)
+    cutoff = known_at(store, as_of, zone)
     prev_day = as_of - timedelta(days=7)
     current = store.all_records(as_of=cutoff)
     first: datetime | None = None
     if any(current.values()):
-        previous = store.all_records(as_of=known_at(store, prev_day))
+        previous = store.all_records(as_of=known_at(store, prev_day, zone))
     else:
         first = store.first_version_at()
         if first is None:
             raise NoDataError("the model is empty", hint="run `sheetsync pull` first")
-        current = store.all_records(as_of=first)
+        # every source as first read (a second source may have been pulled later)
+        firsts = [snap.taken_at for snap in store.read_snapshots(datetime.max, first=True)]
+        cutoff = max([first, *firsts])
+        current = store.all_records(as_of=cutoff)
         previous = {}
-        cutoff = first
     return PlanAsOf(
         as_of=as_of,
         current=current,
         previous=previous if any(previous.values()) else {},
         previous_as_of=prev_day,
         first_pulled=first,
-        reads=_reads(store, config, cutoff, first is not None),
+        reads=_reads(store, config, cutoff, first is not None, zone),
         known_at=cutoff,
     )
 
 
-def _reads(store: Store, config: Config, cutoff: datetime, first: bool) -> tuple[SourceRead, ...]:
+def _reads(
+    store: Store, config: Config, cutoff: datetime, first: bool, zone: tzinfo
+) -> tuple[SourceRead, ...]:
     """Each source's last read at or before ``cutoff`` (its first read when ``first``)."""
     out = []
     for snap in store.read_snapshots(cutoff, first=first):
@@ -112,7 +133,8 @@ def _reads(store: Store, config: Config, cutoff: datetime, first: bool) -> tuple
             location = src.path.name
         else:
             location = "Google Sheet " + str(src.spreadsheet)
-        out.append(SourceRead(snap.source, location, snap.taken_at))
+        local = snap.taken_at.replace(tzinfo=UTC).astimezone(zone).date()
+        out.append(SourceRead(snap.source, location, snap.taken_at, local))
     return tuple(sorted(out, key=lambda r: r.source))
 
 
@@ -142,7 +164,7 @@ def coverage_line(
         else:
             parts.append("Actuals " + through_text(standing, fmt))
     if reads:
-        days = sorted({r.read_at.date() for r in reads})
+        days = sorted({r.read_on for r in reads})
         when = fmt.day(days[-1]) if len(days) == 1 else f"{fmt.day(days[0])} – {fmt.day(days[-1])}"
         names = ", ".join(dict.fromkeys(r.location for r in reads))
         parts.append(f"plan read {when} from {names}")
@@ -156,6 +178,12 @@ def quota_notes(q: QuotaStanding, fmt: Formatter) -> list[str]:
         notes.append(f"{q.skipped} quota rows with a period sheetsync cannot read were left out.")
     if q.period is None and q.ytd is not None:
         notes.append(f"No quota covers {fmt.day(q.as_of)}; the period figures are empty.")
+    elif q.period is not None and not q.period.reported and q.settled_only:
+        notes.append(
+            f"{fmt.period_name(q.period_label)} was still running on {fmt.day(q.as_of)}, and "
+            "the plan was read later: its actuals as read may hold later sales, so they are "
+            "not counted; year to date runs through the last period that had ended."
+        )
     elif q.period is not None and not q.period.reported:
         notes.append(
             f"{fmt.period_name(q.period_label)}: no actuals entered yet. A blank Sales cell "

@@ -45,6 +45,7 @@ from .baseline import Variance, variance
 from .config import Config, RagSettings
 from .errors import ConfigError, SheetsyncError, UsageError
 from .formatting import Formatter
+from .goal_tree import GoalTreeView, goal_tree_views
 from .history import TableChanges, diff_records
 from .model import TABLES, Table, resolve_teams
 from .periods import fiscal_year, period_bounds, period_of
@@ -324,6 +325,7 @@ class ReportContext:
         saved baseline (name, as_of, slips, targets, quotas, budget, slip_days, quota_delta).
     explained: list[Explanation]: each headline figure's formula, inputs, cells and
         rule (sheetsync.explain), for the appendix and the links from the KPI tiles.
+    goal_trees: dict[str, GoalTreeView]: each project's goal → milestones → tasks, by key.
     """
 
     meta: Meta
@@ -350,6 +352,7 @@ class ReportContext:
     limits: Limits
     baseline: Variance | None = None  # variance against a saved baseline (report --baseline)
     explained: list[Explanation] = dataclasses.field(default_factory=list)
+    goal_trees: dict[str, GoalTreeView] = dataclasses.field(default_factory=dict)
 
     def variables(self) -> dict[str, Any]:
         """The template variables: each field, plus ``report`` (the context)."""
@@ -629,13 +632,24 @@ class _Model:
     budget: list[BudgetRow]
 
 
-def _compute(records: Records, as_of: date, config: Config, teams: Sequence[str]) -> _Model:
+def _compute(
+    records: Records,
+    as_of: date,
+    config: Config,
+    teams: Sequence[str],
+    settled_only: bool = False,
+) -> _Model:
     projects = {str(p.get("key")): p for p in records.get("projects", [])}
     quotas = records.get("quotas", [])
     return _Model(
         milestones=_milestone_rows(records.get("milestones", []), projects, as_of, config.rag),
         quotas=m.quota_standing(
-            quotas, as_of, config.rag, config.report.fiscal_year_start_month, teams
+            quotas,
+            as_of,
+            config.rag,
+            config.report.fiscal_year_start_month,
+            teams,
+            settled_only=settled_only,
         )
         if quotas
         else None,
@@ -654,6 +668,7 @@ def build_context(
     limits: Limits | None = None,
     reads: Sequence[SourceRead] = (),
     note: str | None = None,
+    read_after: bool = False,
 ) -> ReportContext:
     """The report's context from the model's records now and a week earlier.
 
@@ -667,7 +682,7 @@ def build_context(
     fmt = Formatter(config.report.locale, config.report.currency)
     fy_label, ystart, yend = fiscal_year(as_of, config.report.fiscal_year_start_month)
     prev_as_of = as_of - timedelta(days=7)
-    cur = _compute(current, as_of, config, teams)
+    cur = _compute(current, as_of, config, teams, settled_only=read_after)
     has_prev = any(previous.get(t) for t in ("milestones", "quotas", "projects", "budget"))
     prev = _compute(previous, prev_as_of, config, teams) if has_prev else None
 
@@ -859,6 +874,7 @@ def build_context(
         rag_settings=rag,
         notes=notes,
         limits=lim,
+        goal_trees=goal_tree_views(current, as_of, rag),
     )
 
 
@@ -893,7 +909,13 @@ def _kpis(
         p = q.period
         name = fmt.period_name(q.period_label)
         if p.reported:
-            detail = f"{fmt.money(p.actual)} of {fmt.money(p.target)} · pace {fmt.pct(p.pace)}"
+            detail = (
+                f"{fmt.money(p.actual)} of {fmt.money(p.target_to_date)} · pace {fmt.pct(p.pace)}"
+            )
+            if p.members_reported < p.members:
+                detail += f" · {p.members_reported} of {p.members} reps reported"
+        elif q.settled_only:
+            detail = f"actuals read after this day are not counted · quota {fmt.money(p.target)}"
         else:
             detail = f"no actuals entered yet · quota {fmt.money(p.target)}"
         kpis.append(
@@ -1650,6 +1672,7 @@ def context_for(
         limits=limits,
         reads=plan.reads,
         note=plan.note,
+        read_after=plan.first_pulled is not None,
     )
     if explained:
         ctx = dataclasses.replace(ctx, explained=list(explained))

@@ -109,7 +109,7 @@ def _build_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
         sa.Column("group_name", sa.String(200), nullable=False),
         sa.Column("recipient", sa.String(320), nullable=False),
         sa.Column("pack_hash", sa.String(128), nullable=False),  # content of the pack
-        sa.Column("status", sa.String(20), nullable=False),  # sending | sent | failed
+        sa.Column("status", sa.String(20), nullable=False),  # sending|sent|failed|unknown
         sa.Column("attempts", sa.Integer, nullable=False, default=0),
         sa.Column("first_attempt_at", sa.DateTime),
         sa.Column("last_attempt_at", sa.DateTime),
@@ -117,6 +117,7 @@ def _build_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
         sa.Column("message_id", sa.String(400)),
         sa.Column("subject", sa.Text),
         sa.Column("error", sa.Text),
+        sa.Column("claimed_by", sa.String(300)),  # "host:pid" of the run sending it (0006)
         # The ledger's guarantee that a pack is sent once (sheetsync.ledger): keep it.
         sa.UniqueConstraint(
             "period", "recipient", "pack_hash", name="uq_sends_period_recipient_pack"
@@ -131,6 +132,15 @@ def _build_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
         sa.Column("table_name", sa.String(64), primary_key=True),
         sa.Column("key_fields", sa.JSON, nullable=False),  # ["project", "name"]
         sa.Column("changed_at", sa.DateTime, nullable=False),
+    )
+    # Which file or spreadsheet each source's snapshots were read from
+    # (revision 0005): a source is one copy, never two under one name.
+    tables["source_bindings"] = sa.Table(
+        "source_bindings",
+        md,
+        sa.Column("source", sa.String(200), primary_key=True),
+        sa.Column("binding", sa.Text, nullable=False),  # absolute path or spreadsheet URL
+        sa.Column("bound_at", sa.DateTime, nullable=False),
     )
     # Named copies of the plan as of a day (revision 0010_baselines); see
     # Store.save_baseline.
@@ -454,6 +464,21 @@ class Store:
         looked at. The stored key is the configured one once ``rekey`` ran."""
         return {row[0]: row for row in self._select(table, conn=conn, with_key=True)}
 
+    def current_rows_of(
+        self, conn: sa.Connection, table: str, keys: Iterable[str]
+    ) -> dict[str, Any]:
+        """``current_rows`` of only these keys (those the model holds)."""
+        t = SCHEMA[table]
+        columns = [t.c._key, *(t.c[f.name] for f in TABLES[table].fields)]
+        keys = list(keys)
+        out: dict[str, Any] = {}
+        for i in range(0, len(keys), 500):
+            q = sa.select(*columns).where(t.c._valid_to.is_(None))
+            out.update(
+                (row[0], row) for row in conn.execute(q.where(t.c._key.in_(keys[i : i + 500])))
+            )
+        return out
+
     def keyed(
         self, conn: sa.Connection, table: str, spec: Table | None = None
     ) -> dict[str, Record]:
@@ -680,6 +705,64 @@ class Store:
         )
         return int(res.inserted_primary_key[0])
 
+    def source_binding(self, conn: sa.Connection, source: str) -> str | None:
+        """The file or spreadsheet ``source`` was last synced from (None: not yet bound)."""
+        t = SCHEMA["source_bindings"]
+        return conn.execute(sa.select(t.c.binding).where(t.c.source == source)).scalar()
+
+    def bind_source(self, conn: sa.Connection, source: str, binding: str, at: datetime) -> None:
+        """Record that ``source`` is ``binding`` from now on (call under its lock)."""
+        t = SCHEMA["source_bindings"]
+        old = self.source_binding(conn, source)
+        if old == binding:
+            return
+        if old is None:
+            conn.execute(sa.insert(t).values(source=source, binding=binding, bound_at=at))
+        else:
+            conn.execute(
+                sa.update(t).where(t.c.source == source).values(binding=binding, bound_at=at)
+            )
+
+    def repeat_snapshot(
+        self,
+        conn: sa.Connection,
+        snapshot_id: int,
+        *,
+        at: datetime,
+        summary: dict[str, Any],
+        content_hash: str | None,
+        layout: dict[str, Any] | None = None,
+    ) -> int:
+        """Record a pull that read the values snapshot ``snapshot_id`` holds:
+        a new snapshot of the same source and values (copied inside the
+        database, never decoded), taken ``at``. ``layout``: where this read
+        found them (None: where that snapshot's read did, copied too)."""
+        t = SCHEMA["snapshots"]
+        old = sa.select(
+            sa.literal(at, sa.DateTime),
+            t.c.source,
+            sa.literal("pull"),
+            sa.literal(content_hash, sa.String(128)),
+            sa.literal(summary, sa.JSON),
+            t.c.values_z,
+            t.c.layout if layout is None else sa.literal(layout, t.c.layout.type),
+        ).where(t.c.id == snapshot_id)
+        columns = ["taken_at", "source", "kind", "content_hash", "summary", "values_z", "layout"]
+        res = conn.execute(sa.insert(t).from_select(columns, old).returning(t.c.id))
+        return int(res.scalar_one())
+
+    def table_state(self, conn: sa.Connection, table: str) -> list[Any]:
+        """What changes whenever ``table``'s current records do: the number of
+        versions (a write adds one per record, none is ever removed), of
+        current versions (a deletion only closes one) and the key they are
+        stored under (a re-key only renames)."""
+        t = SCHEMA[table]
+        versions = conn.execute(sa.select(sa.func.count()).select_from(t)).scalar()
+        current = conn.execute(
+            sa.select(sa.func.count()).select_from(t).where(t.c._valid_to.is_(None))
+        ).scalar()
+        return [versions, current, list(self.model_key(conn, table))]
+
     # ------------------------------------------------------------ baselines
 
     def save_baseline(
@@ -811,6 +894,27 @@ class Store:
                 )
                 if old in held
             }
+        return out
+
+    def snapshot_rows(
+        self, snapshot_id: int, conn: sa.Connection
+    ) -> dict[str, tuple[list[str], list[list]]]:
+        """A snapshot's values per table as (fields, one list per record, in
+        ``fields`` order), dates as dates: what ``encode_rows`` was given."""
+        t = SCHEMA["snapshots"]
+        blob = conn.execute(sa.select(t.c.values_z).where(t.c.id == snapshot_id)).scalar()
+        out = {}
+        for name, part in (_load_values(blob) if blob else {}).items():
+            fields, rows = part["fields"], part["rows"]
+            dates = [
+                i for i, f in enumerate(fields) if TABLES[name].field_by_name[f].kind == "date"
+            ]
+            seen: dict[Any, Any] = {None: None}
+            for row in rows if dates else ():  # in place: no second copy of a big table
+                for i in dates:
+                    v = row[i]
+                    row[i] = seen[v] if v in seen else seen.setdefault(v, date.fromisoformat(v))
+            out[name] = (fields, rows)
         return out
 
     def snapshot_values(self, snapshot_id: int) -> dict[str, list[Record]]:

@@ -75,7 +75,12 @@ def summarize(plan: PlanAsOf, config: Config, teams: tuple[str, ...] = ()) -> di
     q = None
     if records.get("quotas"):
         q = m.quota_standing(
-            records["quotas"], as_of, rag, config.report.fiscal_year_start_month, teams
+            records["quotas"],
+            as_of,
+            rag,
+            config.report.fiscal_year_start_month,
+            teams,
+            settled_only=plan.first_pulled is not None,
         )
         require_in_range(q)
     budget: dict[str, dict[str, Any]] = {}

@@ -7,10 +7,12 @@ of them in one transaction, so any error leaves the model exactly as it was.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import compress
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,11 +30,19 @@ from .merge import (
     same,
     show,
 )
-from .model import Record
+from .model import Record, key_texts
 from .progress import Progress
-from .reading import PendingReads, SourceRead, gc_paused, read_source, source_label, start_reads
+from .reading import (
+    PendingReads,
+    SourceRead,
+    gc_paused,
+    mapping_fingerprint,
+    read_source,
+    source_label,
+    start_reads,
+)
 from .sources import CellWrite, RowAppend
-from .store import Store, encode_rows, record_key, utcnow
+from .store import Snapshot, Store, encode_rows, record_key, utcnow
 
 
 @dataclass
@@ -59,6 +69,7 @@ class PullResult:
     warnings: list[str] = field(
         default_factory=list
     )  # a dry run: why the real one would be refused
+    unchanged_since: datetime | None = None  # not read: the same as at that pull
 
     @property
     def changed(self) -> bool:
@@ -72,6 +83,7 @@ class PullResult:
             "rekeyed": self.rekeyed,
             "skipped": [e.as_dict() for e in self.skipped],
             "snapshot_id": self.snapshot_id,
+            "unchanged_since": self.unchanged_since.isoformat() if self.unchanged_since else None,
         }
 
 
@@ -81,6 +93,8 @@ def pull(
     names: tuple[str, ...] = (),
     *,
     skip_invalid: bool = False,
+    rebind: bool = False,
+    full: bool = False,
     progress: Progress | None = None,
     reads: PendingReads | None = None,
 ) -> list[PullResult]:
@@ -89,17 +103,33 @@ def pull(
     Raises ValidationError (writing nothing) when any source has a problem,
     unless ``skip_invalid``, which imports the valid rows and reports the rest.
     Sheet-level problems (missing sheet or column) always stop the pull.
+    A source unchanged since its last pull (same bytes or revision, same
+    mapping, and no record of its tables written since) is not read again,
+    only recorded as looked at; ``full`` reads and compares every source.
     ``reads``: the sources' reads, already started by ``start_reads`` (a caller
     that starts them before importing the database code saves that time too).
+    A source last synced from another file is refused (``check_binding``)
+    unless ``rebind``.
     """
-    pending = reads or start_reads(config, names)
+    # The model is open: every read can wait for the verdict on its source.
+    pending = reads or start_reads(config, names, hold=None if full else lambda _s, _r: True)
     try:
         with gc_paused():
             if progress:
                 progress(f"reading {', '.join(map(source_label, pending.sources))}")
-            return _pull(store, pending, skip_invalid=skip_invalid, progress=progress)
+            return _pull(
+                store,
+                pending,
+                skip_invalid=skip_invalid,
+                rebind=rebind,
+                full=full,
+                progress=progress,
+            )
     finally:
         pending.release()
+
+
+CHECK = "_check"  # the snapshot summary's entry that lets the next pull skip a read
 
 
 def _pull(
@@ -107,6 +137,8 @@ def _pull(
     pending: PendingReads,
     *,
     skip_invalid: bool,
+    rebind: bool,
+    full: bool,
     progress: Progress | None,
 ) -> list[PullResult]:
     sources = pending.sources
@@ -118,23 +150,47 @@ def _pull(
     with store.transaction() as conn:
         for name in sorted({s.name for s in sources}):  # one order: no deadlock
             store.lock(conn, f"source:{name}")
+        bindings = {s.name: check_binding(store, conn, s, rebind=rebind) for s in sources}
         # A table whose configured key changed: its records move to the new
         # key first (in this transaction), or the pull stops here.
         rekeys = {t: rk for t, spec in specs.items() if (rk := store.rekey(conn, spec))}
         lasts = {s.name: store.last_snapshot(s.name, conn=conn) for s in sources}
-        before = {
-            n: store.snapshot_keys(last.id, conn, specs) if last else {}
-            for n, last in lasts.items()
-        }
-        current = {t: store.current_rows(conn, t) for t in specs}  # stored under spec's key now
-        reads = pending.result()
-        for r in reads:
+        settled, unchanged = ({}, {}) if full else _settled_sources(store, conn, pending, lasts)
+        todo = [s for s in sources if s.name not in unchanged]
+        for s in sources:
+            (pending.drop if s.name in unchanged else pending.go)(s.name)
+        reads = {r.source.name: r for r in pending.result()}
+        for r in reads.values():
             if r.fatal or (r.errors and not skip_invalid):
                 raise ValidationError(r.errors, source=r.source.name, sheet_level=bool(r.fatal))
+        # What each source's tables are compared with, loaded once the reads
+        # are done (never beside a sheet being parsed: memory stays bounded):
+        # for a settled source the values of its last pull (the model's, as it
+        # left them); otherwise the model's current records, and the keys its
+        # last snapshot held.
+        bases = {
+            s.name: store.snapshot_rows(lasts[s.name].id, conn)  # type: ignore[union-attr]
+            for s in todo
+            if s.name in settled
+        }
+        before = {
+            s.name: store.snapshot_keys(last.id, conn, specs) if (last := lasts[s.name]) else {}
+            for s in todo
+            if s.name not in settled
+        }
+        current = {
+            t: store.current_rows(conn, t) for s in todo if s.name not in settled for t in s.tables
+        }
         at = utcnow()  # after the locks: versions never predate the ones they replace
         results = []
         written: set[str] = set()
-        for r in reads:
+        for s in sources:
+            if s.name in unchanged:
+                results.append(
+                    _record_unchanged(store, conn, s, lasts[s.name], unchanged[s.name], at)
+                )
+                continue
+            r = reads[s.name]
             if progress:
                 progress(f"writing {r.source.name} into the model")
             result = PullResult(
@@ -143,37 +199,60 @@ def _pull(
             for name in r.tables:
                 if name in rekeys:  # said once, by the first source of the table
                     result.rekeyed.append(rekeys.pop(name).line(r.tables[name].headers))
+            same_values = True
             for name, mt in r.tables.items():
                 report = None
                 if progress:
                     label = f"writing {r.source.name}: {name}"
                     report = lambda done, total, label=label: progress(label, done, total)  # noqa: E731
-                if name in written:  # a second source of this table sees the first one's writes
-                    current[name] = store.current_rows(conn, name)
+                base = bases.get(s.name, {}).get(name)
+                if base is not None and base[0] == mt.fields:
+                    rows, gone = _changed_rows(mt, base[1])
+                    same_values &= not rows and not gone and len(base[1]) == len(mt.values)
+                    keys = [mt.keys[i] for i in rows]
+                    model = store.current_rows_of(conn, name, [*keys, *gone])
+                else:
+                    same_values = False
+                    if name in written:  # a second source of this table sees the first one's writes
+                        current[name] = store.current_rows(conn, name)
+                    model = current[name] if name in current else store.current_rows(conn, name)
+                    held = before[s.name].get(name, set()) if s.name in before else set()
+                    rows, gone = None, held - set(mt.keys)
                 result.tables[name] = _apply_table(
-                    store,
-                    conn,
-                    r,
-                    mt,
-                    current[name],
-                    before[r.source.name].get(name, set()),
-                    at,
-                    report,
+                    store, conn, r, mt, model, rows, gone, at, report
                 )
                 written.add(name)
-            result.snapshot_id = store.add_snapshot(
-                conn,
-                source=r.source.name,
-                kind="pull",
-                at=at,
-                content_hash=r.content_hash,
-                summary={n: c.as_dict() for n, c in result.tables.items()},
-                values=encode_rows(
-                    {n: (t.fields, t.values) for n, t in r.tables.items()},
-                    {n: t.table.key for n, t in r.tables.items()},
-                ),
-                layout={n: _layout(t) for n, t in r.tables.items()},
-            )
+            summary: dict[str, Any] = {n: c.as_dict() for n, c in result.tables.items()}
+            if not r.errors:  # what lets the next pull see that nothing changed
+                summary[CHECK] = _check(store, conn, r.source, config, r.content_hash, r.tables)
+            last = lasts[s.name]
+            layout = {n: _layout(t) for n, t in r.tables.items()}
+            if same_values and s.name in settled and last is not None:
+                # other bytes, the very same values: the snapshot's are kept as
+                # they are (the rows may have moved: the layout is this read's)
+                result.snapshot_id = store.repeat_snapshot(
+                    conn,
+                    last.id,
+                    at=at,
+                    summary=summary,
+                    content_hash=r.content_hash,
+                    layout=layout,
+                )
+            else:
+                result.snapshot_id = store.add_snapshot(
+                    conn,
+                    source=r.source.name,
+                    kind="pull",
+                    at=at,
+                    content_hash=r.content_hash,
+                    summary=summary,
+                    values=encode_rows(
+                        {n: (t.fields, t.values) for n, t in r.tables.items()},
+                        {n: t.table.key for n, t in r.tables.items()},
+                    ),
+                    layout=layout,
+                )
+            store.bind_source(conn, r.source.name, bindings[r.source.name], at)
             results.append(result)
     return results
 
@@ -191,22 +270,130 @@ def _layout(mt: MappedTable) -> dict[str, Any]:
     return {"sheet": mt.sheet, "columns": columns, "rows": runs}
 
 
+def _changed_rows(mt: MappedTable, held: list[list]) -> tuple[list[int], set[str]]:
+    """The sheet rows of ``mt`` not among the ``held`` values of its last pull,
+    and the keys held then that the sheet no longer has.
+
+    Rows are compared in place first (a sheet mostly keeps its order); a row
+    equal to the one held at its position is the same record, unchanged.
+    """
+    values = mt.values
+    n = min(len(values), len(held))
+    moved = list(compress(range(n), map(operator.ne, values, map(tuple, held))))
+    old = [tuple(held[i]) for i in moved] + list(map(tuple, held[n:]))
+    moved += range(n, len(values))
+    spec = mt.table
+    positions = [mt.fields.index(k) for k in spec.key]
+    new_keys = {mt.keys[i] for i in moved}
+    was = key_texts(old, positions)
+    return moved, set(was) - new_keys
+
+
+def _check(
+    store: Store,
+    conn: Any,
+    source: SourceConfig,
+    config: Config,
+    revision: str | None,
+    tables: dict[str, MappedTable],
+) -> dict[str, Any]:
+    """What a pull of ``source`` found, to tell the next pull whether reading it
+    again could change anything: the source's revision, its mapping, and the
+    state of its tables in the model right after it was written."""
+    return {
+        "revision": revision,
+        "mapping": mapping_fingerprint(config, source),
+        "tables": {name: store.table_state(conn, name) for name in sorted(source.tables)},
+        "rows": {name: len(t.keys) for name, t in tables.items()},
+    }
+
+
+def _settled_sources(
+    store: Store,
+    conn: Any,
+    pending: PendingReads,
+    lasts: dict[str, Snapshot | None],
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """The sources whose tables are as their last pull left them, and among
+    those the ones unchanged since, each with its check.
+
+    Source S is settled when its last snapshot is a clean pull (no row
+    skipped) whose check still holds: the same mapping, and its tables in the
+    model exactly as that pull left them (no version added or closed, no
+    re-key: nothing changed a record since, through any source). The model
+    then holds, for S's keys, the values that snapshot holds, so S's sheet can
+    be compared with those. S is unchanged when its revision is the same too
+    (for a workbook, the same bytes): reading it again would yield the very
+    same records, so nothing would be written. A source after one that is read
+    in this pull and maps a table of S is neither: that one may write S's
+    records first.
+    """
+    config = pending.config
+    settled: dict[str, dict[str, Any]] = {}
+    unchanged: dict[str, dict[str, Any]] = {}
+    touched: set[str] = set()
+    for s in pending.sources:
+        last = lasts[s.name]
+        check = last.summary.get(CHECK) if last and last.kind == "pull" and last.summary else None
+        if (
+            check is not None
+            and not touched & set(s.tables)
+            and check["mapping"] == mapping_fingerprint(config, s)
+            and check["tables"]
+            == {name: store.table_state(conn, name) for name in sorted(s.tables)}
+        ):
+            settled[s.name] = check
+            revision = pending.revision(s.name)
+            if revision is not None and check["revision"] == revision:
+                unchanged[s.name] = check
+                continue
+        touched |= set(s.tables)
+    return settled, unchanged
+
+
+def _record_unchanged(
+    store: Store,
+    conn: Any,
+    source: SourceConfig,
+    last: Snapshot | None,
+    check: dict[str, Any],
+    at: datetime,
+) -> PullResult:
+    """A skipped source's result and the snapshot that records the look."""
+    assert last is not None
+    result = PullResult(source.name, source.location, content_hash=last.content_hash)
+    result.unchanged_since = last.taken_at
+    result.tables = {
+        name: TableChange(unchanged=check["rows"].get(name, 0)) for name in source.tables
+    }
+    summary: dict[str, Any] = {n: c.as_dict() for n, c in result.tables.items()}
+    summary[CHECK] = check
+    summary["unchanged_since"] = last.id
+    result.snapshot_id = store.repeat_snapshot(
+        conn, last.id, at=at, summary=summary, content_hash=last.content_hash
+    )
+    return result
+
+
 def _apply_table(
     store: Store,
     conn: Any,
     read: SourceRead,
     mt: MappedTable,
     current: dict[str, Any],
-    before: set[str],
+    rows: list[int] | None,
+    gone: set[str],
     at: datetime,
     progress: Callable[[int, int], None] | None = None,
 ) -> TableChange:
     """Write one table's records: new ones, changed ones (as new versions) and
-    deletions. ``current``: the model's rows by key (``Store.current_rows``)."""
+    deletions. ``current``: the model's rows by key (``Store.current_rows``),
+    at least of the records compared and of ``gone``; ``rows``: the indexes of
+    the records to compare (None: all; the others are unchanged); ``gone``:
+    keys the source held before and no longer has."""
     spec = mt.table
     fields = mt.fields
     change = TableChange()
-    sheet_keys = mt.keys
     if current:
         names = [f.name for f in spec.fields]
         new_rows: list[tuple] = []
@@ -216,7 +403,11 @@ def _apply_table(
         update_keys: list[str] = []
         update_at: list[int] = []
         old_values_of = picker([1 + names.index(f) for f in fields])  # row[0] is the key
-        for key, values, at_row in zip(sheet_keys, mt.values, mt.rows, strict=True):
+        pairs = zip(mt.keys, mt.values, mt.rows, strict=True)
+        if rows is not None:
+            change.unchanged = len(mt.keys) - len(rows)
+            pairs = ((mt.keys[i], mt.values[i], mt.rows[i]) for i in rows)
+        for key, values, at_row in pairs:
             old = current.get(key)
             if old is None:
                 new_rows.append(values)
@@ -232,12 +423,17 @@ def _apply_table(
             updates.append(record)
             update_keys.append(key)
             update_at.append(at_row)
-    else:  # a first pull: every record is new
+    elif rows is None:  # a first pull: every record is new
         new_rows, new_keys, new_at, updates, update_keys, update_at = (
-            mt.values, sheet_keys, mt.rows, [], [], [],
+            mt.values, mt.keys, mt.rows, [], [], [],
         )  # fmt: skip
+    else:
+        new_rows = [mt.values[i] for i in rows]
+        new_keys = [mt.keys[i] for i in rows]
+        new_at = [mt.rows[i] for i in rows]
+        updates, update_keys, update_at = [], [], []
+        change.unchanged = len(mt.keys) - len(rows)
     change.inserted, change.updated = len(new_rows), len(updates)
-    gone = before - set(sheet_keys)
     deletes = [k for k in gone if k in current]
     if deletes and mt.skipped_rows:
         # A skipped row still exists in the sheet and may be one of these:
@@ -292,6 +488,7 @@ class SourcePlan:
     warnings: list[str] = field(
         default_factory=list
     )  # a dry run: why the real one would be refused
+    rebind: bool = False  # the source's file moved: accept it (``check_binding``)
 
     @property
     def conflicts(self) -> list[Conflict]:
@@ -341,11 +538,16 @@ def plan_source(
     mode: Literal["sync", "push"] = "sync",
     prefer: Prefer = None,
     delete_rows: bool = False,
+    rebind: bool = False,
     conn: Any = None,
     progress: Progress | None = None,
 ) -> SourcePlan:
-    """Read ``source`` and plan its merge with the model; writes nothing."""
-    with _connection(store, conn) as c:  # a changed key that does not fit: refused first
+    """Read ``source`` and plan its merge with the model; writes nothing.
+
+    Refused first when the source was last synced from another file (unless
+    ``rebind``) or a changed key does not fit the model's records."""
+    with _connection(store, conn) as c:
+        check_binding(store, c, source, rebind=rebind)
         rekeys = {
             name: rekey
             for name in source.tables
@@ -389,8 +591,51 @@ def plan_source(
         source, mode, read, tables, last.content_hash if last else None, last.id if last else None
     )
     plan.rekeyed = rekeyed
+    plan.rebind = rebind
     _skip_formula_cells(plan)
+    _name_nodes(plan)
     return plan
+
+
+def source_binding(source: SourceConfig) -> str:
+    """Which file or spreadsheet ``source`` is: the workbook's absolute path, or
+    the spreadsheet's URL (made of its key, however the config spells it)."""
+    if source.kind == "gsheets":
+        from .sources.gsheets import spreadsheet_key
+
+        return f"https://docs.google.com/spreadsheets/d/{spreadsheet_key(source.location)}"
+    return str(source.path)
+
+
+def check_binding(store: Store, conn: Any, source: SourceConfig, *, rebind: bool) -> str:
+    """``source``'s binding, refused (RefusedError) when the model's sync base
+    for this source name was read from another file, unless ``rebind``.
+
+    Two copies of a workbook under one name would take each other's values
+    for edits and undo them at every sync; a moved file is the same copy.
+    """
+    binding = source_binding(source)
+    old = store.source_binding(conn, source.name)
+    if old is not None and old != binding and not rebind:
+        raise RefusedError(
+            f"source {source.name!r} was last synced from {old}; this config points it at "
+            f"{binding}: give this copy its own source name, or `--rebind` if you moved the file",
+            hint="each copy of a workbook is its own source (see docs/team-model.md)",
+        )
+    return binding
+
+
+def _name_nodes(plan: SourcePlan) -> None:
+    """A mind map's changes are named by their node's path (its grid says which)."""
+    for name, t in plan.tables.items():
+        grid = plan.read.grids.get(plan.read.tables[name].sheet)
+        where = grid.meta.get("where") if grid is not None else None
+        if not where:
+            continue
+        for c in (*t.to_sheet, *t.to_model, *t.conflicts, *t.resolved):
+            c.node = where.get(int("".join(filter(str.isdigit, c.cell)) or 0), "")
+        for r in t.rows:
+            r.node = where.get(r.row or 0, "")
 
 
 @contextmanager
@@ -485,6 +730,7 @@ def execute_plan(
         progress(f"saving {source.name} to the model")
     with store.transaction() as conn:
         store.lock(conn, f"source:{source.name}")
+        binding = check_binding(store, conn, source, rebind=plan.rebind)
         at = utcnow()
         last = store.last_snapshot(source.name, conn=conn)
         if (last.id if last else None) != plan.base_id:
@@ -531,6 +777,7 @@ def execute_plan(
             values={name: t.sheet_after for name, t in plan.tables.items()},
             keys={name: spec.key for name, spec in specs.items()},
         )
+        store.bind_source(conn, source.name, binding, at)
     return plan
 
 
@@ -564,13 +811,20 @@ def push(
     dry_run: bool = False,
     force: bool = False,
     delete_rows: bool = False,
+    rebind: bool = False,
     progress: Progress | None = None,
 ) -> list[SourcePlan]:
     """Write the model's values into the selected sources (only cells that differ)."""
     plans = []
     for s in config.select_sources(names):
         plan = plan_source(
-            config, store, s, mode="push", delete_rows=delete_rows, progress=progress
+            config,
+            store,
+            s,
+            mode="push",
+            delete_rows=delete_rows,
+            rebind=rebind,
+            progress=progress,
         )
         plans.append(
             _dry_run(plan, force)
@@ -589,6 +843,7 @@ def sync(
     dry_run: bool = False,
     force: bool = False,
     delete_rows: bool = False,
+    rebind: bool = False,
     progress: Progress | None = None,
 ) -> list[SourcePlan]:
     """Three-way merge of each selected source with the model, until all agree.
@@ -608,6 +863,7 @@ def sync(
                 mode="sync",
                 prefer=prefer,
                 delete_rows=delete_rows,
+                rebind=rebind,
                 progress=progress,
             )
             if dry_run:
@@ -646,10 +902,11 @@ def diff(
     names: tuple[str, ...] = (),
     *,
     prefer: Prefer = None,
+    rebind: bool = False,
     progress: Progress | None = None,
 ) -> list[SourcePlan]:
     """The cell-level plan of a sync, written nowhere."""
     return [
-        plan_source(config, store, s, mode="sync", prefer=prefer, progress=progress)
+        plan_source(config, store, s, mode="sync", prefer=prefer, rebind=rebind, progress=progress)
         for s in config.select_sources(names)
     ]

@@ -7,7 +7,8 @@ Sheets v4
     ``GET  /v4/spreadsheets/{id}`` (``fields``, ``includeGridData``, ``ranges``)
     ``POST /v4/spreadsheets/{id}:batchUpdate`` (addSheet, deleteSheet,
     updateSheetProperties, updateSpreadsheetProperties, appendDimension,
-    insertDimension, deleteDimension, repeatCell/numberFormat)
+    insertDimension, deleteDimension, repeatCell/numberFormat,
+    updateCells/userEnteredValue), all requests applied or none
     ``GET  /v4/spreadsheets/{id}/values/{range}``, ``PUT`` (update),
     ``POST …/values/{range}:append``, ``POST …/values/{range}:clear``
     ``GET  …/values:batchGet``, ``POST …/values:batchUpdate``, ``POST …/values:batchClear``
@@ -1309,13 +1310,17 @@ class SheetsEmulator:
         if ranges:
             ids = {r.sheet.sheet_id for r in ranges}
             targets = [s for s in ss.sheets if s.sheet_id in ids]
+        # only what the field mask asks for is built (a big grid's formatted
+        # values and pixel sizes cost far more than its values)
+        data_tree = (tree or {}).get("sheets", {}).get("data") if tree else None
+        cell_tree = (data_tree or {}).get("rowData", {}).get("values") if data_tree else None
         for s in targets:
             entry: dict[str, Any] = {"properties": s.properties()}
             if want_data:
                 rngs = [r for r in ranges if r.sheet is s] or [
                     Rng(s, 0, 0, s.row_count - 1, s.column_count - 1)
                 ]
-                entry["data"] = [self._grid_data(ss, r) for r in rngs]
+                entry["data"] = [self._grid_data(ss, r, data_tree, cell_tree) for r in rngs]
             sheets_out.append(entry)
         out = {
             "spreadsheetId": ss.id,
@@ -1332,7 +1337,13 @@ class SheetsEmulator:
         }
         return _apply_fields(out, tree) if tree else out
 
-    def _grid_data(self, ss: Spreadsheet, rng: Rng) -> dict[str, Any]:
+    def _grid_data(
+        self,
+        ss: Spreadsheet,
+        rng: Rng,
+        data_tree: dict[str, Any] | None = None,
+        cell_tree: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         s = rng.sheet
         row_data = []
         last_row = min(rng.r2, len(s.rows) - 1)
@@ -1340,7 +1351,7 @@ class SheetsEmulator:
             vals = []
             row = s.rows[r]
             for c in range(rng.c1, min(rng.c2, len(row) - 1) + 1):
-                vals.append(self._cell_data(ss, s, r, c))
+                vals.append(self._cell_data(ss, s, r, c, cell_tree))
             while vals and not vals[-1]:
                 vals.pop()
             row_data.append({"values": vals} if vals else {})
@@ -1353,11 +1364,15 @@ class SheetsEmulator:
             out["startColumn"] = rng.c1
         if row_data:
             out["rowData"] = row_data
-        out["rowMetadata"] = [{"pixelSize": 21} for _ in range(rng.r1, rng.r2 + 1)]
-        out["columnMetadata"] = [{"pixelSize": 100} for _ in range(rng.c1, rng.c2 + 1)]
+        if data_tree is None or "rowMetadata" in data_tree:
+            out["rowMetadata"] = [{"pixelSize": 21} for _ in range(rng.r1, rng.r2 + 1)]
+        if data_tree is None or "columnMetadata" in data_tree:
+            out["columnMetadata"] = [{"pixelSize": 100} for _ in range(rng.c1, rng.c2 + 1)]
         return out
 
-    def _cell_data(self, ss: Spreadsheet, s: Sheet, r: int, c: int) -> dict[str, Any]:
+    def _cell_data(
+        self, ss: Spreadsheet, s: Sheet, r: int, c: int, want: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         cell = s.cell(r, c)
         if cell is None or cell.empty():
             return {}
@@ -1372,11 +1387,14 @@ class SheetsEmulator:
             return {"stringValue": "" if v is None else str(v)}
 
         out: dict[str, Any] = {}
-        out["userEnteredValue"] = (
-            {"formulaValue": cell.formula} if cell.formula is not None else typed(cell.value)
-        )
-        out["effectiveValue"] = typed(ss.effective(s, r, c))
-        out["formattedValue"] = ss.render(s, r, c, "FORMATTED_VALUE", "SERIAL_NUMBER")
+        if want is None or "userEnteredValue" in want:
+            out["userEnteredValue"] = (
+                {"formulaValue": cell.formula} if cell.formula is not None else typed(cell.value)
+            )
+        if want is None or "effectiveValue" in want:
+            out["effectiveValue"] = typed(ss.effective(s, r, c))
+        if want is None or "formattedValue" in want:
+            out["formattedValue"] = ss.render(s, r, c, "FORMATTED_VALUE", "SERIAL_NUMBER")
         return out
 
     # ---- spreadsheets:batchUpdate
@@ -1384,11 +1402,12 @@ class SheetsEmulator:
     def _batch_update(self, ss: Spreadsheet, body: dict[str, Any]) -> Any:
         reqs = body.get("requests") or []
         # rows are copied only when a request can move or drop cells
-        row_ops = {"insertDimension", "deleteDimension", "updateSheetProperties"}
+        row_ops = {"insertDimension", "deleteDimension", "updateSheetProperties", "updateCells"}
         snapshot = _snapshot(
             ss, with_rows=any(isinstance(r, dict) and set(r) & row_ops for r in reqs)
         )
         replies = []
+        self._cell_undo: list[tuple[Cell, dict[str, Any]]] = []  # cells changed in place
         try:
             for i, req in enumerate(reqs):
                 if len(req) != 1:
@@ -1402,8 +1421,12 @@ class SheetsEmulator:
                 except ApiError as e:
                     raise _bad(f"Invalid requests[{i}].{name}: {e.message}") from e
         except ApiError:
+            for cell, state in reversed(self._cell_undo):
+                cell.__dict__.update(state)
             _restore(ss, snapshot)
             raise
+        finally:
+            self._cell_undo = []
         self._touch(ss)
         out: dict[str, Any] = {"spreadsheetId": ss.id, "replies": replies}
         if body.get("includeSpreadsheetInResponse"):
@@ -1541,6 +1564,41 @@ class SheetsEmulator:
             self._set_grid(ss, s, "columnCount", s.column_count + length)
         else:
             raise ApiError(400, "dimension must be ROWS or COLUMNS")
+        return {}
+
+    def _bu_updateCells(self, ss: Spreadsheet, args: dict[str, Any]) -> Any:
+        """Cell values from ``rows`` at ``start`` (or a ``range``'s top left),
+        as Google does for ``fields: "userEnteredValue"``: typed values, a
+        stringValue stays text, a cell without userEnteredValue is cleared."""
+        fields = {f.strip() for f in str(args.get("fields") or "").split(",") if f.strip()}
+        if not fields:
+            raise ApiError(400, "At least one field must be specified.")
+        if not fields <= {"userEnteredValue", "*"}:
+            raise ApiError(400, f"the emulator does not implement fields {sorted(fields)}")
+        if "start" in args:
+            at = args["start"] or {}
+            s = self._sheet_arg(ss, at.get("sheetId"))
+            r0, c0 = int(at.get("rowIndex", 0)), int(at.get("columnIndex", 0))
+        elif "range" in args:
+            at = args["range"] or {}
+            s = self._sheet_arg(ss, at.get("sheetId"))
+            r0, c0 = int(at.get("startRowIndex", 0)), int(at.get("startColumnIndex", 0))
+        else:
+            raise ApiError(400, "Must specify either start or range")
+        rows = args.get("rows") or []
+        for i, row in enumerate(rows):
+            values = row.get("values") or []
+            if values and (r0 + i >= s.row_count or c0 + len(values) > s.column_count):
+                raise Spreadsheet.grid_error(s, r0 + i, c0, r0 + i, c0 + len(values) - 1)
+        for i, row in enumerate(rows):
+            for j, data in enumerate(row.get("values") or []):
+                value = (data or {}).get("userEnteredValue")
+                existing = s.cell(r0 + i, c0 + j)
+                if existing is None and not value:
+                    continue  # clearing a cell that holds nothing
+                cell = s.cell_for_write(r0 + i, c0 + j)
+                self._cell_undo.append((cell, dict(cell.__dict__)))
+                _set_extended(cell, value)
         return {}
 
     def _bu_insertDimension(self, ss: Spreadsheet, args: dict[str, Any]) -> Any:
@@ -1795,6 +1853,29 @@ def _set_cell(cell: Cell, v: Any, value_input: str) -> None:
         cell.fmt is None or _is_datetime_fmt(fmt) != _is_datetime_fmt(cell.fmt)
     ):
         cell.fmt = fmt
+
+
+def _set_extended(cell: Cell, value: dict[str, Any] | None) -> None:
+    """A cell from an ExtendedValue (None: cleared), as updateCells sets it."""
+    cell.formula, cell.is_error = None, False
+    if not value:
+        cell.value = None
+        return
+    if len(value) != 1:
+        raise _bad(
+            "Invalid value: exactly one of numberValue, stringValue, boolValue, formulaValue"
+        )
+    ((kind, v),) = value.items()
+    if kind == "numberValue" and isinstance(v, int | float) and not isinstance(v, bool):
+        cell.value = v
+    elif kind == "stringValue" and isinstance(v, str):
+        cell.value = v  # text, even when it starts with "="
+    elif kind == "boolValue" and isinstance(v, bool):
+        cell.value = v
+    elif kind == "formulaValue" and isinstance(v, str) and v.startswith("="):
+        cell.value, cell.formula, _ = _parse_user_entered(v)
+    else:
+        raise _bad(f"Invalid value at 'userEnteredValue.{kind}': {json.dumps(v)}")
 
 
 def _clear(rng: Rng) -> None:

@@ -6,9 +6,17 @@ handler that records every accepted message. It can also misbehave on
 purpose, the way real servers do:
 
 * ``reject``: RCPT TO for these addresses answers ``550`` (unknown mailbox);
-* ``drop``: after DATA for these recipients the server closes the connection
-  without a reply (the client cannot know whether it was delivered, and it
-  was not).
+* ``drop``: once the whole message (up to the final ".") has arrived for
+  these recipients, the server closes the connection without a reply (the
+  client cannot know whether it was delivered; here it was not);
+* ``drop_at_rcpt``: RCPT TO for these closes the connection before any of
+  the message is sent (definitely not delivered);
+* ``stall``: {recipient: seconds}: the message is accepted (queued) at the
+  end of DATA, but the reply comes that late (a client that gave up first
+  does not know it was delivered, and it was).
+
+``data_for`` lists the recipients of every message that reached the end of
+DATA, accepted or not.
 
 ``implicit_tls=True`` serves TLS from the first byte (port-465 style) instead.
 The client trusts the certificate through ``SSL_CERT_FILE`` (see ``cert_env``),
@@ -100,15 +108,25 @@ class Handler:
     reject: set[str] = field(default_factory=set)
     drop: set[str] = field(default_factory=set)
     dropped: list[list[str]] = field(default_factory=list)
+    drop_at_rcpt: set[str] = field(default_factory=set)
+    stall: dict[str, float] = field(default_factory=dict)
+    data_for: list[list[str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.drop_at_rcpt:
+            server.transport.close()
+            return "421 4.4.2 closing"  # never reaches the client
         if address in self.reject:
             return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        import asyncio
+
+        with self.lock:
+            self.data_for.append(list(envelope.rcpt_tos))
         if self.drop & set(envelope.rcpt_tos):
             with self.lock:
                 self.dropped.append(list(envelope.rcpt_tos))
@@ -125,6 +143,10 @@ class Handler:
                     login=auth.login.decode() if isinstance(auth, LoginPassword) else None,
                 )
             )
+        # Queued (kept above): the reply may still come too late for the client.
+        delay = max((self.stall.get(r, 0.0) for r in envelope.rcpt_tos), default=0.0)
+        if delay:
+            await asyncio.sleep(delay)
         return "250 2.0.0 Ok: queued"
 
     def to(self, address: str) -> list[Received]:

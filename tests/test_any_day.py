@@ -155,17 +155,18 @@ def test_a_monday_run_reports_the_week_that_ended(tmp_path: Path) -> None:
 def workbook_quota_figures(fy_start_month: int, as_of: date) -> dict[str, float]:
     """Year-to-date closed, quota, attainment and projection, from the cells alone.
 
-    The rules as documented: a blank Sales cell is not reported; year to date runs
-    through the last begun month with any actual (to the as-of day when that month
-    is the running one); the run-rate projects to the last month with a quota.
+    The rules as documented: a blank Sales cell is not reported; each rep's year
+    to date runs through the last begun month in which *he* has an actual (to the
+    as-of day when that month is the running one); his run-rate counts from his
+    first month with a quota and projects to his last; the totals add the reps up.
     """
     wb = load_workbook(SAMPLES / "sales_plan.xlsx", data_only=True, read_only=True)
     ws = wb["Quotas"]
     rows = ws.iter_rows(values_only=True)
     head = [str(h) for h in next(rows)]
-    col = {name: head.index(name) for name in ("Month", "Target ($)", "Sales ($)")}
+    col = {n: head.index(n) for n in ("Salesperson", "Month", "Target ($)", "Sales ($)")}
     _, ystart, yend = fiscal_year(as_of, fy_start_month)
-    months: dict[tuple[date, date], list[tuple[float, float | None]]] = defaultdict(list)
+    by_rep: dict[str, list[tuple[date, date, float, float | None]]] = defaultdict(list)
     for row in rows:
         month = row[col["Month"]]
         if month is None:
@@ -177,15 +178,21 @@ def workbook_quota_figures(fy_start_month: int, as_of: date) -> dict[str, float]
         if start < ystart or end > yend:
             continue
         target, sales = row[col["Target ($)"]], row[col["Sales ($)"]]
-        months[(start, end)].append((float(target or 0), None if sales is None else float(sales)))
-    begun = [b for b in months if b[0] <= as_of]
-    reported = [b for b in begun if any(s is not None for _, s in months[b])]
-    covered = max(min(e, as_of) for _, e in reported)
-    closed = sum(s or 0 for b in begun for _, s in months[b])
-    quota = sum(t for b in months if b[0] <= covered for t, _ in months[b])
-    first = min(s for s, _ in months)
-    last = max(e for _, e in months)
-    projection = closed / ((covered - first).days + 1) * ((last - first).days + 1)
+        by_rep[row[col["Salesperson"]]].append(
+            (start, end, float(target or 0), None if sales is None else float(sales))
+        )
+    closed = quota = projection = 0.0
+    for months in by_rep.values():
+        begun = [m for m in months if m[0] <= as_of]
+        reported = [m for m in begun if m[3] is not None]
+        if not reported:
+            continue
+        covered = max(min(m[1], as_of) for m in reported)
+        mine = sum(m[3] or 0 for m in begun)
+        closed += mine
+        quota += sum(m[2] for m in months if m[0] <= covered)
+        first, last = min(m[0] for m in months), max(m[1] for m in months)
+        projection += mine / ((covered - first).days + 1) * ((last - first).days + 1)
     return {
         "closed": closed,
         "quota": quota,
@@ -246,3 +253,41 @@ def test_status_pdf_and_email_state_the_same_figures(tmp_path: Path, fy_start_mo
         if fy_start_month == 4:
             assert "Quotas stop on Dec 31, 2026, before FY2027 ends on Mar 31, 2027" in text
             assert "projected to dec 31, 2026" in low
+
+
+@pytest.mark.slow
+def test_the_week_is_closed_in_the_reports_time_zone(tmp_path: Path) -> None:
+    """Tokyo: the Monday 07:00 run and a re-run at 10:00 after an edit send the same pack,
+    and the plan is "read" on the local day."""
+    plan = copy_sample(tmp_path)
+    cfg = plan / "sheetsync.toml"
+    text = cfg.read_text(encoding="utf-8").replace(
+        'currency = "USD"', 'currency = "USD"\ntimezone = "Asia/Tokyo"'
+    )
+    cfg.write_text(text, encoding="utf-8")
+    packs = []
+    for n, clock in enumerate(
+        (datetime(2026, 12, 6, 22, 0, tzinfo=UTC), datetime(2026, 12, 7, 1, 0, tzinfo=UTC))
+    ):  # 07:00 and 10:00 on Monday 7 Dec in Tokyo
+        if n:  # between the runs, someone enters more December sales
+            wb = load_workbook(plan / "sales_plan.xlsx")
+            ws = wb["Quotas"]
+            sales = [c.value for c in ws[1]].index("Sales ($)") + 1
+            for row in range(2, ws.max_row + 1):
+                ws.cell(row=row, column=sales).value = (
+                    ws.cell(row=row, column=sales).value or 0
+                ) + 1
+            wb.save(plan / "sales_plan.xlsx")
+        box = tmp_path / f"box{n}"
+        with time_machine.travel(clock, tick=False):
+            r = invoke("--config", cfg, "run", "weekly", "--dry-run", "--outbox", box)
+        assert r.exit_code == 0, r.output
+        eml = next(box.glob("*executives-ceo*.eml"))
+        msg = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+        packs.append(
+            (msg["Subject"], msg["X-Sheetsync-Pack"], msg.get_body(("plain",)).get_content())
+        )
+    (s1, p1, t1), (s2, p2, t2) = packs
+    assert "week 49" in s1 and "(6 Dec 2026)" in s1
+    assert (s1, p1) == (s2, p2), "a re-run the same morning sent a different pack"
+    assert "plan read Dec 7, 2026" in " ".join(t1.split())  # the local day of the 07:00 read

@@ -170,10 +170,10 @@ def test_init_on_a_workbook_with_no_table_says_what_it_saw_and_exits_2(tmp_path,
     # The config holds a commented template per table, and no live table section.
     text = cfg.read_text()
     for table in ("projects", "milestones", "quotas", "budget", "tasks"):
-        assert f"# [sources.plan.tables.{table}]" in text
-    assert "\n[sources.plan.tables." not in text
+        assert f"# [sources.notes.tables.{table}]" in text  # the source is named after the file
+    assert "\n[sources.notes.tables." not in text
     r = run_cli("--config", cfg, "validate")
-    assert r.exit_code == 1 and "no [sources.plan.tables.*] sections" in r.output
+    assert r.exit_code == 1 and "no [sources.notes.tables.*] sections" in r.output
 
 
 def test_inits_template_uncommented_is_a_working_config(tmp_path, run_cli):
@@ -183,7 +183,7 @@ def test_inits_template_uncommented_is_a_working_config(tmp_path, run_cli):
     cfg = tmp_path / "sheetsync.toml"
     assert run_cli("init", book, "-o", cfg).exit_code == 2
     lines = cfg.read_text().splitlines()
-    start = lines.index("# [sources.plan.tables.quotas]")
+    start = lines.index("# [sources.notes.tables.quotas]")
     end = next(i for i in range(start, len(lines)) if not lines[i].startswith("#"))
     section = [line[2:] for line in lines[start:end]]
     cfg.write_text("\n".join([*lines, *section]) + "\n")

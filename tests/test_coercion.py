@@ -94,8 +94,52 @@ def test_repetitive_columns_convert_like_single_cells():
     from sheetsync.mapping import _convert_column, converter
 
     values = [True, 1.0, "yes", None, 0.0, False] * 10
-    out, errors = _convert_column(values, converter("text"), "text")
-    assert out[:6] == ["True", "1", "yes", None, "0", "False"] and not errors
+    out, errors, blank = _convert_column(values, converter("text"), "text")
+    assert out[:6] == ["True", "1", "yes", None, "0", "False"] and not errors and blank
     dates = ["Jan 2026", "2026-02", None] * 20
-    out, _ = _convert_column(dates, converter("period"), "period")
-    assert out[:3] == ["2026-01", "2026-02", None]
+    out, _, blank = _convert_column(dates, converter("period"), "period")
+    assert out[:3] == ["2026-01", "2026-02", None] and blank
+    out, _, blank = _convert_column(dates[:2] * 30, converter("period"), "period")
+    assert out[:2] == ["2026-01", "2026-02"] and not blank
+    out, _, blank = _convert_column([" a", "b "], converter("text"), "text")
+    assert out == ["a", "b"] and not blank
+    out, _, blank = _convert_column([" a", "  "], converter("text"), "text")
+    assert out == ["a", None] and blank
+
+
+@pytest.mark.parametrize(
+    "raw, value",
+    [
+        ("500-", -500.0),  # a trailing minus, as some ledgers write it
+        ("(500-)", 500.0),  # both: positive
+        ("", None),
+    ],
+)
+def test_trailing_minus(raw, value):
+    assert to_number(raw) == value
+
+
+@pytest.mark.parametrize(
+    "raw, value",
+    [
+        (date(2026, 3, 4), date(2026, 3, 4)),
+        ("", None),
+        ("—", None),
+    ],
+)
+def test_more_dates(raw, value):
+    assert to_date(raw) == value
+
+
+@pytest.mark.parametrize("raw", [True, "31 Foo 2026", "Foo 4, 2026", "2026-02-30"])
+def test_more_not_dates(raw):
+    with pytest.raises(Invalid, match="is not a date"):
+        to_date(raw)
+
+
+def test_text_of_dates_and_other_values():
+    assert to_text(datetime(2026, 3, 4)) == "2026-03-04"
+    assert to_text(datetime(2026, 3, 4, 9, 30)) == "2026-03-04T09:30:00"
+    assert to_text(date(2026, 3, 4)) == "2026-03-04"
+    assert to_text(12.5) == "12.5"
+    assert to_text(None) is None

@@ -1,10 +1,12 @@
 """Real concurrent processes on one model, on SQLite and on PostgreSQL.
 
 Each worker is a separate Python process running the real pull / store code.
-They start together (they wait for a start file), and each slows its own
-writes a little (a sleep after every ``Store.apply``) so that their write
-transactions are guaranteed to overlap: what is tested is what the database
-and the locks do with two writers at once, not luck of timing.
+They start together (each blocks on its stdin until the parent releases them
+all), and a worker holding a write transaction keeps it open until every
+other worker has announced that it is starting its own (a marker file made
+just before ``Store.transaction``), so their write transactions overlap: what
+is tested is what the database and the locks do with two writers at once,
+not luck of timing.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -29,27 +30,46 @@ from sheetsync.sync import pull
 
 SAMPLE_COUNTS = {"projects": 2, "milestones": 20, "quotas": 139, "budget": 10, "tasks": 16}
 
-PULL_WORKER = textwrap.dedent(
+# Worker code shared by the workers below: mark "I am starting a transaction", and wait
+# (a bounded wait on files) until the other workers have done so.
+OVERLAP = """
+import os, time
+from pathlib import Path
+from sheetsync.store import Store
+MARKS = Path(os.environ["OVERLAP_DIR"])
+OTHERS = int(os.environ["OVERLAP_WORKERS"]) - 1
+_transaction = Store.transaction
+def _marked(self, *args, **kwargs):
+    (MARKS / str(os.getpid())).touch()
+    return _transaction(self, *args, **kwargs)
+Store.transaction = _marked
+def wait_for_the_others():
+    deadline = time.monotonic() + 30  # a worker refused before its transaction never marks
+    while time.monotonic() < deadline:
+        if len([p for p in MARKS.iterdir() if p.name != str(os.getpid())]) >= OTHERS:
+            return
+        time.sleep(0.005)
+"""
+
+PULL_WORKER = OVERLAP + textwrap.dedent(
     """
-    import json, sys, time
-    from pathlib import Path
-    config_path, url, go, delay, *names = sys.argv[1:]
+    import json, sys
+    config_path, url, *names = sys.argv[1:]
     from sheetsync.config import load_config
     from sheetsync.errors import SheetsyncError
     from sheetsync.store import Store
     from sheetsync.sync import pull
 
     apply = Store.apply
-    def slow_apply(self, *args, **kwargs):
+    def held_apply(self, *args, **kwargs):
         apply(self, *args, **kwargs)
-        time.sleep(float(delay))
-    Store.apply = slow_apply
+        wait_for_the_others()  # the transaction stays open meanwhile
+    Store.apply = held_apply
 
     config = load_config(config_path)
     store = Store(url)
     print("ready", flush=True)
-    while not Path(go).exists():
-        time.sleep(0.002)
+    sys.stdin.readline()  # released by the parent, all at once
     try:
         results = pull(config, store, tuple(names))
     except SheetsyncError as e:
@@ -59,24 +79,22 @@ PULL_WORKER = textwrap.dedent(
     """
 )
 
-CLAIM_WORKER = textwrap.dedent(
+CLAIM_WORKER = OVERLAP + textwrap.dedent(
     """
-    import json, sys, time
-    from pathlib import Path
-    url, go, hold = sys.argv[1:]
+    import json, sys
+    url, = sys.argv[1:]
     import sqlalchemy as sa
     from sheetsync.store import SCHEMA, Store, utcnow
 
     store = Store(url)
     print("ready", flush=True)
-    while not Path(go).exists():
-        time.sleep(0.002)
+    sys.stdin.readline()  # released by the parent, all at once
     try:
         with store.transaction() as conn:
             conn.execute(sa.insert(SCHEMA["sends"]).values(
                 period="2026-W49", group_name="exec", recipient="ceo@example.com",
                 pack_hash="abc", status="sending", attempts=1, first_attempt_at=utcnow()))
-            time.sleep(float(hold))  # the other claim arrives while this one is open
+            wait_for_the_others()  # the other claims arrive while this one is open
     except sa.exc.IntegrityError:
         print(json.dumps({"won": False}))
     else:
@@ -86,16 +104,14 @@ CLAIM_WORKER = textwrap.dedent(
 
 LEDGER_WORKER = textwrap.dedent(
     """
-    import json, sys, time
-    from pathlib import Path
-    url, go = sys.argv[1:]
+    import json, sys
+    url, = sys.argv[1:]
     from sheetsync import ledger
     from sheetsync.store import Store
 
     store = Store(url)
     print("ready", flush=True)
-    while not Path(go).exists():
-        time.sleep(0.002)
+    sys.stdin.readline()  # released by the parent, all at once
     c = ledger.claim(store, period="2026-W49", group="exec", recipient="ceo@example.com",
                      pack_hash="abc", subject="Status", message_id="<x@sheetsync>")
     print(json.dumps({"won": c.claimed, "reason": c.reason}))
@@ -103,13 +119,19 @@ LEDGER_WORKER = textwrap.dedent(
 )
 
 
-def _run_together(tmp_path: Path, code: str, arg_lists: list[list[str]]) -> list[dict]:
-    """Start one process per argument list, release them at once, return their JSON output."""
-    go = tmp_path / f"go-{time.monotonic_ns()}"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+def _run_together(code: str, arg_lists: list[list[str]], marks: Path | None = None) -> list[dict]:
+    """Start one process per argument list, release them at once, return their JSON output.
+
+    Each worker says "ready" once it has imported and opened its store, then blocks
+    reading its stdin; the parent releases them all with one line each."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OVERLAP_WORKERS": str(len(arg_lists))}
+    if marks is not None:
+        marks.mkdir()
+        env["OVERLAP_DIR"] = str(marks)
     procs = [
         subprocess.Popen(
-            [sys.executable, "-c", code, *[a.replace("{go}", str(go)) for a in args]],
+            [sys.executable, "-c", code, *args],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -120,7 +142,9 @@ def _run_together(tmp_path: Path, code: str, arg_lists: list[list[str]]) -> list
     for p in procs:  # every worker has imported and opened its store
         line = p.stdout.readline()
         assert line.strip() == "ready", f"worker failed:\n{line}{p.stderr.read()}"
-    go.touch()
+    for p in procs:
+        p.stdin.write("go\n")
+        p.stdin.flush()
     outs = []
     for p in procs:
         out, err = p.communicate(timeout=120)
@@ -153,18 +177,16 @@ def _versions(store: Store) -> dict[str, int]:
 def test_first_opens_at_once_migrate_once(store_url, tmp_path):
     code = textwrap.dedent(
         """
-        import sys, time
-        from pathlib import Path
-        url, go = sys.argv[1:]
+        import sys
+        url, = sys.argv[1:]
         print("ready", flush=True)
-        while not Path(go).exists():
-            time.sleep(0.002)
+        sys.stdin.readline()  # released by the parent, all at once
         from sheetsync.store import Store
         Store(url).close()
         print('{"ok": true}')
         """
     )
-    outs = _run_together(tmp_path, code, [[store_url, "{go}"] for _ in range(4)])
+    outs = _run_together(code, [[store_url] for _ in range(4)])
     assert outs == [{"ok": True}] * 4
     store = Store(store_url)
     with store.engine.connect() as c:
@@ -176,9 +198,9 @@ def test_first_opens_at_once_migrate_once(store_url, tmp_path):
 def test_two_sources_at_once_lose_nothing(store_url, sample_dir, tmp_path):
     config = _two_source_config(sample_dir)
     outs = _run_together(
-        tmp_path,
         PULL_WORKER,
-        [[str(config), store_url, "{go}", "0.3", name] for name in ("plan", "quotas")],
+        [[str(config), store_url, name] for name in ("plan", "quotas")],
+        tmp_path / "marks",
     )
     assert all(o["ok"] for o in outs), outs
     store = Store(store_url)
@@ -197,7 +219,7 @@ def test_two_sources_at_once_lose_nothing(store_url, sample_dir, tmp_path):
 def test_same_source_at_once_applies_once(store_url, sample_dir, tmp_path):
     config = sample_dir / "sheetsync.toml"
     outs = _run_together(
-        tmp_path, PULL_WORKER, [[str(config), store_url, "{go}", "0.3", "plan"] for _ in range(2)]
+        PULL_WORKER, [[str(config), store_url, "plan"] for _ in range(2)], tmp_path / "marks"
     )
     store = Store(store_url)
     assert _versions(store) == SAMPLE_COUNTS  # one version per record: applied once
@@ -216,7 +238,7 @@ def test_same_source_at_once_applies_once(store_url, sample_dir, tmp_path):
 
 
 def test_two_sends_at_once_never_both_win(store_url, tmp_path):
-    outs = _run_together(tmp_path, CLAIM_WORKER, [[store_url, "{go}", "0.5"] for _ in range(3)])
+    outs = _run_together(CLAIM_WORKER, [[store_url] for _ in range(3)], tmp_path / "marks")
     assert sorted(o["won"] for o in outs) == [False, False, True]
     store = Store(store_url)
     with store.engine.connect() as c:
@@ -226,6 +248,6 @@ def test_two_sends_at_once_never_both_win(store_url, tmp_path):
 
 def test_two_ledger_claims_at_once_never_both_win(store_url, tmp_path):
     pytest.importorskip("sheetsync.ledger", reason="sheetsync.ledger is not there yet")
-    outs = _run_together(tmp_path, LEDGER_WORKER, [[store_url, "{go}"] for _ in range(3)])
+    outs = _run_together(LEDGER_WORKER, [[store_url] for _ in range(3)])
     assert sorted(o["won"] for o in outs) == [False, False, True], outs
     assert {o["reason"] for o in outs if not o["won"]} <= {"in_flight", "sent"}

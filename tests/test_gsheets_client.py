@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +81,7 @@ def plan_rows(n: int) -> list[list[Any]]:
 
 
 @pytest.mark.parametrize(("sheets", "rows"), [(1, 10), (1, 5000), (5, 10), (5, 5000)])
-def test_read_is_one_metadata_and_one_batch_get(
+def test_read_is_one_batch_get(
     sheets_emulator: SheetsEmulator,  # noqa: F811
     sa_file: Path,
     sheets: int,
@@ -95,27 +94,41 @@ def test_read_is_one_metadata_and_one_batch_get(
 
     got = _open(emu, key, sa_file).read_sheets(list(data))
 
-    assert api_counts(emu) == {"spreadsheets.get": 1, "values.batchGet": 1}
+    assert api_counts(emu) == {"values.batchGet": 1}
     assert got == data
+    emu.reset_counts()
+    values, formulas = _open(emu, key, sa_file).read_grid(list(data))
+    assert api_counts(emu) == {"spreadsheets.get": 1}
+    assert values == data and formulas == {name: set() for name in data}
 
 
-def test_metadata_asks_only_for_what_it_needs(
+def test_reads_ask_only_for_what_they_need(
     sheets_emulator: SheetsEmulator,  # noqa: F811
     sa_file: Path,
 ) -> None:
     emu = sheets_emulator
-    key = emu.create_spreadsheet("Plan", {"Quotas": plan_rows(3)})
+    rows = [["Quota", "Won", "Attain", "Note"], [200, 150, "=B2/A2", "=1+1 as text"]]
+    key = emu.create_spreadsheet("Plan", {"Q": rows, "Other": plan_rows(3)})
+    emu.set_values(key, "Q!D2", [["=1+1 as text"]], value_input="RAW")
     emu.reset_counts()
-    _open(emu, key, sa_file).read_sheets(["Quotas"])
-    meta = next(r for r in emu.requests if r.kind == "spreadsheets.get")
-    assert "sheets.properties" in meta.query["fields"][0]
+    sheet = _open(emu, key, sa_file)
+    assert sheet.read_sheets(["Q"])["Q"][1] == [200, 150, 0.75, "=1+1 as text"]
     batch = next(r for r in emu.requests if r.kind == "values.batchGet")
     assert batch.query["valueRenderOption"] == ["UNFORMATTED_VALUE"]
     assert batch.query["dateTimeRenderOption"] == ["SERIAL_NUMBER"]
+    values, formulas = sheet.read_grid(["Q"])
+    get = next(r for r in emu.requests if r.kind == "spreadsheets.get")
+    assert get.query["ranges"] == ["'Q'"]
+    assert "userEnteredValue" in get.query["fields"][0]
+    assert "gridProperties" in get.query["fields"][0]
+    assert values == {"Q": [rows[0], [200, 150, 0.75, "=1+1 as text"]]}
+    assert formulas == {"Q": {"C2"}}  # the text that starts with "=" is no formula
+    assert sheet.grid_size("Q") == emu.grid_size(key, "Q")
+    assert api_counts(emu) == {"values.batchGet": 1, "spreadsheets.get": 1}
 
 
 @pytest.mark.parametrize("n", [1, 1000])
-def test_write_is_one_values_batch_update(
+def test_write_is_one_batch_update(
     sheets_emulator: SheetsEmulator,  # noqa: F811
     sa_file: Path,
     n: int,
@@ -123,22 +136,22 @@ def test_write_is_one_values_batch_update(
     emu = sheets_emulator
     key = emu.create_spreadsheet("Plan", {"Quotas": plan_rows(1001)}, value_input="RAW")
     sheet = _open(emu, key, sa_file)
-    sheet.read_sheets(["Quotas"])
+    sheet.read_grid(["Quotas"])
     emu.reset_counts()
 
     changes = [("Quotas", f"C{i + 2}", 5000 + i) for i in range(n)]
     result = sheet.write_cells(changes)
 
-    assert api_counts(emu) == {"values.batchUpdate": 1}
-    assert result.cells == n and result.value_requests == 1 and result.grid_requests == 0
+    assert api_counts(emu) == {"spreadsheets.batchUpdate": 1}
+    assert result.cells == n and result.requests == 1 and result.grid_rows_added == {}
     values = emu.get_values(key, "Quotas")
     assert [values[i + 1][2] for i in range(n)] == [5000 + i for i in range(n)]
     assert values[n + 1][2] == 1000 + n + 1 if n + 1 < 1001 else True
-    batch = next(r for r in emu.requests if r.kind == "values.batchUpdate")
-    assert batch.body_size < 100_000
+    batch = next(r for r in emu.requests if r.kind == "spreadsheets.batchUpdate")
+    assert batch.body_size < 250 * n + 1000
 
 
-def test_metadata_is_fetched_once_per_sheet_object(
+def test_one_grid_read_serves_the_write(
     sheets_emulator: SheetsEmulator,  # noqa: F811
     sa_file: Path,
 ) -> None:
@@ -146,14 +159,10 @@ def test_metadata_is_fetched_once_per_sheet_object(
     key = emu.create_spreadsheet("Plan", {"Quotas": plan_rows(5), "Deals": plan_rows(5)})
     emu.reset_counts()
     sheet = _open(emu, key, sa_file)
-    sheet.read_sheets(["Quotas"])
-    sheet.read_sheets(["Deals"])
+    sheet.read_grid(["Quotas", "Deals"])
     sheet.write_cells([("Quotas", "B2", "NA"), ("Deals", "B3", "LATAM")])
-    assert api_counts(emu) == {
-        "spreadsheets.get": 1,
-        "values.batchGet": 2,
-        "values.batchUpdate": 1,
-    }
+    assert api_counts(emu) == {"spreadsheets.get": 1, "spreadsheets.batchUpdate": 1}
+    assert emu.get_values(key, "Deals")[2][1] == "LATAM"
 
 
 def test_appending_within_the_grid_needs_no_grid_request(
@@ -163,18 +172,18 @@ def test_appending_within_the_grid_needs_no_grid_request(
     emu = sheets_emulator
     key = emu.create_spreadsheet("Plan", {"Quotas": plan_rows(4)}, rows=10)
     sheet = _open(emu, key, sa_file)
-    sheet.read_sheets(["Quotas"])
+    sheet.read_grid(["Quotas"])
     emu.reset_counts()
 
     result = sheet.write_cells([("Quotas", "A2", "ann")], appends=[("Quotas", ["new", "NA", 7])])
 
-    assert api_counts(emu) == {"values.batchUpdate": 1}
+    assert api_counts(emu) == {"spreadsheets.batchUpdate": 1}
     assert result.rows_appended == 1
     assert emu.get_values(key, "Quotas")[4] == ["new", "NA", 7]
     assert emu.grid_size(key, "Quotas") == (10, 26)
 
 
-def test_appending_past_the_grid_adds_one_grid_request(
+def test_appending_past_the_grid_grows_it_in_the_same_request(
     sheets_emulator: SheetsEmulator,  # noqa: F811
     sa_file: Path,
 ) -> None:
@@ -183,7 +192,7 @@ def test_appending_past_the_grid_adds_one_grid_request(
         "Plan", {"Quotas": plan_rows(10), "Deals": plan_rows(10)}, rows=10, cols=5
     )
     sheet = _open(emu, key, sa_file)
-    sheet.read_sheets(["Quotas", "Deals"])
+    sheet.read_grid(["Quotas", "Deals"])
     emu.reset_counts()
 
     new = [[f"r{i}", "EMEA", i, 0, 45500] for i in range(300)]
@@ -192,8 +201,9 @@ def test_appending_past_the_grid_adds_one_grid_request(
         appends=[("Quotas", row) for row in new] + [("Deals", ["d", "APAC", 1])],
     )
 
-    assert api_counts(emu) == {"spreadsheets.batchUpdate": 1, "values.batchUpdate": 1}
-    assert result.grid_requests == 1 and result.rows_appended == 301
+    assert api_counts(emu) == {"spreadsheets.batchUpdate": 1}
+    assert result.requests == 1 and result.rows_appended == 301
+    assert result.grid_rows_added == {"Quotas": 300, "Deals": 1}
     assert emu.grid_size(key, "Quotas") == (310, 7)
     assert emu.grid_size(key, "Deals") == (11, 5)
     values = emu.get_values(key, "Quotas")
@@ -212,27 +222,34 @@ def test_appending_to_a_sheet_not_read_yet_reads_it_once(
     assert api_counts(emu) == {
         "spreadsheets.get": 1,
         "values.batchGet": 1,
-        "values.batchUpdate": 1,
+        "spreadsheets.batchUpdate": 1,
     }
     assert emu.get_values(key, "A")[3] == ["x"]
     assert emu.get_values(key, "B")[6:] == [["y"], ["z"]]
 
 
-def test_payload_is_split_only_past_the_limit(
+def test_a_write_is_all_or_nothing(
     sheets_emulator: SheetsEmulator,  # noqa: F811
     sa_file: Path,
 ) -> None:
+    """1,500 changes and a grid growth in one request; one bad part, nothing written."""
     emu = sheets_emulator
-    key = emu.create_spreadsheet("Plan", {"Quotas": plan_rows(3)}, rows=2000)
-    sheet = _open(emu, key, sa_file, max_payload_bytes=20_000)
-    sheet.read_sheets(["Quotas"])
+    key = emu.create_spreadsheet("Plan", {"Quotas": plan_rows(3)}, rows=1000, cols=5)
+    sheet = _open(emu, key, sa_file)
+    sheet.read_grid(["Quotas"])
     emu.reset_counts()
-    changes = [("Quotas", f"E{i + 1}", f"note {i:04d}") for i in range(1500)]
+    changes = [("Quotas", f"E{i + 1}", f"note {i:04d}") for i in range(1500)]  # 500 rows more
     result = sheet.write_cells(changes)
-    splits = api_counts(emu)["values.batchUpdate"]
-    assert splits == result.value_requests and 3 <= splits <= 10
-    assert all(r.body_size < 25_000 for r in emu.requests if r.kind == "values.batchUpdate")
+    assert api_counts(emu) == {"spreadsheets.batchUpdate": 1} and result.requests == 1
     assert [r[4] for r in emu.get_values(key, "Quotas")] == [f"note {i:04d}" for i in range(1500)]
+    emu.spreadsheets[key].sheets[0].row_count = 1400  # someone deleted 100 rows meanwhile
+    before = emu.get_values(key, "Quotas")
+    emu.reset_counts()
+    with pytest.raises(RemoteError, match="exceeds grid limits"):  # grown by 100, still short
+        sheet.write_cells([("Quotas", "A2", "first"), ("Quotas", "E1600", "past the grid")])
+    assert api_counts(emu) == {"spreadsheets.batchUpdate": 1}
+    assert emu.get_values(key, "Quotas") == before  # not even A2
+    assert emu.grid_size(key, "Quotas") == (1400, 5)  # nor the growth
 
 
 def test_adjacent_cells_of_a_row_become_one_range(
@@ -275,7 +292,7 @@ def test_values_round_trip(sheets_emulator: SheetsEmulator, sa_file: Path) -> No
     assert emu.get_values(key, "Types!C2:E2", value_render="FORMATTED_VALUE") == [
         ["2024-03-31", "2024-03-31", "=1+1"]
     ]
-    batch = next(r for r in emu.requests if r.kind == "values.batchUpdate")
+    batch = next(r for r in emu.requests if r.kind == "spreadsheets.batchUpdate")
     assert batch.status == 200
 
 
@@ -311,11 +328,11 @@ def test_transient_errors_are_retried(
     emu = sheets_emulator
     key = emu.create_spreadsheet("Plan", {"Q": plan_rows(3)})
     sheet = _open(emu, key, sa_file)
-    sheet.read_sheets(["Q"])
+    sheet.read_grid(["Q"])
     emu.reset_counts()
     emu.fail_next(times, status)
     sheet.write_cells([("Q", "A2", "retried")])
-    assert api_counts(emu) == {"values.batchUpdate": times + 1}
+    assert api_counts(emu) == {"spreadsheets.batchUpdate": times + 1}
     assert [r.status for r in emu.requests if r.kind != "oauth.token"] == [status] * times + [200]
     assert emu.get_values(key, "Q")[1][0] == "retried"
 
@@ -328,7 +345,7 @@ def test_connection_errors_are_retried(
     key = emu.create_spreadsheet("Plan", {"Q": plan_rows(3)})
     emu.drop_next(2)
     assert _open(emu, key, sa_file).read_sheets(["Q"])["Q"] == plan_rows(3)
-    assert api_counts(emu) == {"spreadsheets.get": 3, "values.batchGet": 1}
+    assert api_counts(emu) == {"values.batchGet": 3}
 
 
 def test_gives_up_after_the_configured_attempts(
@@ -338,16 +355,16 @@ def test_gives_up_after_the_configured_attempts(
     emu = sheets_emulator
     key = emu.create_spreadsheet("Plan", {"Q": plan_rows(3)})
     sheet = _open(emu, key, sa_file, retries=3)
-    sheet.read_sheets(["Q"])
+    sheet.read_grid(["Q"])
     before = emu.get_values(key, "Q")
     emu.reset_counts()
     emu.fail_next(10, 500)
     with pytest.raises(RemoteError) as err:
         sheet.write_cells([("Q", "A2", "never"), ("Q", "B3", "written")])
     msg = str(err.value)
-    assert "failed 3 times" in msg and "HTTP 500" in msg and "values:batchUpdate" in msg
+    assert "failed 3 times" in msg and "HTTP 500" in msg and f"{key}:batchUpdate" in msg
     assert "wait a minute" in msg
-    assert api_counts(emu) == {"values.batchUpdate": 3}
+    assert api_counts(emu) == {"spreadsheets.batchUpdate": 3}
     assert emu.get_values(key, "Q") == before  # a failed push leaves the sheet as it was
 
 
@@ -358,32 +375,39 @@ def test_client_errors_are_not_retried(
     emu = sheets_emulator
     key = emu.create_spreadsheet("Plan", {"Q": plan_rows(3)})
     sheet = _open(emu, key, sa_file)
-    sheet.read_sheets(["Q"])
+    sheet.read_grid(["Q"])
     emu.deny(key)
     emu.reset_counts()
     with pytest.raises(RemoteError):
         sheet.write_cells([("Q", "A2", "x")])
-    assert api_counts(emu) == {"values.batchUpdate": 1}
+    assert api_counts(emu) == {"spreadsheets.batchUpdate": 1}
 
 
 def test_retry_after_is_honoured(sheets_emulator: SheetsEmulator, sa_file: Path) -> None:  # noqa: F811
+    """The waits between tries, on a fake clock: backoff, then what Retry-After says."""
     emu = sheets_emulator
     key = emu.create_spreadsheet("Plan", {"Q": plan_rows(3)})
-    sheet = _open(emu, key, sa_file)
+    policy = RetryPolicy(attempts=4, backoff_base=2.0, backoff_max=60.0, jitter=0.0)
+    sheet = _open(emu, key, sa_file, retry=policy)
+    waits: list[float] = []
+    sheet.http.sleep = waits.append  # the client waits on this clock, not the wall's
     sheet.read_sheets(["Q"])  # token and metadata out of the way
+    assert waits == []
 
     emu.fail_next(2, 429)
-    t0 = time.monotonic()
-    sheet.read_sheets(["Q"])
-    quick = time.monotonic() - t0
+    assert sheet.read_sheets(["Q"])["Q"] == plan_rows(3)
+    assert waits == [2.0, 4.0]  # backoff_base * 2**n
 
-    emu.fail_next(1, 429, retry_after=1)
-    t0 = time.monotonic()
+    waits.clear()
+    emu.fail_next(1, 429, retry_after=7)
     sheet.read_sheets(["Q"])
-    waited = time.monotonic() - t0
+    assert waits == [7.0]  # the server's Retry-After, not the backoff
 
-    assert quick < 0.5  # backoff base is 1 ms in these tests
-    assert 0.95 <= waited < 3
+    waits.clear()
+    emu.fail_next(4, 503)
+    with pytest.raises(RemoteError, match="failed 4 times"):
+        sheet.read_sheets(["Q"])
+    assert waits == [2.0, 4.0, 8.0]  # no wait after the last try
 
 
 def test_backoff_grows_and_is_capped() -> None:
@@ -457,7 +481,8 @@ def test_unknown_worksheet_lists_the_ones_that_exist(
         _open(emu, key, sa_file).read_sheets(["Quotas", "Pipeline"])
     assert str(err.value).startswith("worksheet 'Pipeline' not found in Google Sheet 'Plan'")
     assert "'Quotas', 'Deals'" in str(err.value)
-    assert api_counts(emu) == {"spreadsheets.get": 1}
+    # the read names a missing sheet; only then is the list of sheets fetched
+    assert api_counts(emu) == {"values.batchGet": 1, "spreadsheets.get": 1}
 
 
 def test_credentials_come_from_the_environment(
@@ -631,3 +656,43 @@ def test_open_from_a_source_config(
     emu.fail_next(5, 503)
     with pytest.raises(RemoteError, match="failed 2 times"):
         sheet.read_sheets(["Q"])
+
+
+def test_emulator_update_cells_writes_typed_values(sheets_emulator: SheetsEmulator) -> None:  # noqa: F811
+    """updateCells as Google answers it: typed values, text stays text, an
+    empty CellData clears, a field mask is required, the grid is a limit."""
+    import requests
+
+    emu = sheets_emulator
+    key = emu.create_spreadsheet("Plan", {"Q": [["a", "b", "c"]]}, rows=3, cols=4)
+    base = f"{emu.url}/v4/spreadsheets/{key}:batchUpdate"
+    auth = {"Authorization": "Bearer x"}
+
+    def update(
+        cells: list[dict], fields: str = "userEnteredValue", row: int = 1
+    ) -> requests.Response:
+        body = {
+            "updateCells": {
+                "start": {"sheetId": 0, "rowIndex": row, "columnIndex": 0},
+                "rows": [{"values": cells}],
+                "fields": fields,
+            }
+        }
+        return requests.post(base, json={"requests": [body]}, headers=auth, timeout=5)
+
+    typed = [
+        {"userEnteredValue": {"numberValue": 42}},
+        {"userEnteredValue": {"stringValue": "=1+1"}},
+        {"userEnteredValue": {"boolValue": True}},
+        {"userEnteredValue": {"formulaValue": "=A2*2"}},
+    ]
+    assert update(typed).status_code == 200
+    assert emu.get_values(key, "Q!A2:D2") == [[42, "=1+1", True, 84]]
+    assert emu.get_values(key, "Q!A2:D2", value_render="FORMULA") == [[42, "=1+1", True, "=A2*2"]]
+    assert update([{}], row=0).status_code == 200  # cleared
+    assert emu.get_values(key, "Q!A1:C1") == [["", "b", "c"]]
+    r = update(typed, fields="")
+    assert r.status_code == 400 and "field" in r.json()["error"]["message"]
+    r = update(typed, row=3)
+    assert r.status_code == 400 and "exceeds grid limits" in r.json()["error"]["message"]
+    assert emu.get_values(key, "Q!A2:D2") == [[42, "=1+1", True, 84]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from conftest import SAMPLES
@@ -52,15 +53,41 @@ def api_counts(emu: SheetsEmulator) -> dict[str, int]:
     return {k: v for k, v in emu.counts.items() if k != "oauth.token"}
 
 
-def test_pull_reads_everything_in_two_requests(gsheet, sheets_emulator, run_cli, sample_dir):  # noqa: F811
+def test_pull_reads_everything_in_one_request(gsheet, sheets_emulator, run_cli, sample_dir):  # noqa: F811
     cfg, _ = gsheet
     r = run_cli("--config", cfg, "pull")
     assert r.exit_code == 0, r.output
-    assert api_counts(sheets_emulator) == {"spreadsheets.get": 1, "values.batchGet": 1}
+    assert api_counts(sheets_emulator) == {"values.batchGet": 1}
+    [batch] = [r for r in sheets_emulator.requests if r.kind == "values.batchGet"]
+    assert [unquote(x) for x in batch.query["ranges"]] == [f"'{s}'" for s in SHEETS]
     got = Store(load_config(cfg).default_db_url()).all_records()
     assert run_cli("--config", sample_dir / "sheetsync.toml", "pull").exit_code == 0
     want = Store(load_config(sample_dir / "sheetsync.toml").default_db_url()).all_records()
     assert got == want  # the same plan, read from Excel or from Google
+
+
+def test_an_unchanged_sheet_is_fetched_but_not_mapped_or_written(gsheet, sheets_emulator, run_cli):  # noqa: F811
+    cfg, key = gsheet
+    assert run_cli("--config", cfg, "pull").exit_code == 0
+    store = Store(load_config(cfg).default_db_url())
+    sheets_emulator.reset_counts()
+    r = run_cli("--config", cfg, "pull")
+    assert "unchanged since the last pull" in r.output
+    assert api_counts(sheets_emulator) == {"values.batchGet": 1}
+    assert len(store.snapshots("plan")) == 2
+    sheets_emulator.set_values(key, "Quotas!F2", [[1234]], value_input="RAW")
+    r = run_cli("--config", cfg, "pull")
+    assert "quotas: 1 updated" in r.output
+    store.close()
+
+
+def test_a_missing_worksheet_is_named_with_the_ones_there(gsheet, sheets_emulator, run_cli):  # noqa: F811
+    cfg, _ = gsheet
+    cfg.write_text(cfg.read_text().replace('sheet = "Budget"', 'sheet = "Budgets"'))
+    r = run_cli("--config", cfg, "pull")
+    assert r.exit_code == 2, r.output
+    assert "worksheet 'Budgets' not found in Google Sheet 'Sales plan'" in r.output
+    assert "'Projects', 'Milestones', 'Quotas', 'Budget', 'Tasks'" in r.output
 
 
 def test_push_writes_all_changes_in_one_request(gsheet, sheets_emulator, run_cli):  # noqa: F811
@@ -83,16 +110,17 @@ def test_push_writes_all_changes_in_one_request(gsheet, sheets_emulator, run_cli
     sheets_emulator.reset_counts()
     r = run_cli("--config", cfg, "push")
     assert r.exit_code == 0, r.output
-    counts = api_counts(sheets_emulator)
-    assert counts.pop("values.batchUpdate") == 1
-    assert counts == {"spreadsheets.get": 1, "values.batchGet": 2}  # values, then formulas
+    # one read (values, formulas and grid sizes), one write (grid growth and values)
+    assert api_counts(sheets_emulator) == {"spreadsheets.get": 1, "spreadsheets.batchUpdate": 1}
+    [get] = [r for r in sheets_emulator.requests if r.kind == "spreadsheets.get"]
+    assert "userEnteredValue" in get.query["fields"][0]
     values = sheets_emulator.get_values(key, "Quotas")
     assert values[1][5] == (quotas[0]["closed"] or 0) + 1
     assert values[-1][:5] == ["Zoe New", "SMB", "", "2026-12", 50000]
     sheets_emulator.reset_counts()
     r = run_cli("--config", cfg, "sync")
     assert "already in sync" in r.output
-    assert "values.batchUpdate" not in api_counts(sheets_emulator)
+    assert api_counts(sheets_emulator) == {"spreadsheets.get": 1}
 
 
 def test_sheet_edit_syncs_into_the_model(gsheet, sheets_emulator, run_cli):  # noqa: F811
@@ -161,7 +189,7 @@ def test_init_guesses_a_google_sheet(gsheet, sheets_emulator, run_cli, tmp_path)
     )
     assert r.exit_code == 0, r.output
     assert '"Salesperson" → rep' in r.output and '"Due date" → due' in r.output
-    guessed = load_config(out).sources["plan"]
+    guessed = load_config(out).sources["gsheet"]
     assert guessed.kind == "gsheets" and guessed.spreadsheet.endswith(f"/d/{key}/edit")
     assert guessed.tables["quotas"].sheet == "Quotas"
     r = run_cli("--config", out, "validate")

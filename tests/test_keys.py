@@ -244,7 +244,7 @@ def test_changing_the_key_rekeys_the_model_and_keeps_history(cfg, run_cli):
         assert rows_after.scalar() == rows_before  # nothing duplicated; one version closed
         assert store.model_key(c, "milestones") == ("project", "name")
 
-    r = run_cli("--config", cfg, "pull")
+    r = run_cli("--config", cfg, "pull", "--full")
     assert "now matched" not in r.output and "milestones: no change" in r.output
     store.close()
 

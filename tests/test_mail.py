@@ -270,6 +270,46 @@ teams = ["Enterprise"]
     store.close()
 
 
+def test_a_team_pack_carries_only_that_teams_data(tmp_path: Path, server: SmtpServer):
+    """The Enterprise lead's workbook holds Enterprise quotas only (not all 139 rows),
+    and the milestone and budget cards, which belong to no team, say company-wide."""
+    groups = EXEC_GROUP + (
+        "attach_workbook = true\n"
+        '[mail.groups.enterprise]\nrecipients = ["ent.lead@northwind.example"]\n'
+        'reports = ["executive"]\nteams = ["Enterprise"]\nattach_workbook = true\n'
+    )
+    plan = make_plan(tmp_path, server.mail_section(), groups, fast=False)
+    r = send(plan)
+    assert r.exit_code == 0, r.output
+    from openpyxl import load_workbook
+
+    store = plan.store()
+    quotas = store.records("quotas")
+    store.close()
+    mine = [q for q in quotas if q["team"] == "Enterprise"]
+    assert 0 < len(mine) < len(quotas) == 139
+    lead = server.handler.to("ent.lead@northwind.example")[0].message
+    got = attachments(lead)
+    name = f"northwind-traders-model-{WEEK}-enterprise.xlsx"
+    assert set(got) == {f"northwind-traders-executive-{WEEK}-enterprise.pdf", name}
+    ws = load_workbook(io.BytesIO(got[name]))["Quotas"]
+    header = [c.value for c in ws[1]]
+    teams = [row[header.index("Team")] for row in ws.iter_rows(min_row=2, values_only=True)]
+    assert teams == ["Enterprise"] * len(mine)
+    ceo = server.handler.to("ceo@northwind.example")[0].message
+    everyone = load_workbook(io.BytesIO(attachments(ceo)[f"northwind-traders-model-{WEEK}.xlsx"]))
+    assert everyone["Quotas"].max_row == 1 + 139  # the unfiltered group still gets it all
+
+    text = lead.get_body(("plain",)).get_content()
+    html = lead.get_body(("html",)).get_content()
+    assert "Milestones (company-wide):" in text and "Budget spent (company-wide):" in text
+    assert "Milestones · company-wide" in html and "Budget spent · company-wide" in html
+    assert "Milestones late or at risk (company-wide)" in text + html
+    assert "Attainment year to date:" in text  # the team's own figures are not labelled
+    exec_text = ceo.get_body(("plain",)).get_content()
+    assert "company-wide" not in exec_text
+
+
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 def test_implicit_tls(tmp_path: Path, certificate: tuple[Path, Path]):
     server = SmtpServer(*certificate, implicit_tls=True).start()
@@ -354,23 +394,74 @@ def test_rejected_recipient_only_it_is_retried(plan: Plan, server: SmtpServer):
     assert f"Sent 1 of 3 messages for {WEEK} (2 sent before)." in r.output
 
 
-def test_dropped_connection_mid_message_then_rerun(plan: Plan, server: SmtpServer):
+def test_dropped_connection_after_the_whole_message_is_in_doubt(plan: Plan, server: SmtpServer):
+    """The server drops the connection once the final "." arrived: the message may
+    have been accepted, so it is "unknown" and a re-run does not send it again."""
     server.handler.drop.add("ceo@northwind.example")  # the first message of the run
     r = send(plan)
     assert r.exit_code == 4, r.output
-    assert "closed the connection while sending to ceo@northwind.example" in r.output
+    assert "? unknown" in r.output
+    assert (
+        "closed the connection after the whole message to ceo@northwind.example was sent"
+        in r.output
+    )
+    assert "it may have been accepted, so it is not sent again without --resend" in r.output
+    assert "1 of 3 messages in doubt" not in r.output and "1 in doubt" in r.output
     assert server.handler.dropped == [["ceo@northwind.example"]]
     # The connection is opened again for the messages after it.
     assert sorted(m.rcpt_tos[0] for m in server.messages) == [
         "cfo@northwind.example",
         "coo@northwind.example",
     ]
-    assert plan.ledger()["ceo@northwind.example"].status == "failed"
+    assert plan.ledger()["ceo@northwind.example"].status == "unknown"
 
     server.handler.drop.clear()
-    r = send(plan)
+    r = send(plan)  # a plain re-run: never a second copy of a message in doubt
+    assert r.exit_code == 4, r.output
+    assert "ceo@northwind.example (executives): in doubt since" in r.output
+    assert "--resend --to ADDRESS" in r.output
+    assert len(server.handler.data_for) == 3 and len(server.messages) == 2
+
+    r = send(plan, "--resend", "--to", "ceo@northwind.example")  # checked: it did not arrive
     assert r.exit_code == 0, r.output
     assert [m.rcpt_tos for m in server.messages[2:]] == [["ceo@northwind.example"]]
+
+
+def test_reply_too_late_is_in_doubt_and_never_sent_twice(tmp_path: Path, server: SmtpServer):
+    """The server accepts the message after the client gave up waiting (timeout):
+    before, the re-run delivered it a second time."""
+    plan = make_plan(tmp_path, server.mail_section(timeout=1))
+    server.handler.stall["cfo@northwind.example"] = 2.5
+    r = send(plan)
+    assert r.exit_code == 4, r.output
+    assert (
+        "did not answer within 1 s after the whole message to cfo@northwind.example was sent"
+        in r.output
+    )
+    assert plan.ledger()["cfo@northwind.example"].status == "unknown"
+    server.handler.stall.clear()
+    assert len(server.handler.to("cfo@northwind.example")) == 1  # it did arrive
+    r = send(plan)
+    assert r.exit_code == 4 and "in doubt" in r.output
+    assert len(server.handler.to("cfo@northwind.example")) == 1
+    assert sorted(m.rcpt_tos[0] for m in server.messages) == sorted(EXECS)
+
+
+def test_dropped_connection_before_the_message_is_retried(plan: Plan, server: SmtpServer):
+    server.handler.drop_at_rcpt.add("coo@northwind.example")
+    r = send(plan)
+    assert r.exit_code == 4, r.output
+    assert (
+        "closed the connection while sending to coo@northwind.example, before the end of the "
+        "message: it was not delivered" in r.output
+    )
+    assert "run the same command again" in r.output
+    assert plan.ledger()["coo@northwind.example"].status == "failed"
+    server.handler.drop_at_rcpt.clear()
+    r = send(plan)
+    assert r.exit_code == 0, r.output
+    assert f"Sent 1 of 3 messages for {WEEK} (2 sent before)." in r.output
+    assert sorted(m.rcpt_tos[0] for m in server.messages) == sorted(EXECS)
 
 
 def test_login_failure_and_missing_password(plan: Plan, server: SmtpServer, monkeypatch):
@@ -443,9 +534,12 @@ def test_crashed_send_is_reported_not_resent(plan: Plan, server: SmtpServer):
     assert len(server.messages) == 3
 
 
-def test_sending_row_of_a_live_run_is_left_alone(plan: Plan, server: SmtpServer):
+def _claim_as(plan: Plan, recipient: str, owner: str | None) -> None:
+    """The ledger row of another run that is sending ``recipient``'s pack now."""
     store = plan.store()
-    pack = build_packs(plan.config, store, "executives", AS_OF)[0]
+    pack = next(
+        p for p in build_packs(plan.config, store, "executives", AS_OF) if p.recipient == recipient
+    )
     kw = dict(
         period=pack.period,
         group=pack.group,
@@ -454,14 +548,78 @@ def test_sending_row_of_a_live_run_is_left_alone(plan: Plan, server: SmtpServer)
         subject=pack.subject,
         message_id=pack.message_id,
     )
-    assert ledger.claim(store, **kw).claimed  # another run, mid-send right now
+    assert ledger.claim(store, **kw, owner=owner).claimed
     second = ledger.claim(store, **kw, resend=True)
     assert not second.claimed and second.reason == "in_flight"
     store.close()
-    r = send(plan, "--resend", "--to", pack.recipient)
-    assert r.exit_code == 0
-    assert "another run is sending it right now" in r.output
-    assert server.messages == []
+
+
+@pytest.mark.parametrize("other", ["live process here", "another host"])
+def test_a_pack_in_flight_in_another_run_is_not_counted_as_sent(
+    other: str, tmp_path: Path, server: SmtpServer
+):
+    import socket
+    import subprocess
+
+    plan = make_plan(tmp_path, server.mail_section(timeout=1))
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        owner, shown = {
+            "live process here": (
+                f"{socket.gethostname()}:{sleeper.pid}",
+                f"pid {sleeper.pid} on {socket.gethostname()}",
+            ),
+            "another host": ("ws9.northwind.example:4242", "pid 4242 on ws9.northwind.example"),
+        }[other]
+        _claim_as(plan, "coo@northwind.example", owner)
+        r = send(plan)
+        r2 = send(plan, "--resend", "--to", "coo@northwind.example")
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert r.exit_code == 4, r.output
+    assert f"Sent 2 of 3 messages for {WEEK}." in r.output and "sent before" not in r.output
+    assert "… in flight" in r.output
+    assert f"coo@northwind.example (executives): {shown} has been sending it since" in r.output
+    assert "1 still being sent by another run" in r.output
+    assert r2.exit_code == 4 and "… in flight" in r2.output  # even --resend leaves it alone
+    assert sorted(m.rcpt_tos[0] for m in server.messages) == [
+        "ceo@northwind.example",
+        "cfo@northwind.example",
+    ]
+
+
+def test_a_killed_send_is_in_doubt_at_once_not_in_flight(plan: Plan, server: SmtpServer):
+    """A real `sheetsync send` killed while the server holds its first message: the
+    re-run (within minutes) sees that process is gone and reports the message in
+    doubt, not as sent before, and exits 4."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    server.handler.stall["ceo@northwind.example"] = 60
+    cmd = [sys.executable, "-m", "sheetsync", "--config", str(plan.config_path)]
+    cmd += ["--db", plan.db, "send", "--as-of", AS_OF.isoformat()]
+    proc = subprocess.Popen(cmd, env={**os.environ}, stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while not server.handler.data_for and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert server.handler.data_for == [["ceo@northwind.example"]]
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    row = plan.ledger()["ceo@northwind.example"]
+    assert row.status == "sending" and row.claimed_by.endswith(f":{proc.pid}")
+    server.handler.stall.clear()
+    r = send(plan)
+    assert r.exit_code == 4, r.output
+    assert f"Sent 2 of 3 messages for {WEEK}." in r.output and "sent before" not in r.output
+    assert f"ceo@northwind.example (executives): a run (pid {proc.pid} on" in r.output
+    assert "may or may not have arrived" in r.output
+    assert [m[0] for m in server.handler.data_for].count("ceo@northwind.example") == 1
 
 
 def test_concurrent_sends_deliver_each_message_once(plan: Plan, server: SmtpServer):

@@ -215,3 +215,42 @@ def test_budget_totals():
     assert (t.planned, t.spent, t.revenue, t.over_plan) == (300.0, 170.0, 600.0, 1)
     assert t.spent_share == pytest.approx(170 / 300)
     assert t.spend_to_revenue == pytest.approx(170 / 600)
+
+
+def _q(rep: str, team: str, month: int, quota: float, closed: float | None) -> dict:
+    return {
+        "rep": rep,
+        "team": team,
+        "period": f"2026-{month:02d}",
+        "quota": quota,
+        "closed": closed,
+    }
+
+
+def test_one_reps_entry_never_turns_the_others_blanks_into_zeros():
+    # Ann entered a 0 for December on the 2nd; Bob has not entered December yet.
+    quotas = [_q("Ann", "A", 11, 100.0, 90.0), _q("Ann", "A", 12, 100.0, 0.0)]
+    quotas += [_q("Bob", "A", 11, 100.0, 110.0), _q("Bob", "A", 12, 100.0, None)]
+    q = m.quota_standing(quotas, date(2026, 12, 2), RAG)
+    ann, bob = q.reps
+    assert ann.ytd.covered == date(2026, 12, 2) and bob.ytd.covered == date(2026, 11, 30)
+    assert q.ytd is not None
+    # each rep counts through his own entries: Bob's blank December is not a zero
+    assert q.ytd.target_to_date == 200.0 + 100.0
+    assert q.ytd.actual == 200.0
+    assert q.ytd.projection == pytest.approx(ann.ytd.projection + bob.ytd.projection)
+    # December: one of two reps reported; neutral until half have, with the count
+    assert q.period is not None and (q.period.members_reported, q.period.members) == (1, 2)
+    assert q.period.rag.status == m.AMBER or q.period.rag.status == m.RED  # Ann's 0 is real
+    three = quotas + [_q("Cy", "A", 12, 100.0, None)]
+    dec = m.quota_standing(three, date(2026, 12, 2), RAG).period
+    assert dec is not None and dec.rag.status == m.GREY and "1 of 3" in dec.rag.explanation
+
+
+def test_a_plan_read_later_never_spreads_a_running_month_over_the_days_before():
+    quotas = [_q("Ann", "A", 10, 100.0, 100.0), _q("Ann", "A", 11, 100.0, 100.0)]
+    read_later = m.quota_standing(quotas, date(2026, 11, 1), RAG, settled_only=True)
+    assert read_later.ytd is not None
+    assert read_later.ytd.covered == date(2026, 10, 31)  # November was still running
+    assert read_later.ytd.pace == pytest.approx(1.0)  # not 100 closed in one day: 3,000 %
+    assert read_later.period is not None and not read_later.period.reported

@@ -219,8 +219,7 @@ from sheetsync.errors import UsageError
 @cli.command()
 @pass_app
 def boom(app):
-    app.progress()("working on it")
-    time.sleep(0.3)  # the spinner turns
+    app.progress()("working on it")  # a new step is drawn at once
     raise KeyboardInterrupt if os.environ["HOW"] == "interrupt" else UsageError("it broke")
 
 cli.main(sys.argv[1:], prog_name="sheetsync")
@@ -313,15 +312,18 @@ def test_the_spinner_moves_while_the_caller_is_busy_and_clear_erases_it() -> Non
     with open(slave, "w", encoding="utf-8", closefd=True) as stream:
         status = StatusLine(stream, interval=0.02)
         status("laying out the PDF")
-        time.sleep(0.3)  # a long call that releases the GIL, as C code does
+        # The caller is busy (blocked reading the terminal here, as C code releases the
+        # GIL): the frames that arrive meanwhile are drawn by the thread alone.
+        raw = b""
+        while len(set(re.findall("[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]", raw.decode(errors="ignore")))) < 3:
+            assert select.select([master], [], [], 30)[0], raw  # redrawn by the thread
+            raw += os.read(master, 65536)
         status.clear()
         assert not any(t.name == "sheetsync-progress" for t in threading.enumerate())
-        time.sleep(0.1)
-        raw = b""
-        while select.select([master], [], [], 0.1)[0]:
+        stream.flush()
+        while not raw.endswith(ERASE.encode()):  # the erase the clear wrote
+            assert select.select([master], [], [], 30)[0], raw
             raw += os.read(master, 65536)
     os.close(master)
     text = raw.decode()
-    frames = set(re.findall("[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏]", text))
-    assert len(frames) >= 3, text  # redrawn by the thread, not only by the call
     assert text.endswith(ERASE)

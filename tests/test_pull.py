@@ -68,9 +68,12 @@ def test_pull_sample_matches_workbook(sample_dir, run_cli):
 def test_second_pull_changes_nothing(sample_dir, run_cli):
     cfg = sample_dir / "sheetsync.toml"
     assert run_cli("--config", cfg, "pull").exit_code == 0
-    r = run_cli("--config", cfg, "pull")
+    r = run_cli("--config", cfg, "pull", "--full")
     assert r.exit_code == 0
     assert r.output.count("no change") == 5
+    r = run_cli("--config", cfg, "pull")  # not even read (tests/test_pull_unchanged.py)
+    assert r.exit_code == 0
+    assert "unchanged since the last pull" in r.output
 
 
 def test_history_and_as_of(sample_dir, run_cli):
@@ -159,6 +162,35 @@ def test_duplicate_keys(sample_dir, run_cli):
         f"'Milestones'!A4 (Milestone ID): duplicate key ({ws['A3'].value}): row 3 has the same"
         in r.output
     )
+
+
+def test_a_bad_cell_does_not_hide_a_duplicate_key(sample_dir, run_cli):
+    """Row 3 (G-02, Done) gets a bad date; a pasted copy of it (row 22, At risk)
+    is clean. Both rows are reported as duplicates, and --skip-invalid skips
+    both: the model keeps G-02 as it was, not the copy."""
+    cfg = sample_dir / "sheetsync.toml"
+    assert run_cli("--config", cfg, "pull").exit_code == 0
+    wb = openpyxl.load_workbook(sample_dir / "sales_plan.xlsx")
+    ws = wb["Milestones"]
+    for col in range(1, 12):
+        ws.cell(22, col).value = ws.cell(3, col).value
+    ws["I22"] = "At risk"
+    ws["F3"] = "next week"
+    wb.save(sample_dir / "sales_plan.xlsx")
+    before = _model_state(sample_dir)
+    r = run_cli("--config", cfg, "validate")
+    assert r.exit_code == 2
+    assert "'Milestones'!F3 (Due date): \"next week\" is not a date" in r.output
+    assert "'Milestones'!A3 (Milestone ID): duplicate key (G-02): row 22 has the same" in r.output
+    assert "'Milestones'!A22 (Milestone ID): duplicate key (G-02): row 3 has the same" in r.output
+    r = run_cli("--config", cfg, "pull")
+    assert r.exit_code == 2 and "row 22 has the same" in r.output
+    assert _model_state(sample_dir) == before
+    r = run_cli("--config", cfg, "pull", "--skip-invalid")
+    assert r.exit_code == 0, r.output
+    assert "row 22 has the same" in r.output and "row 3 has the same" in r.output
+    g02 = next(m for m in _store(sample_dir).records("milestones") if m["key"] == "G-02")
+    assert g02["status"] == "Done" and g02["due"] == date(2026, 7, 24)
 
 
 def test_unknown_project_reference(sample_dir, run_cli):

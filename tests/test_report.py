@@ -151,6 +151,7 @@ def workbook_figures():
         month = r[col["Month"]].date() if isinstance(r[col["Month"]], datetime) else r[col["Month"]]
         quota, sales = float(r[col["Target ($)"]]), float(r[col["Sales ($)"]] or 0)
         rep = per_rep[r[col["Salesperson"]]]
+        rep["first"] = min(rep.get("first", month), month)
         f["year_quota"] += quota
         rep["year_quota"] += quota
         if month <= AS_OF:
@@ -180,8 +181,14 @@ def test_weekly_kpis_match_the_workbook(weekly_pdf, workbook_figures):
         f"{money(f['ytd_closed'])} of {money(f['ytd_quota'])} through November 2026 · pace {pct(ytd_att)}"
         in text
     )
-    # Run-rate projection: 334 days of 365 gone.
-    projection = f["ytd_closed"] / 334 * 365
+    # Run-rate projection: each rep's own, from his first month with a quota (334
+    # days of 365 gone for a rep there since January), added up.
+    projection = sum(
+        r["ytd_closed"]
+        / ((AS_OF - r["first"]).days + 1)
+        * ((date(2026, 12, 31) - r["first"]).days + 1)
+        for r in f["reps"].values()
+    )
     assert money(projection) in text
     assert f"{pct(projection / f['year_quota'])} of the {money(f['year_quota'])} quota" in text
     gap = f["year_quota"] - f["ytd_closed"]

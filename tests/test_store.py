@@ -9,13 +9,13 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import openpyxl
 import pytest
 import sqlalchemy as sa
+import time_machine
 from pg import *  # noqa: F403  (fixtures: store_url, store, pg_database_url)
 from pg import pg_admin_url
 
@@ -69,17 +69,17 @@ def test_values_round_trip_with_their_types(sample_dir, store):
 
 
 def test_as_of_history_and_snapshots(sample_dir, store):
-    (first,) = _pull(sample_dir, store)
-    time.sleep(0.01)
-    between = utcnow()
-    time.sleep(0.01)
+    with time_machine.travel(datetime(2026, 11, 30, 9, 0, tzinfo=UTC)):
+        (first,) = _pull(sample_dir, store)
+    between = datetime(2026, 11, 30, 10, 0)  # naive UTC, as the model stores it
     # Projects!G2 is GROW20's Current value; Budget row 2 is deleted.
     _edit(sample_dir / "sales_plan.xlsx", "Projects", G2=1_480_000)
     wb = openpyxl.load_workbook(sample_dir / "sales_plan.xlsx")
     deleted = (wb["Budget"]["A2"].value, wb["Budget"]["B2"].value)
     wb["Budget"].delete_rows(2)
     wb.save(sample_dir / "sales_plan.xlsx")
-    (second,) = _pull(sample_dir, store)
+    with time_machine.travel(datetime(2026, 11, 30, 11, 0, tzinfo=UTC)):
+        (second,) = _pull(sample_dir, store)
     assert second.tables["projects"].updated == 1
     assert second.tables["budget"].deleted == 1
 
@@ -304,8 +304,10 @@ def test_writers_wait_for_each_other(store_url):
     """A second writer waits for the first (lock or SQLite write lock), then sees its work."""
     a, b = Store(store_url), Store(store_url)
     seen: list[list[str]] = []
+    asking = threading.Event()
 
     def second() -> None:
+        asking.set()
         with b.transaction() as conn:
             b.lock(conn, "source:plan")
             seen.append([p["key"] for p in b.records("projects", conn=conn)])
@@ -316,10 +318,13 @@ def test_writers_wait_for_each_other(store_url):
             a.apply(conn, "projects", [{"key": "P1", "name": "p"}], [], source="plan", at=utcnow())
             t = threading.Thread(target=second)
             t.start()
-            time.sleep(0.5)
-            assert seen == []  # still waiting
+            assert asking.wait(10)
+            # The second writer cannot finish while this transaction holds the lock: had
+            # it not waited, it would have seen no P1 (or finished here).
+            t.join(0.3)
+            assert t.is_alive() and seen == []
         t.join(10)
-        assert seen == [["P1"]]
+        assert not t.is_alive() and seen == [["P1"]]
     finally:
         a.close()
         b.close()

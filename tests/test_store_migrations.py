@@ -7,19 +7,19 @@ snapshots, and a ledger row.
 
 from __future__ import annotations
 
-import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import openpyxl
 import pytest
 import sqlalchemy as sa
+import time_machine
 from pg import *  # noqa: F403  (fixtures: store_url)
 
 from sheetsync.config import load_config
 from sheetsync.migrations import FIRST_SCHEMA_TABLES, HEAD, current_revision, upgrade
 from sheetsync.model import TABLES
-from sheetsync.store import SCHEMA, Store, _engine_url, record_key, utcnow
+from sheetsync.store import SCHEMA, Store, _engine_url, record_key
 from sheetsync.sync import pull
 
 
@@ -27,12 +27,13 @@ def _filled_reference(sample_dir: Path, tmp_path: Path) -> Store:
     """A current-schema SQLite model holding the sample pulled twice, with one change."""
     ref = Store(f"sqlite:///{tmp_path / 'reference.db'}")
     config = load_config(sample_dir / "sheetsync.toml")
-    pull(config, ref)
-    time.sleep(0.01)
+    with time_machine.travel(datetime(2026, 11, 30, 9, 0, tzinfo=UTC)):
+        pull(config, ref)
     wb = openpyxl.load_workbook(sample_dir / "sales_plan.xlsx")
     wb["Projects"]["G2"] = 1_480_000
     wb.save(sample_dir / "sales_plan.xlsx")
-    pull(config, ref)
+    with time_machine.travel(datetime(2026, 11, 30, 10, 0, tzinfo=UTC)):  # a later pull
+        pull(config, ref)
     with ref.transaction() as conn:
         conn.execute(
             sa.insert(SCHEMA["sends"]).values(
@@ -42,7 +43,7 @@ def _filled_reference(sample_dir: Path, tmp_path: Path) -> Store:
                 pack_hash="abc123",
                 status="sent",
                 attempts=1,
-                sent_at=utcnow(),
+                sent_at=datetime(2026, 11, 30, 10, 5),
                 message_id="<1@sheetsync>",
             )
         )
@@ -72,23 +73,35 @@ def _make_first_schema_model(url: str, ref: Store, *, drop_version: bool = False
     return engine
 
 
-def _dump(engine: sa.Engine, like: dict[str, list[tuple]] | None = None) -> dict[str, list[tuple]]:
-    """Every row of the first schema's tables; ``like``: only the columns that
-    dump had (later revisions add columns at the end, e.g. 0011_cells's ``_row``)."""
+def _dump(engine: sa.Engine) -> dict[str, list[tuple]]:
+    """Every row of the first schema's tables, in its columns (later revisions
+    may add columns: those start blank and are checked separately)."""
     md = sa.MetaData()
     md.reflect(engine, only=list(FIRST_SCHEMA_TABLES))
     with engine.connect() as c:
-        out = {
-            name: [tuple(r) for r in c.execute(sa.select(t).order_by(*t.primary_key.columns))]
+        return {
+            name: [
+                tuple(r)
+                for r in c.execute(
+                    sa.select(
+                        *(t.c[col] for col in FIRST_COLUMNS.get(name, [c.name for c in t.c]))
+                    ).order_by(*t.primary_key.columns)
+                )
+            ]
             for name, t in md.tables.items()
         }
-    if like is not None:
-        width = {n: len(md.tables[n].columns) for n in out}
-        for name, rows in like.items():
-            if rows:
-                width[name] = len(rows[0])
-        out = {n: [r[: width[n]] for r in rows] for n, rows in out.items()}
-    return out
+
+
+#: Columns later revisions added to the first schema's tables (blank in old rows).
+ADDED_COLUMNS = {
+    "sends": ["claimed_by"],
+    "snapshots": ["layout"],
+    **{name: ["_row"] for name in TABLES},
+}
+FIRST_COLUMNS = {
+    name: [c.name for c in SCHEMA[name].c if c.name not in added]
+    for name, added in ADDED_COLUMNS.items()
+}
 
 
 @pytest.mark.parametrize("legacy", [False, True], ids=["at-0001", "before-migrations"])
@@ -106,7 +119,12 @@ def test_first_schema_model_with_data_upgrades_without_loss(
         assert current_revision(c) == HEAD
         index_names = {i["name"] for i in sa.inspect(c).get_indexes("projects")}
     assert "uq_projects_current_key" in index_names
-    assert _dump(engine, before) == before  # every row of every table, byte for byte
+    assert _dump(engine) == before  # every row of every table, byte for byte
+    with engine.connect() as c:
+        assert c.execute(sa.text("SELECT claimed_by FROM sends")).scalars().all() == [None]
+        assert c.execute(sa.text("SELECT layout FROM snapshots")).scalars().all() == [None] * 2
+        for name in TABLES:
+            assert set(c.execute(sa.text(f"SELECT _row FROM {name}")).scalars()) <= {None}
 
     # ... and the upgraded model works: reads, history, as-of, a new pull.
     assert {n: len(store.records(n)) for n in TABLES} == {n: len(ref.records(n)) for n in TABLES}
@@ -123,7 +141,7 @@ def test_first_schema_model_with_data_upgrades_without_loss(
     assert len(store.snapshots("plan")) == 3
     store.close()
     Store(store_url).close()  # and opening again is a no-op
-    assert _dump(engine, before)["quotas"] == before["quotas"]
+    assert _dump(engine)["quotas"] == before["quotas"]
     engine.dispose()
     ref.close()
 

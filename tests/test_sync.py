@@ -231,6 +231,13 @@ def test_conflict_exits_3_and_writes_nothing_then_prefer_settles_it(sample_dir, 
     assert (
         sha(sample_dir / "sales_plan.xlsx") == wb_hash and store_of(cfg).records("quotas") == model
     )
+    for cmd in (["sync", "--dry-run"], ["sync", "plan", "--dry-run", "--json"]):
+        r = run_cli("--config", cfg, *cmd)  # the plan says what the sync would: a conflict
+        assert r.exit_code == 3, (cmd, r.output)
+        assert f"'Quotas'!F{prow}" in r.output or f'"cell": "F{prow}"' in r.output
+    assert (
+        sha(sample_dir / "sales_plan.xlsx") == wb_hash and store_of(cfg).records("quotas") == model
+    )
     r = run_cli("--config", cfg, "diff", "--json")
     assert r.exit_code == 3
     assert json.loads(r.stdout)[0]["conflicts"][0]["cell"] == f"F{prow}"
@@ -383,3 +390,79 @@ def test_push_into_corpus_workbooks_changes_one_cell_and_appends(name, tmp_path,
     assert any(v == "999" or v == 999 for (_o, v) in delta.values())
     assert all(ws == sheet for ws, _ in delta)
     assert "already in sync" in run_cli("--config", cfg, "sync").output
+
+
+def test_a_row_deleted_in_the_sheet_but_edited_in_the_model_is_a_conflict(pulled, run_cli):
+    """diff, sync and sync --prefer on a real workbook: the model's edit is not lost."""
+    wb = pulled.parent / "sales_plan.xlsx"
+    book = openpyxl.load_workbook(wb)
+    book["Milestones"].delete_rows(milestone_row(wb, "G-05"))
+    book.save(wb)
+    set_model(pulled, "milestones", "G-05", actual_value=1.0)
+    said = (
+        "conflict 'Milestones': G-05 was deleted from the sheet but its Actual changed in the "
+        "model since the last sync"
+    )
+    r = run_cli("--config", pulled, "diff")
+    assert r.exit_code == 3 and said in r.output
+    state = (sha(wb), store_of(pulled).records("milestones"))
+    r = run_cli("--config", pulled, "sync")
+    assert r.exit_code == 3 and said in r.output
+    assert (sha(wb), store_of(pulled).records("milestones")) == state
+    r = run_cli("--config", pulled, "sync", "--prefer", "model")
+    assert r.exit_code == 0, r.output
+    assert "+ row    'Milestones': G-05 (new in the model)" in r.output
+    ws = openpyxl.load_workbook(wb)["Milestones"]
+    row = milestone_row(wb, "G-05")
+    assert ws[f"H{row}"].value == 1
+    assert "already in sync" in run_cli("--config", pulled, "sync").output
+
+
+def test_sync_delete_rows_clears_the_row_deleted_from_the_model(pulled, run_cli):
+    wb = pulled.parent / "sales_plan.xlsx"
+    row = milestone_row(wb, "U-03")
+    s = store_of(pulled)
+    with s.transaction() as conn:  # a teammate's sync deleted the milestone
+        s.apply(conn, "milestones", [], ["U-03"], source="teammate", at=utcnow())
+    r = run_cli("--config", pulled, "sync")
+    assert r.exit_code == 0, r.output
+    assert f"? row    'Milestones'!{row}:{row}: U-03 is not in the model any more; kept" in r.output
+    assert openpyxl.load_workbook(wb)["Milestones"][f"A{row}"].value == "U-03"
+    r = run_cli("--config", pulled, "sync", "--delete-rows")
+    assert r.exit_code == 0, r.output
+    assert (
+        f"- row    'Milestones'!{row}:{row}: U-03 (deleted from the model; clearing the row)"
+        in r.output
+    )
+    ws = openpyxl.load_workbook(wb)["Milestones"]
+    assert [c.value for c in ws[row]] == [None] * ws.max_column
+    assert "U-03" not in {m["key"] for m in store_of(pulled).records("milestones")}
+    assert "already in sync" in run_cli("--config", pulled, "sync").output
+
+
+def test_a_plan_made_before_another_sync_is_refused(pulled):
+    """Two syncs planned at once: the second to write is refused, nothing applied twice."""
+    from sheetsync.errors import RefusedError
+    from sheetsync.sync import execute_plan, plan_source
+
+    wb = pulled.parent / "sales_plan.xlsx"
+    edit(wb, "Milestones", **{f"H{milestone_row(wb, 'G-04')}": 4321})
+    config, store = load_config(pulled), store_of(pulled)
+    first = plan_source(config, store, config.sources["plan"])
+    second = plan_source(config, store, config.sources["plan"])
+    execute_plan(store, first)
+    versions = len(store.history("milestones", "G-04"))
+    with pytest.raises(RefusedError, match="another sheetsync synced this source while this one"):
+        execute_plan(store, second)
+    assert len(store.history("milestones", "G-04")) == versions == 2
+
+
+def test_sync_refuses_an_invalid_cell_and_writes_nothing(pulled, run_cli):
+    wb = pulled.parent / "sales_plan.xlsx"
+    row = milestone_row(wb, "G-04")
+    edit(wb, "Milestones", **{f"H{row}": "12k"})
+    state = (sha(wb), store_of(pulled).records("milestones"))
+    r = run_cli("--config", pulled, "sync")
+    assert r.exit_code == 2
+    assert f"'Milestones'!H{row} (Actual): \"12k\" is not a number" in r.output
+    assert (sha(wb), store_of(pulled).records("milestones")) == state

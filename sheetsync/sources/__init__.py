@@ -21,6 +21,7 @@ __all__ = ["BACKENDS", "CellWrite", "RowAppend", "Source", "open_source"]
 BACKENDS = {
     "xlsx": "sheetsync.sources.xlsx:XlsxSource",
     "gsheets": "sheetsync.sources.gsheets_source:GSheetsSource",
+    "mindmap": "sheetsync.sources.mindmap:MindMapSource",
 }
 
 
@@ -33,12 +34,19 @@ class Source(Protocol):
         """Worksheet names, in workbook order."""
         ...
 
-    def read(self, sheets: list[str]) -> dict[str, Grid]:
-        """Values of the named worksheets (all in one go)."""
+    def read(self, sheets: list[str], *, stream: bool = False) -> dict[str, Grid]:
+        """Values of the named worksheets (all in one go); ``stream``: grids
+        that may give their rows in chunks, once (``Grid.chunks``)."""
         ...
 
     def fingerprint(self) -> str:
         """A content hash of the source as read, to detect changes since."""
+        ...
+
+    def revision(self) -> str | None:
+        """Cheaply, without reading the values: a text that changes whenever
+        the content does (None: not known). A pull skips a source whose
+        revision is the one it read last time."""
         ...
 
     def formula_cells(self, sheet: str) -> set[str]:

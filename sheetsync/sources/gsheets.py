@@ -1,11 +1,13 @@
 """Google Sheets through gspread: constant API calls, bounded retries, clear errors.
 
-A pull reads every mapped worksheet with one metadata request and one
-``values:batchGet`` (``UNFORMATTED_VALUE``, dates as ``SERIAL_NUMBER``); a push
-writes every change with one ``values:batchUpdate`` (``RAW``, so a text starting
-with ``=`` stays text), split only past about 2 MB, plus one
-``spreadsheets:batchUpdate`` (``appendDimension``) only when the grid must grow.
-Metadata is fetched once per :class:`GoogleSheet` (one per command).
+A pull reads every mapped worksheet with one ``values:batchGet``
+(``UNFORMATTED_VALUE``, dates as ``SERIAL_NUMBER``), whatever the number of
+rows. A push (or the Google side of a sync) reads values, formulas and grid
+sizes with one ``spreadsheets.get`` (a fields mask, the configured ranges) and
+writes with one ``spreadsheets.batchUpdate``: ``appendDimension`` where the
+grid must grow, then ``updateCells`` with typed values (so a text starting
+with ``=`` stays text), applied by Google all or nothing. Metadata alone is
+fetched only to say which worksheets exist when one is missing.
 
 Retries live in our own :class:`gspread.http_client.HTTPClient` subclass:
 429, 5xx and connection errors are retried with exponential backoff and
@@ -62,7 +64,6 @@ __all__ = [
 ]
 
 SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
-MAX_PAYLOAD_BYTES = 2_000_000
 GOOGLE_HOSTS = (
     "https://sheets.googleapis.com",
     "https://www.googleapis.com",
@@ -356,8 +357,7 @@ class WriteResult:
     cells: int = 0
     rows_appended: int = 0
     grid_rows_added: dict[str, int] = field(default_factory=dict)
-    value_requests: int = 0  # values:batchUpdate calls (1 unless past the payload limit)
-    grid_requests: int = 0  # spreadsheets:batchUpdate calls (0 or 1)
+    requests: int = 0  # spreadsheets.batchUpdate calls: 1 (grid growth and values at once)
 
 
 @dataclass
@@ -377,20 +377,13 @@ class GoogleSheet:
         "sheets.properties(sheetId,title,index,gridProperties(rowCount,columnCount))"
     )
 
-    def __init__(
-        self,
-        key: str,
-        http: HTTPClient,
-        identity: Identity,
-        *,
-        max_payload_bytes: int = MAX_PAYLOAD_BYTES,
-    ) -> None:
+    def __init__(self, key: str, http: HTTPClient, identity: Identity) -> None:
         self.key = key
         self.http = http
         self.identity = identity
-        self.max_payload_bytes = max_payload_bytes
         self._title: str | None = None
-        self._sheets: dict[str, _SheetMeta] | None = None
+        self._sheets: dict[str, _SheetMeta] = {}  # known so far
+        self._all = False  # every worksheet known (fetched by metadata)
         self._data_rows: dict[str, int] = {}
 
     @property
@@ -401,32 +394,27 @@ class GoogleSheet:
 
     def refresh(self) -> None:
         """Forget cached metadata; the next call fetches it again."""
-        self._sheets = None
+        self._sheets = {}
+        self._all = False
         self._data_rows.clear()
 
     def _metadata(self) -> dict[str, _SheetMeta]:
-        if self._sheets is None:
+        """Every worksheet (one request, the first time)."""
+        if not self._all:
             meta = self._call(
                 self.http.fetch_sheet_metadata, self.key, {"fields": self.METADATA_FIELDS}
             )
             self._title = meta.get("properties", {}).get("title", self.key)
-            sheets = {}
-            for s in meta.get("sheets", []):
-                p = s["properties"]
-                grid = p.get("gridProperties", {})
-                sheets[p["title"]] = _SheetMeta(
-                    int(p.get("sheetId", 0)),
-                    p["title"],
-                    int(p.get("index", 0)),
-                    int(grid.get("rowCount", 0)),
-                    int(grid.get("columnCount", 0)),
-                )
-            self._sheets = sheets
+            self._sheets = {
+                m.title: m for m in (_sheet_meta(s["properties"]) for s in meta.get("sheets", []))
+            }
+            self._all = True
         return self._sheets
 
     @property
     def title(self) -> str:
-        self._metadata()
+        if self._title is None:
+            self._metadata()
         return self._title or self.key
 
     def sheet_names(self) -> list[str]:
@@ -439,8 +427,8 @@ class GoogleSheet:
         return m.rows, m.cols
 
     def _require(self, names: Iterable[str]) -> list[_SheetMeta]:
-        sheets = self._metadata()
         wanted = list(dict.fromkeys(names))
+        sheets = self._sheets if all(n in self._sheets for n in wanted) else self._metadata()
         missing = [n for n in wanted if n not in sheets]
         if missing:
             have = ", ".join(repr(n) for n in self.sheet_names()) or "none"
@@ -455,30 +443,70 @@ class GoogleSheet:
     # ---- reading
 
     def read_sheets(self, names: Sequence[str]) -> dict[str, Cells]:
-        """Values of the named worksheets, one metadata request and one ``values:batchGet``.
+        """Values of the named worksheets in one ``values:batchGet`` (a pull's one request).
 
         Rows are lists (row 1 is index 0) with Google's trailing blanks trimmed;
         numbers stay numbers and dates are serial numbers (days since 1899-12-30).
+        A missing worksheet costs one metadata request more, to say which exist.
         """
-        metas = self._require(names)
-        if not metas:
+        names = list(dict.fromkeys(names))
+        if not names:
             return {}
-        resp = self._call(
-            self.http.values_batch_get,
-            self.key,
-            [_quote(m.title) for m in metas],
-            {
-                "valueRenderOption": "UNFORMATTED_VALUE",
-                "dateTimeRenderOption": "SERIAL_NUMBER",
-                "majorDimension": "ROWS",
-            },
-        )
+        try:
+            resp = self._call(
+                self.http.values_batch_get,
+                self.key,
+                [_quote(n) for n in names],
+                {
+                    "valueRenderOption": "UNFORMATTED_VALUE",
+                    "dateTimeRenderOption": "SERIAL_NUMBER",
+                    "majorDimension": "ROWS",
+                },
+            )
+        except RemoteError:
+            self._require(names)  # a missing worksheet: say which ones exist
+            raise
         out: dict[str, Cells] = {}
-        for m, vr in zip(metas, resp.get("valueRanges", []), strict=True):
+        for name, vr in zip(names, resp.get("valueRanges", []), strict=True):
             rows = vr.get("values", [])
-            out[m.title] = rows
-            self._data_rows[m.title] = len(rows)
+            out[name] = rows
+            self._data_rows[name] = len(rows)
         return out
+
+    GRID_FIELDS = (
+        "properties.title,sheets(properties(sheetId,title,index,gridProperties(rowCount,columnCount)),"
+        "data(startRow,startColumn,rowData.values(userEnteredValue,effectiveValue)))"
+    )
+
+    def read_grid(self, names: Sequence[str]) -> tuple[dict[str, Cells], dict[str, set[str]]]:
+        """Values and formula cells of the named worksheets, with their grid
+        sizes, in one ``spreadsheets.get`` (a push's or sync's one read).
+
+        The values are what :meth:`read_sheets` gives; the formulas are the A1
+        refs of the cells holding one (never written).
+        """
+        names = list(dict.fromkeys(names))
+        if not names:
+            return {}, {}
+        try:
+            meta = self._call(
+                self.http.fetch_sheet_metadata,
+                self.key,
+                {"fields": self.GRID_FIELDS, "ranges": [_quote(n) for n in names]},
+            )
+        except RemoteError:
+            self._require(names)
+            raise
+        self._title = meta.get("properties", {}).get("title", self._title or self.key)
+        values: dict[str, Cells] = {}
+        formulas: dict[str, set[str]] = {}
+        for sheet in meta.get("sheets", []):
+            m = _sheet_meta(sheet["properties"])
+            self._sheets[m.title] = m  # their grid sizes, for the write
+            rows, cells = _grid_rows(sheet.get("data") or [])
+            values[m.title], formulas[m.title] = rows, cells
+            self._data_rows[m.title] = len(rows)
+        return values, formulas
 
     # ---- writing
 
@@ -487,15 +515,16 @@ class GoogleSheet:
         changes: Iterable[tuple[str, str, object]],
         appends: Iterable[tuple[str, Sequence[object]]] = (),
     ) -> WriteResult:
-        """Write ``(sheet, "B7", value)`` changes and append ``(sheet, row)`` rows.
+        """Write ``(sheet, "B7", value)`` changes and append ``(sheet, row)`` rows,
+        all or nothing, in one ``spreadsheets.batchUpdate``.
 
-        One ``values:batchUpdate`` with ``valueInputOption=RAW`` (split only past
-        ``max_payload_bytes``), preceded by one ``spreadsheets:batchUpdate``
-        (``appendDimension``) only when the grid is too small. Appended rows go
-        below the last row that holds data (as read by :meth:`read_sheets`;
-        sheets not read yet cost one extra ``values:batchGet`` between them).
-        Dates are written as serial numbers; ``None`` clears a cell; a text
-        starting with ``=`` is written as text, not as a formula.
+        The grid grows first in the same request (``appendDimension``) when it
+        is too small; then ``updateCells`` writes typed values: a number stays
+        a number, a date becomes its serial (the cell keeps its date format),
+        a text starting with ``=`` stays text, ``None`` clears the cell.
+        Appended rows go below the last row that holds data (as read by
+        :meth:`read_sheets` or :meth:`read_grid`; sheets not read yet cost
+        one ``values:batchGet`` first).
         """
         changes = list(changes)
         appends = list(appends)
@@ -509,7 +538,7 @@ class GoogleSheet:
         # where appended rows go
         by_sheet: dict[str, list[list[object]]] = {}
         for sheet, row in appends:
-            by_sheet.setdefault(sheet, []).append([_to_api(v) for v in row])
+            by_sheet.setdefault(sheet, []).append(list(row))
         unknown = [s for s in by_sheet if s not in self._data_rows]
         if unknown:
             self.read_sheets(unknown)
@@ -519,7 +548,8 @@ class GoogleSheet:
         need: dict[str, tuple[int, int]] = {}
         for sheet, ref, value in changes:
             r, c = _parse_a1(ref)
-            cells.setdefault(sheet, {}).setdefault(r, {})[c] = _to_api(value)
+            _to_api(value)  # refuses what cannot be written, before anything is sent
+            cells.setdefault(sheet, {}).setdefault(r, {})[c] = value
             nr, nc = need.get(sheet, (0, 0))
             need[sheet] = (max(nr, r + 1), max(nc, c + 1))
         for sheet, rows in by_sheet.items():
@@ -528,55 +558,41 @@ class GoogleSheet:
             width = max((len(r) for r in rows), default=0)
             need[sheet] = (max(nr, start + len(rows)), max(nc, width))
 
-        # grow the grid in one request, only if needed
-        grow: list[dict[str, Any]] = []
-        for sheet, (nr, nc) in need.items():
+        requests: list[dict[str, Any]] = []
+        for sheet, (nr, nc) in need.items():  # the grid grows first, in the same request
             m = metas[sheet]
             if nr > m.rows:
-                grow.append(_append_dim(m.sheet_id, "ROWS", nr - m.rows))
+                requests.append(_append_dim(m.sheet_id, "ROWS", nr - m.rows))
                 result.grid_rows_added[sheet] = nr - m.rows
             if nc > m.cols:
-                grow.append(_append_dim(m.sheet_id, "COLUMNS", nc - m.cols))
-        if grow:
-            self._call(self.http.batch_update, self.key, {"requests": grow})
-            result.grid_requests = 1
-            for sheet, (nr, nc) in need.items():
-                m = metas[sheet]
-                m.rows, m.cols = max(m.rows, nr), max(m.cols, nc)
-
-        # the value ranges: runs of adjacent cells in a row, and one block per appended sheet
-        data: list[dict[str, Any]] = []
-        for sheet, rows in cells.items():
+                requests.append(_append_dim(m.sheet_id, "COLUMNS", nc - m.cols))
+        for sheet, rows in cells.items():  # runs of adjacent cells in a row
+            sheet_id = metas[sheet].sheet_id
             for r in sorted(rows):
                 cols = rows[r]
                 run: list[object] = []
                 start = prev = -2
                 for c in sorted(cols):
                     if c != prev + 1 and run:
-                        data.append(_value_range(sheet, r, start, run))
+                        requests.append(_update_cells(sheet_id, r, start, [run]))
                         run = []
                     if not run:
                         start = c
                     run.append(cols[c])
                     prev = c
                 if run:
-                    data.append(_value_range(sheet, r, start, run))
+                    requests.append(_update_cells(sheet_id, r, start, [run]))
                 result.cells += len(cols)
         for sheet, rows in by_sheet.items():
-            start = self._data_rows[sheet]
-            data.append(
-                {"range": f"{_quote(sheet)}!A{start + 1}", "majorDimension": "ROWS", "values": rows}
-            )
+            requests.append(_update_cells(metas[sheet].sheet_id, self._data_rows[sheet], 0, rows))
             result.cells += sum(len(r) for r in rows)
             result.rows_appended += len(rows)
 
-        for chunk in _chunks(data, self.max_payload_bytes):
-            self._call(
-                self.http.values_batch_update,
-                self.key,
-                {"valueInputOption": "RAW", "data": chunk},
-            )
-            result.value_requests += 1
+        self._call(self.http.batch_update, self.key, {"requests": requests})
+        result.requests = 1
+        for sheet, (nr, nc) in need.items():
+            m = metas[sheet]
+            m.rows, m.cols = max(m.rows, nr), max(m.cols, nc)
         for sheet, rows in by_sheet.items():
             self._data_rows[sheet] += len(rows)
         return result
@@ -620,30 +636,90 @@ class GoogleSheet:
         return RemoteError(f"Google Sheets API refused the request: HTTP {status}: {message}")
 
 
+def _sheet_meta(p: Mapping[str, Any]) -> _SheetMeta:
+    grid = p.get("gridProperties", {})
+    return _SheetMeta(
+        int(p.get("sheetId", 0)),
+        p["title"],
+        int(p.get("index", 0)),
+        int(grid.get("rowCount", 0)),
+        int(grid.get("columnCount", 0)),
+    )
+
+
+# What values:batchGet (UNFORMATTED_VALUE) shows for a cell whose formula fails.
+_ERRORS = {
+    "NULL_VALUE": "#NULL!",
+    "DIVIDE_BY_ZERO": "#DIV/0!",
+    "VALUE": "#VALUE!",
+    "REF": "#REF!",
+    "NAME": "#NAME?",
+    "NUM": "#NUM!",
+    "N_A": "#N/A",
+    "LOADING": "Loading...",
+}
+
+
+def _plain(value: Mapping[str, Any] | None) -> object:
+    """An ExtendedValue as values:batchGet would give it ("" for none)."""
+    if not value:
+        return ""
+    for kind in ("numberValue", "stringValue", "boolValue"):
+        if kind in value:
+            return value[kind]
+    if "errorValue" in value:
+        err = value["errorValue"]
+        return _ERRORS.get(err.get("type", ""), err.get("message") or "#ERROR!")
+    return ""
+
+
+def _grid_rows(data: list[Mapping[str, Any]]) -> tuple[Cells, set[str]]:
+    """The rows of a sheet's GridData (effective values, trailing blanks
+    trimmed, as values:batchGet gives them) and its formula cells."""
+    rows: Cells = []
+    formulas: set[str] = set()
+    for block in data:
+        r0, c0 = int(block.get("startRow", 0)), int(block.get("startColumn", 0))
+        for i, row in enumerate(block.get("rowData") or []):
+            cells = row.get("values") or []
+            out = [""] * c0 + [_plain(cell.get("effectiveValue")) for cell in cells]
+            for j, cell in enumerate(cells):
+                if "formulaValue" in (cell.get("userEnteredValue") or {}):
+                    formulas.add(f"{_col_letters(c0 + j)}{r0 + i + 1}")
+            while out and out[-1] == "":
+                out.pop()
+            while len(rows) < r0 + i:
+                rows.append([])
+            rows.append(out)
+    while rows and not rows[-1]:
+        rows.pop()
+    return rows, formulas
+
+
+def _extended(value: object) -> dict[str, Any]:
+    """A Python value as updateCells' CellData: typed, so text stays text."""
+    v = _to_api(value)
+    if v == "" and value is None:
+        return {}  # no userEnteredValue, and the mask names it: the cell is cleared
+    if isinstance(v, bool):
+        return {"userEnteredValue": {"boolValue": v}}
+    if isinstance(v, int | float):
+        return {"userEnteredValue": {"numberValue": v}}
+    return {"userEnteredValue": {"stringValue": str(v)}}
+
+
+def _update_cells(sheet_id: int, row0: int, col0: int, rows: list[list[object]]) -> dict[str, Any]:
+    return {
+        "updateCells": {
+            "start": {"sheetId": sheet_id, "rowIndex": row0, "columnIndex": col0},
+            "rows": [{"values": [_extended(v) for v in row]} for row in rows],
+            "fields": "userEnteredValue",
+        }
+    }
+
+
 def _append_dim(sheet_id: int, dimension: str, length: int) -> dict[str, Any]:
     return {"appendDimension": {"sheetId": sheet_id, "dimension": dimension, "length": length}}
-
-
-def _value_range(sheet: str, row0: int, col0: int, run: list[object]) -> dict[str, Any]:
-    start = f"{_col_letters(col0)}{row0 + 1}"
-    end = f"{_col_letters(col0 + len(run) - 1)}{row0 + 1}"
-    a1 = start if len(run) == 1 else f"{start}:{end}"
-    return {"range": f"{_quote(sheet)}!{a1}", "majorDimension": "ROWS", "values": [run]}
-
-
-def _chunks(data: list[dict[str, Any]], limit: int) -> Iterable[list[dict[str, Any]]]:
-    """Split value ranges so that no request body is much over ``limit`` bytes."""
-    chunk: list[dict[str, Any]] = []
-    size = 64  # the envelope
-    for item in data:
-        n = len(json.dumps(item, ensure_ascii=False).encode()) + 2
-        if chunk and size + n > limit:
-            yield chunk
-            chunk, size = [], 64
-        chunk.append(item)
-        size += n
-    if chunk:
-        yield chunk
 
 
 # ----------------------------------------------------------------------- opening
@@ -658,7 +734,6 @@ def open_spreadsheet(
     base_url: str | None = None,
     http_client: type[HTTPClient] | None = None,
     identity: Identity | None = None,
-    max_payload_bytes: int = MAX_PAYLOAD_BYTES,
 ) -> GoogleSheet:
     """A :class:`GoogleSheet` for a key or URL. Sends no request until it is used.
 
@@ -701,7 +776,7 @@ def open_spreadsheet(
     http.retry = policy
     http.base_url = base_url
     http.set_timeout(policy.timeout)
-    return GoogleSheet(key, http, identity or who, max_payload_bytes=max_payload_bytes)
+    return GoogleSheet(key, http, identity or who)
 
 
 def open_from_config(config: Any, **kwargs: Any) -> GoogleSheet:

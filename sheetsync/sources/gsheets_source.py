@@ -1,9 +1,12 @@
 """A Google Sheet as a sync source: the Source protocol over ``gsheets.GoogleSheet``.
 
-Per command: one metadata request and one ``values:batchGet`` to read every
-mapped worksheet; one ``values:batchGet`` (formulas) before writing, so formula
-cells are never overwritten; one ``values:batchUpdate`` for all changes (plus
-one ``spreadsheets:batchUpdate`` only when the grid must grow).
+Per command: a pull (or validate) reads every mapped worksheet with one
+``values:batchGet``; a push, sync or diff reads values, formulas and grid
+sizes with one ``spreadsheets.get``, and writes every change with one
+``spreadsheets.batchUpdate`` (grid growth and typed values together, all or
+nothing). The revision is the hash of the values read (Google has no cheaper
+one): an unchanged sheet still costs its one request, but is neither mapped
+nor written.
 
 Google offers no compare-and-swap on values, so a change made in the browser
 between sheetsync's read and its write (a second or so) is not detected, and
@@ -43,41 +46,51 @@ class GSheetsSource:
             base_url=config.api_url or os.environ.get(API_URL_ENV) or None,
         )
         self._hash: str | None = None
+        self._names: list[str] | None = None
+        self._values: dict[str, list[list[Any]]] | None = None  # read by revision()
         self._widths: dict[str, int] = {}
         self._formulas: dict[str, set[str]] = {}
 
     def sheet_names(self) -> list[str]:
+        if self._names is not None:
+            return self._names
         return self.sheet.sheet_names()
 
-    def read(self, sheets: list[str]) -> dict[str, Grid]:
-        present = [s for s in sheets if s in set(self.sheet.sheet_names())]
-        values = self.sheet.read_sheets(present)
-        self._hash = hashlib.sha256(
-            json.dumps([values.get(s) for s in present], default=str).encode()
-        ).hexdigest()
+    def _configured(self) -> list[str]:
+        return list(dict.fromkeys(m.sheet for m in self.config.tables.values()))
+
+    def read(self, sheets: list[str], *, stream: bool = False) -> dict[str, Grid]:
+        """``stream`` (a pull): values only, one ``values:batchGet``; otherwise
+        values, formulas and grid sizes, one ``spreadsheets.get``."""
+        if stream:
+            values = self._values if self._values and list(self._values) == sheets else None
+            values = values or self.sheet.read_sheets(sheets)
+        else:
+            values, self._formulas = self.sheet.read_grid(sheets)
+        self._values = None
+        self._names = list(values)  # every one asked for exists (else the read raised)
+        self._hash = _values_hash(values, sheets)
         self._widths = {s: max((len(r) for r in rows), default=0) for s, rows in values.items()}
         return {s: Grid(s, rows, date1904=False) for s, rows in values.items()}
 
+    def revision(self) -> str | None:
+        """The hash of the configured worksheets' values: reading them is the
+        one request a pull makes, kept for ``read``."""
+        if self._hash is None:
+            sheets = self._configured()
+            self._values = self.sheet.read_sheets(sheets)
+            self._hash = _values_hash(self._values, sheets)
+        return self._hash
+
     def fingerprint(self) -> str:
         if self._hash is None:
-            self.read(self.sheet_names())
+            self.read(self._configured(), stream=True)
         return self._hash or ""
 
     def formula_cells(self, sheet: str) -> set[str]:
-        if sheet not in self._formulas:
-            resp = self.sheet._call(
-                self.sheet.http.values_batch_get,
-                self.sheet.key,
-                [f"'{sheet.replace(chr(39), chr(39) * 2)}'"],
-                {"valueRenderOption": "FORMULA", "majorDimension": "ROWS"},
-            )
-            rows = (resp.get("valueRanges") or [{}])[0].get("values", [])
-            self._formulas[sheet] = {
-                a1(r, c)
-                for r, row in enumerate(rows, start=1)
-                for c, v in enumerate(row, start=1)
-                if isinstance(v, str) and v.startswith("=")
-            }
+        if sheet not in self._formulas:  # not read with its formulas yet
+            _, formulas = self.sheet.read_grid([sheet])
+            self._formulas.update(formulas)
         return self._formulas[sheet]
 
     def write_refusal(self) -> None:
@@ -113,3 +126,9 @@ class GSheetsSource:
         self._hash = ""  # unknown until read again; a later push then skips the changed-since check
         self._formulas.clear()
         return result
+
+
+def _values_hash(values: Mapping[str, Any], sheets: list[str]) -> str:
+    return hashlib.sha256(
+        json.dumps([values.get(s) for s in sheets], default=str).encode()
+    ).hexdigest()

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import RefusedError, WorkbookError
-from ..grid import Grid
+from ..grid import CHUNK_ROWS, Grid
 from .changes import CellWrite, RowAppend, file_sha256
 
 if TYPE_CHECKING:
@@ -26,6 +26,33 @@ MAX_UNCOMPRESSED = 1 << 30  # 1 GiB of XML in all
 MAX_RATIO = 200  # a member that inflates more than this (and is big) is a bomb
 MAX_MEMBERS = 10_000
 _DATE1904 = re.compile(rb"<(?:\w+:)?workbookPr\b[^>]*\bdate1904=\"(?:1|true)\"")
+
+
+def check_package(z: zipfile.ZipFile, name: str) -> list[zipfile.ZipInfo]:
+    """The parts of a zip package (workbook or mind map), refusing one with too
+    many parts, a part that inflates like a zip bomb, or too much in all."""
+    infos = z.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise WorkbookError(f"{name}: has {len(infos)} parts; refusing it as unsafe")
+    total = 0
+    for info in infos:
+        total += info.file_size
+        big = info.file_size > 10 << 20
+        if big and info.file_size > MAX_RATIO * max(info.compress_size, 1):
+            raise WorkbookError(
+                f"{name}: part {info.filename} inflates {info.file_size // max(info.compress_size, 1)}×; "
+                "refusing it as a zip bomb"
+            )
+    if total > MAX_UNCOMPRESSED:
+        raise WorkbookError(
+            f"{name}: unpacks to {total >> 20} MiB, over the {MAX_UNCOMPRESSED >> 20} MiB limit"
+        )
+    return infos
+
+
+def declares_dtd(head: bytes) -> bool:
+    """Whether the start of an XML document declares a DTD (the door to entity bombs)."""
+    return b"<!DOCTYPE" in head.upper()
 
 
 def check_workbook(path: Path) -> bool:
@@ -46,22 +73,7 @@ def check_workbook(path: Path) -> bool:
         raise WorkbookError(f"{name}: is not an Excel workbook (.xlsx/.xlsm)")
     try:
         with zipfile.ZipFile(path) as z:
-            infos = z.infolist()
-            if len(infos) > MAX_MEMBERS:
-                raise WorkbookError(f"{name}: has {len(infos)} parts; refusing it as unsafe")
-            total = 0
-            for info in infos:
-                total += info.file_size
-                big = info.file_size > 10 << 20
-                if big and info.file_size > MAX_RATIO * max(info.compress_size, 1):
-                    raise WorkbookError(
-                        f"{name}: part {info.filename} inflates {info.file_size // max(info.compress_size, 1)}×; "
-                        "refusing it as a zip bomb"
-                    )
-            if total > MAX_UNCOMPRESSED:
-                raise WorkbookError(
-                    f"{name}: unpacks to {total >> 20} MiB, over the {MAX_UNCOMPRESSED >> 20} MiB limit"
-                )
+            infos = check_package(z, name)
             names = {i.filename for i in infos}
             if "xl/workbook.xml" not in names:
                 raise WorkbookError(
@@ -70,9 +82,7 @@ def check_workbook(path: Path) -> bool:
             for info in infos:
                 if info.filename.endswith((".xml", ".rels")):
                     with z.open(info) as part:
-                        if b"<!DOCTYPE" in part.read(4096).upper().replace(
-                            b"<!doctype", b"<!DOCTYPE"
-                        ):
+                        if declares_dtd(part.read(4096)):
                             raise WorkbookError(
                                 f"{name}: part {info.filename} declares an XML DTD, which Excel never "
                                 "writes; refusing it as unsafe"
@@ -82,8 +92,11 @@ def check_workbook(path: Path) -> bool:
         raise WorkbookError(f"{name}: is a damaged zip file ({e})") from None
 
 
-def read_workbook(path: Path, sheets: list[str] | None = None) -> tuple[list[str], dict[str, Grid]]:
-    """Sheet names and the values of ``sheets`` (None: all), via calamine."""
+def read_workbook(
+    path: Path, sheets: list[str] | None = None, *, stream: bool = False
+) -> tuple[list[str], dict[str, Grid]]:
+    """Sheet names and the values of ``sheets`` (None: all), via calamine;
+    ``stream``: grids whose rows come in chunks (``Grid.chunks``)."""
     import python_calamine as pc
 
     date1904 = check_workbook(path)
@@ -101,13 +114,29 @@ def read_workbook(path: Path, sheets: list[str] | None = None) -> tuple[list[str
         for sheet in names if sheets is None else sheets:
             if sheet not in names:
                 continue
-            rows: list[list[Any]] = wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+            ws = wb.get_sheet_by_name(sheet)
+            if stream:
+                grids[sheet] = Grid(sheet, [], date1904, rest=_row_chunks(ws))
+                continue
+            rows: list[list[Any]] = ws.to_python(skip_empty_area=False)
             grids[sheet] = Grid(sheet, rows, date1904)
     except Exception as e:
         raise WorkbookError(f"{path.name}: sheet {sheet!r} cannot be read ({e})") from None
     finally:
         wb.close()
     return names, grids
+
+
+def _row_chunks(ws: Any) -> Iterator[list[list[Any]]]:
+    """A loaded sheet's rows from row 1 and column A (as ``to_python`` gives
+    them), a chunk at a time; the sheet is freed once they are all given."""
+    from itertools import islice
+
+    rows = ws.iter_rows()  # from row 1, but from the first column in use
+    pad = [""] * ws.start[1] if ws.start else []
+    del ws
+    while chunk := list(islice(rows, CHUNK_ROWS)):
+        yield [pad + r for r in chunk] if pad else chunk
 
 
 class XlsxSource:
@@ -126,15 +155,27 @@ class XlsxSource:
             self._names, _ = read_workbook(self.path, [])
         return self._names
 
-    def read(self, sheets: list[str]) -> dict[str, Grid]:
-        self._hash = file_sha256(self.path) if self.path.exists() else None
-        self._names, grids = read_workbook(self.path, sheets)
+    def read(self, sheets: list[str], *, stream: bool = False) -> dict[str, Grid]:
+        self.revision()  # the bytes about to be parsed (unless hashed just before)
+        self._names, grids = read_workbook(self.path, sheets, stream=stream)
         return grids
+
+    def revision(self) -> str | None:
+        """The SHA-256 of the file's bytes (None: no such file)."""
+        if self._hash is None and self.path.is_file():
+            self._hash = file_sha256(self.path)
+        return self._hash
 
     def fingerprint(self) -> str:
         if self._hash is None:
             self._hash = file_sha256(self.path)
         return self._hash
+
+    def uncalculated_cells(self, sheets: list[str]) -> dict[str, set[str]]:
+        """Formula cells without a calculated result, per sheet (after a push)."""
+        from .xlsx_write import uncalculated_cells
+
+        return uncalculated_cells(self.path, sheets)
 
     def formula_cells(self, sheet: str) -> set[str]:
         from .xlsx_write import formula_cells  # the writer loads only when writing

@@ -10,6 +10,11 @@ besides the written worksheets:
 * ``xl/workbook.xml`` gets ``fullCalcOnLoad="1"`` on ``<calcPr>`` when the
   workbook holds any formula (worksheet ``<f>``), so Excel recalculates on open;
   workbooks without formulas keep it untouched.
+* Every formula cell, on any sheet, that may depend on a cell the patch
+  changed loses its cached result (``<v>``, and ``t``): a stale result is
+  never left for a reader that does not recalculate (``xlsx_deps`` decides,
+  erring towards "depends"; ``PatchResult.uncached`` lists them). Those
+  worksheets change in those cells only.
 * ``xl/tables/tableN.xml`` of an Excel table that appended rows extend
   (its ``ref`` and its ``autoFilter ref``).
 
@@ -58,7 +63,7 @@ import struct
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -68,6 +73,7 @@ from xml.etree import ElementTree as ET
 from ..errors import RefusedError, WorkbookError
 from ..grid import column_index, column_letter
 from .changes import CellValue, CellWrite, RowAppend, file_sha256
+from .xlsx_deps import Dirty, Formula, Parsed, defined_names, parse_formula, stale_cells
 
 __all__ = [
     "CellWrite",
@@ -77,6 +83,7 @@ __all__ = [
     "formula_cells",
     "patch_workbook",
     "shift_formula",
+    "uncalculated_cells",
 ]
 
 
@@ -102,6 +109,7 @@ class PatchResult:
     backup: Path | None = None
     warnings: list[str] = field(default_factory=list)
     changed: bool = False
+    uncached: set[tuple[str, str]] = field(default_factory=set)  # (sheet, ref): result removed
 
 
 def formula_cells(path: Path, sheet: str) -> set[str]:
@@ -113,6 +121,28 @@ def formula_cells(path: Path, sheet: str) -> set[str]:
         part = pkg.sheet_part(sheet)
         ws = _Sheet(pkg.read(part), where=part)
         return {_ref(r, c) for r, c in ws.formula_positions()}
+
+
+def uncalculated_cells(path: Path, sheets: Iterable[str]) -> dict[str, set[str]]:
+    """Refs of the formula cells with no calculated result (no cached ``<v>``),
+    per sheet: what a push leaves until Excel or LibreOffice recalculates.
+    Only looked for when the workbook asks to be recalculated on open
+    (``fullCalcOnLoad``, as a push sets it); otherwise ``{}`` at once."""
+    path = Path(path)
+    with _open_checked(path) as f, _zip(path, f) as zf:
+        pkg = _Package(path, zf)
+        if not _FULL_CALC.search(pkg.read(pkg.workbook_part)):
+            return {}
+        out: dict[str, set[str]] = {}
+        for sheet in sheets:
+            try:
+                part = pkg.sheet_part(sheet)
+            except WorkbookError:
+                continue
+            refs = _Sheet(pkg.read(part), where=part).uncalculated()
+            if refs:
+                out[sheet] = refs
+        return out
 
 
 def patch_workbook(
@@ -203,9 +233,11 @@ def _plan(
     )
     replacements: dict[str, bytes | list[bytes | memoryview]] = {}
     formulas_seen = False
+    dirty = Dirty()
     for name in sheets:
         part = pkg.sheet_part(name)
         ws = _Sheet(pkg.read(part), pkg.date1904, pkg.date_style, where=part)
+        counts = (len(result.written), len(result.appended_rows), len(result.deleted_rows))
         table_edits = ws.apply(
             name,
             [w for w in writes if w.sheet == name],
@@ -217,14 +249,51 @@ def _plan(
         if ws.edits:
             replacements[part] = ws.pieces()
             replacements.update(table_edits)
+            for w in result.written[counts[0] :]:
+                dirty.add(name, *_parse_ref(w.ref))
+            for num in result.appended_rows[counts[1] :] + result.deleted_rows[counts[2] :]:
+                dirty.add_row(name, num)
         formulas_seen = formulas_seen or ws.has_formulas()
     if replacements:
         wb = pkg.read(pkg.workbook_part)
         if formulas_seen or pkg.any_formulas(exclude=set(replacements)):
+            _drop_stale_results(pkg, wb, dirty, replacements, result)
             new_wb = _set_full_calc(wb)
             if new_wb != wb:
                 replacements[pkg.workbook_part] = new_wb
     return replacements
+
+
+def _drop_stale_results(
+    pkg: _Package,
+    wb: bytes,
+    dirty: Dirty,
+    replacements: dict[str, bytes | list[bytes | memoryview]],
+    result: PatchResult,
+) -> None:
+    """Remove the cached result of every formula cell, on any sheet, that may
+    depend on a cell this patch changed (see ``xlsx_deps``), so that no reader
+    sees an old result; Excel and LibreOffice recalculate on open."""
+    sheets: dict[str, _Sheet] = {}
+    formulas: list[Formula] = []
+    for name, part in pkg.sheets.items():
+        if part is None or part.lower() not in pkg.names:
+            continue
+        part = pkg.names[part.lower()]
+        new = replacements.get(part)
+        data = pkg.read(part) if new is None else b"".join(new) if isinstance(new, list) else new
+        if not _has_formula_tag(data, None):
+            continue
+        ws = _Sheet(data, where=part)
+        sheets[name] = ws
+        formulas += ws.formulas(name)
+    names = defined_names(wb)
+    for name, cells in stale_cells(formulas, dirty, names).items():
+        ws = sheets[name]
+        if ws.drop_cached(cells):
+            part = pkg.sheet_part(name)
+            replacements[part] = ws.pieces()
+            result.uncached.update((name, _ref(r, c)) for r, c in cells)
 
 
 # ----------------------------------------------------------------------------- package
@@ -520,6 +589,8 @@ def _number(x: float | int) -> bytes:
 
 
 _F_ANY = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?f[\s>/]")
+_F_ELEMENT = re.compile(rb"<((?:[\w.-]+:)?)f\b([^>]*?)(?:/>|>([^<]*)</(?:[\w.-]+:)?f>)")
+_V_ELEMENT = re.compile(rb"<(?:[\w.-]+:)?v\b(?:[^>]*/>|[^>]*>[^<]*</(?:[\w.-]+:)?v>)")
 _F_END = re.compile(rb"</(?:[A-Za-z_][\w.-]*:)?f>")
 
 
@@ -633,6 +704,8 @@ class _Cell:
 
 _ROW_NUM = re.compile(rb"""\sr\s*=\s*["'](\d+)["']""")
 _CELL_COL = re.compile(rb"""\sr\s*=\s*["']\$?([A-Za-z]{1,3})\$?\d+["']""")
+_FULL_CALC = re.compile(rb"""\sfullCalcOnLoad\s*=\s*["'](?:1|true)["']""")
+_CELL_REF = re.compile(rb"""\sr\s*=\s*["']\$?([A-Za-z]{1,3})\$?(\d+)["']""")
 
 
 class _NoRowNumbers(Exception):
@@ -864,6 +937,116 @@ class _Sheet:
         for r1, c1, r2, c2 in self.arrays():
             found.update((r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1))
         return found
+
+    def formulas(self, sheet: str) -> list[Formula]:
+        """Every formula of this sheet with what it refers to (shared formulas
+        through their master, array formulas with the range they fill)."""
+        out: list[Formula] = []
+        parsed: dict[str, Parsed] = {}
+
+        def parse(text: str) -> Parsed:
+            if text not in parsed:
+                parsed[text] = parse_formula(text)
+            return parsed[text]
+
+        data, p = self.data, self.p
+        cell_open = b"<" + p + b"c"
+        body_start, body_end = self.sd_body
+        f_re = re.compile(
+            rb"<" + re.escape(p) + rb"f\b([^>]*?)(?:/>|>([^<]*)</" + re.escape(p) + rb"f>)"
+        )
+        for m in f_re.finditer(data, body_start, body_end):
+            at = data.rfind(cell_open, body_start, m.start())
+            tag_end = data.find(b">", at)
+            rm = _CELL_REF.search(data, at, tag_end) if at >= 0 else None
+            if rm is None:  # a cell without r=: read the rows one by one
+                return self._formulas_by_row(sheet, parse)
+            row, col = int(rm.group(2)), _col_index(rm.group(1).decode())
+            a = _attrs(m.group(1))
+            kind = a.get(b"t", b"normal")
+            text = _xml_unescape(m.group(2).decode()) if m.group(2) else ""
+            f = self._formula(sheet, row, col, a, kind, text, parse)
+            out.append(f)
+        return out
+
+    def _formulas_by_row(self, sheet: str, parse: Callable[[str], Parsed]) -> list[Formula]:
+        out: list[Formula] = []
+        data = self.data
+        for row in self.rows():
+            if not _F_ANY.search(data, row.open_end, row.close_start):
+                continue
+            for c in self.cells(row):
+                m = _F_ELEMENT.search(c.inner)
+                if not m:
+                    continue
+                a = _attrs(m.group(2))
+                kind = a.get(b"t", b"normal")
+                text = _xml_unescape((m.group(3) or b"").decode())
+                out.append(self._formula(sheet, row.num, c.col, a, kind, text, parse))
+        return out
+
+    def _formula(
+        self,
+        sheet: str,
+        row: int,
+        col: int,
+        a: dict[bytes, bytes],
+        kind: bytes,
+        text: str,
+        parse: Callable[[str], Parsed],
+    ) -> Formula:
+        f = Formula(sheet, row, col, Parsed(unanalysable=True))
+        if kind == b"shared" and not text:
+            master = self._shared_master(a.get(b"si", b""))
+            if master:
+                mr, mc, mtext = master
+                f = Formula(sheet, row, col, parse(mtext), row - mr, col - mc)
+        elif kind in (b"normal", b"shared", b"array") and text:
+            f.parsed = parse(text)
+        if kind in (b"array", b"dataTable") and b"ref" in a:
+            with contextlib.suppress(ValueError):
+                f.outputs = _parse_range(a[b"ref"].decode())
+        return f
+
+    def uncalculated(self) -> set[str]:
+        """Refs of the formula cells that hold no cached result."""
+        data, p = self.data, self.p
+        cell_open, cell_close = b"<" + p + b"c", b"</" + p + b"c>"
+        body_start, body_end = self.sd_body
+        v_tag = re.compile(rb"<" + re.escape(p) + rb"v\b")
+        out = set()
+        f_re = re.compile(rb"<" + re.escape(p) + rb"f\b")
+        for m in f_re.finditer(data, body_start, body_end):
+            at = data.rfind(cell_open, body_start, m.start())
+            end = data.find(cell_close, m.end(), body_end)
+            if at < 0 or end < 0 or v_tag.search(data, m.end(), end):
+                continue
+            rm = _CELL_REF.search(data, at, data.find(b">", at))
+            if rm is not None:
+                out.add(rm.group(1).decode().upper() + rm.group(2).decode())
+        return out
+
+    def drop_cached(self, cells: set[tuple[int, int]]) -> bool:
+        """Remove the cached value (``<v>``, and ``t``) of these cells; True if any had one."""
+        by_row: dict[int, set[int]] = {}
+        for r, c in cells:
+            by_row.setdefault(r, set()).add(c)
+        before = len(self.edits)
+        for num, cols in sorted(by_row.items()):
+            row, _ = self.find_row(num)
+            if row is None:
+                continue
+            for cell in self.cells(row):
+                if cell.col not in cols:
+                    continue
+                inner = _V_ELEMENT.sub(b"", cell.inner)
+                if inner == cell.inner:
+                    continue
+                attrs = _drop_attrs(cell.attrs, (b"t",))
+                p = self.p
+                xml = b"<" + p + b"c" + attrs + b">" + inner + b"</" + p + b"c>"
+                self.edits.append((cell.start, cell.end, xml))
+        return len(self.edits) > before
 
     def _shared_master(self, si: bytes) -> tuple[int, int, str] | None:
         """(row, col, text) of the master cell of shared formula ``si``."""

@@ -6,7 +6,7 @@ depend on the history it was taken from: later pulls, key changes and schema
 changes leave it as saved.
 
 Revision ID: 0010_baselines
-Revises: 0004
+Revises: 0006
 Create Date: 2026-12-02
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_baselines"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
