@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 
 import openpyxl
 import pytest
-from dated_model import run
+import sqlalchemy as sa
+import time_machine
+from dated_model import invoke, run
 from pg import *  # noqa: F403  (fixtures: store_url)
+
+from sheetsync.store import SCHEMA, Store
 
 METRICS = [
     "attainment",
@@ -140,3 +145,50 @@ def test_explain_refuses_what_it_cannot_explain(dated) -> None:
     assert bad.exit_code != 0 and "no rep 'Nobody'" in bad.output
     bad = run(dated, "explain", "budget", "--project", "NOPE")
     assert bad.exit_code != 0 and "no project 'NOPE'" in bad.output
+
+
+def _layouts(db: str) -> list[dict]:
+    """Each pull's layout of the quotas, oldest first."""
+    store = Store(db)
+    t = SCHEMA["snapshots"]
+    with store.engine.connect() as c:
+        rows = c.execute(sa.select(t.c.layout, t.c.summary).order_by(t.c.id)).all()
+    store.close()
+    return [(r.layout["quotas"], r.summary) for r in rows]
+
+
+def test_a_skipped_pull_and_a_moved_sheet_keep_the_cells_right(dated) -> None:
+    """An unchanged workbook is not read again (issue 18): its snapshot repeats the
+    last one's layout. New bytes with the same values (a blank row inserted
+    above the quotas) write nothing, but the snapshot holds this read's rows,
+    so explain names the cells where the figures now are."""
+    plan, db = dated
+    args = ("explain", "attainment", "--team", "Enterprise", "--as-of", "2026-12-02", "--json")
+    before = json.loads(run(dated, *args).stdout)
+    with time_machine.travel(datetime(2026, 12, 2, 9, 30, tzinfo=UTC), tick=False):
+        res = invoke("--config", plan / "sheetsync.toml", "--db", db, "pull")
+    assert res.exit_code == 0, res.output
+    (prev, _), (skipped, summary) = _layouts(db)[-2:]
+    assert summary["unchanged_since"] and skipped == prev and prev["rows"]
+    again = json.loads(run(dated, *args).stdout)
+    assert again["sources"] == "sales_plan.xlsx, read Dec 2, 2026 09:30 UTC"  # the look
+    assert again == before | {"sources": again["sources"]}  # the very same cells
+
+    book_path = plan / "sales_plan.xlsx"
+    book = openpyxl.load_workbook(book_path)
+    book["Quotas"].insert_rows(2)
+    book.save(book_path)
+    with time_machine.travel(datetime(2026, 12, 2, 9, 45, tzinfo=UTC), tick=False):
+        res = invoke("--config", plan / "sheetsync.toml", "--db", db, "pull")
+    assert res.exit_code == 0, res.output
+    (_, _), (moved, summary) = _layouts(db)[-2:]
+    assert "unchanged_since" not in summary and not summary["quotas"]["updated"]
+    assert not summary["quotas"]["inserted"] and not summary["quotas"]["deleted"]
+    assert moved["rows"] == [[first + 1, n] for first, n in prev["rows"]]
+    after = json.loads(run(dated, *args).stdout)
+    assert after["value"] == before["value"]
+    closed = after["inputs"][0]
+    shifted = [f"'Quotas'!F{int(c.split('!F')[1]) + 1}" for c in before["inputs"][0]["cells"]]
+    assert closed["cells"] == shifted
+    book = openpyxl.load_workbook(book_path)
+    assert sum(cell_values(book, closed["cells"])) == closed["value"]
