@@ -938,12 +938,13 @@ def _table_name(app: App, table: str) -> str:
 
 
 def _since(app: App, day: date | None):
-    """The moment ``--since D`` means: the plan as the model knew it at the end of D."""
+    """The moment ``--since D`` means: the plan as the model knew it at the end of D
+    (in the report's time zone, as for --as-of)."""
     if day is None:
         return None
-    from .plan import known_at
+    from .plan import known_at, report_zone
 
-    return known_at(app.store, day)
+    return known_at(app.store, day, report_zone(app.config))
 
 
 def _change_line(e: Any, show: Callable[[Any], str]) -> str:
