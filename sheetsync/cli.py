@@ -925,6 +925,289 @@ def diff(app: App, sources: tuple[str, ...], rebind: bool, as_json: bool) -> Non
     _exit_on_conflicts(plans)
 
 
+def _table_name(app: App, table: str) -> str:
+    from .model import TABLES
+
+    name = table.strip().lower()
+    if name not in TABLES:
+        raise UsageError(
+            f"no table {table!r}: the model's tables are {', '.join(TABLES)}",
+            hint="e.g. sheetsync log quotas",
+        )
+    return name
+
+
+def _since(app: App, day: date | None):
+    """The moment ``--since D`` means: the plan as the model knew it at the end of D
+    (in the report's time zone, as for --as-of)."""
+    if day is None:
+        return None
+    from .plan import known_at, report_zone
+
+    return known_at(app.store, day, report_zone(app.config))
+
+
+def _change_line(e: Any, show: Callable[[Any], str]) -> str:
+    parts = []
+    for c in e.fields:
+        cell = f" {e.cells[c.field]}" if c.field in e.cells else ""
+        if e.kind == "changed":
+            parts.append(f"{c.field} {show(c.old)} → {show(c.new)}{cell}")
+        elif e.kind == "new":
+            parts.append(f"{c.field} {show(c.new)}{cell}")
+    return "; ".join(parts)
+
+
+@cli.command()
+@click.argument("table")
+@click.argument("key", required=False)
+@click.option("--field", "field_name", metavar="FIELD", help="Only changes of this field.")
+@click.option(
+    "--since", type=DayType(), default=None, help="Only changes after the end of this day."
+)
+@json_option
+@pass_app
+def log(
+    app: App, table: str, key: str | None, field_name: str | None, since: Any, as_json: bool
+) -> None:
+    """One record's (or a whole table's) changes over time: when, from which
+    source and cell, which field, old → new.
+
+    \b
+    KEY is the record's key as the report shows it ("Dana Kim / 2026-11" when
+    the key has two columns).
+    Example:
+        sheetsync log milestones M-3 --field due
+        sheetsync log quotas --since 2026-11-23
+    """
+    from .explain import Provenance
+    from .history import record_log, stored_key
+    from .merge import show
+
+    name = _table_name(app, table)
+    spec = app.config.table_spec(name)
+    if field_name and field_name not in spec.field_by_name:
+        raise UsageError(
+            f"{name} has no field {field_name!r}: its fields are " + ", ".join(spec.field_by_name),
+        )
+    skey = stored_key(spec, key) if key is not None else None
+    entries = record_log(
+        app.store,
+        name,
+        skey,
+        field_name=field_name,
+        since=_since(app, since),
+        cells=Provenance(app.store, app.config),
+    )
+    if key is not None and not entries and not app.store.history(name, skey):
+        raise UsageError(f"{name} has no record {key!r}", hint=f"see sheetsync log {name}")
+    if as_json:
+        _print_json([e.as_dict() for e in entries])
+        return
+    if not entries:
+        app.say("No changes.")
+        return
+    from .store import show_key
+
+    for e in entries:
+        who = f" ({e.source})" if e.source else ""
+        click.echo(
+            f"{e.at:%Y-%m-%d %H:%M}  {show_key(e.key)}  {e.kind}{who}  {_change_line(e, show)}"
+        )
+
+
+@cli.command()
+@click.option(
+    "--since", type=DayType(), required=True, help="From the plan at the end of this day."
+)
+@click.option(
+    "--until",
+    type=DayType(),
+    default=None,
+    help="To the plan at the end of this day (default: now).",
+)
+@json_option
+@pass_app
+def changes(app: App, since: Any, until: Any, as_json: bool) -> None:
+    """What changed across the model in a period: new, changed and removed
+    records, by table (the terminal twin of the report's "what changed").
+
+    \b
+    Example:
+        sheetsync changes --since 2026-11-23 --until 2026-11-30
+    """
+    from .history import changes_between
+    from .merge import show
+
+    result = changes_between(app.store, _since(app, since), _since(app, until))
+    if as_json:
+        _print_json(
+            {
+                name: {
+                    kind: [
+                        {
+                            "key": c.shown_key,
+                            "fields": {f.field: {"old": f.old, "new": f.new} for f in c.fields},
+                        }
+                        if kind == "changed"
+                        else {"key": c.shown_key}
+                        for c in getattr(t, kind)
+                    ]
+                    for kind in ("added", "changed", "removed")
+                }
+                for name, t in result.items()
+            }
+        )
+        return
+    out = []
+    for name, t in result.items():
+        if t.empty:
+            continue
+        out.append(
+            click.style(
+                f"{name}: {len(t.added)} new, {len(t.changed)} changed, {len(t.removed)} removed",
+                bold=True,
+            )
+        )
+        out += [f"  + {c.shown_key}" for c in t.added]
+        out += [
+            f"  ~ {c.shown_key}: "
+            + "; ".join(f"{f.field} {show(f.old)} → {show(f.new)}" for f in c.fields)
+            for c in t.changed
+        ]
+        out += [f"  - {c.shown_key}" for c in t.removed]
+    click.echo("\n".join(out) if out else "No changes.")
+
+
+@cli.command()
+@click.argument("metric", metavar="METRIC")
+@click.option("--team", default=None, help="One team's figure (quota figures).")
+@click.option("--rep", default=None, help="One rep's figure (quota figures).")
+@click.option("--project", default=None, help="One project's figure (milestones, budget).")
+@as_of_option
+@json_option
+@pass_app
+def explain(
+    app: App,
+    metric: str,
+    team: str | None,
+    rep: str | None,
+    project: str | None,
+    as_of: Any,
+    as_json: bool,
+) -> None:
+    """How a headline figure is computed, from which cells, under which rule.
+
+    \b
+    METRIC is one of: attainment, period-attainment, pace, projection, gap,
+    required, rag, milestones, budget, spend-to-revenue.
+    Example:
+        sheetsync explain attainment --team Enterprise
+        sheetsync explain budget --project GROW20 --json
+    """
+    from .explain import explain as explain_figure
+    from .plan import plan_as_of
+
+    day = app.day(as_of)
+    plan = plan_as_of(app.store, app.config, day)
+    e = explain_figure(
+        app.store, plan, app.config, metric.strip().lower(), team=team, rep=rep, project=project
+    )
+    if plan.note:
+        app.note(plan.note)
+    if as_json:
+        _print_json(e.as_dict())
+        return
+    click.echo("\n".join(e.lines()))
+
+
+@cli.group(cls=SheetsyncGroup)
+def baseline() -> None:
+    """Named copies of the plan as of a day, to report variance against
+    (`report --baseline NAME`)."""
+
+
+@baseline.command("save")
+@click.argument("name")
+@click.option(
+    "--as-of",
+    type=DayType(),
+    default=None,
+    help="The plan as the model knew it at the end of this day; default today.",
+)
+@pass_app
+def baseline_save(app: App, name: str, as_of: Any) -> None:
+    """Save the plan as of a day under NAME (it stays as saved, whatever is
+    pulled later).
+
+    \b
+    Example:
+        sheetsync baseline save q4-plan --as-of 2026-10-01
+    """
+    from .plan import plan_as_of
+
+    if not name.strip():
+        raise UsageError("a baseline needs a name", hint="e.g. sheetsync baseline save q4-plan")
+    day = app.day(as_of)
+    plan = plan_as_of(app.store, app.config, day)
+    assert plan.known_at is not None
+    saved = app.store.save_baseline(name.strip(), day, plan.known_at, plan.current)
+    if plan.note:
+        app.note(plan.note)
+    counts = ", ".join(f"{n} {t}" for t, n in saved.records.items() if n)
+    app.say(f"Saved baseline {saved.name!r}: the plan as of {day.isoformat()} ({counts})")
+
+
+@baseline.command("list")
+@json_option
+@pass_app
+def baseline_list(app: App, as_json: bool) -> None:
+    """The saved baselines: name, day, when saved."""
+    saved = app.store.baselines()
+    if as_json:
+        _print_json(
+            [
+                {
+                    "name": b.name,
+                    "as_of": b.as_of.isoformat(),
+                    "saved_at": b.saved_at.isoformat(sep=" ", timespec="seconds"),
+                    "records": b.records,
+                }
+                for b in saved
+            ]
+        )
+        return
+    if not saved:
+        app.say("No baselines saved (sheetsync baseline save NAME).")
+        return
+    click.echo(
+        "\n".join(
+            _table(
+                [
+                    [
+                        b.name,
+                        b.as_of.isoformat(),
+                        f"{b.saved_at:%Y-%m-%d %H:%M}",
+                        str(sum(b.records.values())),
+                    ]
+                    for b in saved
+                ],
+                ["Baseline", "Plan as of", "Saved (UTC)", "Records"],
+                {3},
+            )
+        )
+    )
+
+
+@baseline.command("drop")
+@click.argument("name")
+@pass_app
+def baseline_drop(app: App, name: str) -> None:
+    """Forget the baseline NAME."""
+    app.store.drop_baseline(name)
+    app.say(f"Dropped baseline {name!r}")
+
+
 @cli.command()
 @as_of_option
 @click.option(
@@ -950,6 +1233,12 @@ def diff(app: App, sources: tuple[str, ...], rebind: bool, as_json: bool) -> Non
     help="Templates that override or extend the built-ins (repeatable).",
 )
 @click.option("--team", "teams", multiple=True, help="Only these teams' quotas (repeatable).")
+@click.option(
+    "--baseline",
+    "baseline_name",
+    metavar="NAME",
+    help="Add the variance against this saved baseline (default: [report] baseline).",
+)
 @pass_app
 def report(
     app: App,
@@ -959,6 +1248,7 @@ def report(
     as_html: bool,
     template_dirs: tuple[Path, ...],
     teams: tuple[str, ...],
+    baseline_name: str | None,
 ) -> None:
     """Render a status report from the model as a PDF (or HTML).
 
@@ -967,6 +1257,7 @@ def report(
         sheetsync report --report executive -o status.pdf
         sheetsync report --as-of 2026-11-30 --html
     """
+    from .explain import explain_all
     from .plan import plan_as_of
     from .report import context_for, render_context
 
@@ -983,7 +1274,12 @@ def report(
         plan = plan_as_of(app.store, app.config, day)
         if step:
             step("building the report")
-        ctx = context_for(plan, app.config, name=name, teams=teams)
+        wanted = baseline_name or app.config.report.baseline
+        saved = app.store.baseline_records(wanted) if wanted else None
+        explained = explain_all(app.store, plan, app.config, teams) if name == "weekly" else ()
+        ctx = context_for(
+            plan, app.config, name=name, teams=teams, baseline=saved, explained=explained
+        )
         data = render_context(
             ctx, app.config, fmt="html" if as_html else "pdf", template_dirs=dirs, progress=step
         )

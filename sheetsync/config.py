@@ -87,6 +87,7 @@ class ReportSettings:
     logo: Path | None = None
     colors: dict[str, str] = field(default_factory=dict)
     template_dir: Path | None = None
+    baseline: str | None = None  # report variance against this saved baseline
 
 
 @dataclass(frozen=True)
@@ -416,6 +417,7 @@ REPORT_KEYS = (
     "logo",
     "colors",
     "template_dir",
+    "baseline",
 )
 
 
@@ -442,6 +444,7 @@ def _report(section: dict[str, Any], root: Path) -> ReportSettings:
         logo=(root / logo).resolve() if logo else None,
         colors=dict(_take(section, "colors", dict, w, {})),
         template_dir=(root / tdir).resolve() if tdir else None,
+        baseline=_take(section, "baseline", str, w) or None,
     )
 
 

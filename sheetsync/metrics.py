@@ -224,6 +224,17 @@ class Pace:
         return max(self.expected - self.actual, 0.0)
 
 
+def in_actual(p: Part, as_of: date) -> bool:
+    """Whether a part's actual counts in ``Pace.actual``: its period has begun."""
+    return p.start <= as_of
+
+
+def in_target_to_date(p: Part, covered: date) -> bool:
+    """Whether a part's target counts in ``Pace.target_to_date`` (attainment's
+    denominator): its period has begun by ``covered``."""
+    return p.start <= covered
+
+
 def pace_parts(parts: Sequence[Part], as_of: date, settings: RagSettings) -> Pace:
     """Pace the actuals of ``parts`` (e.g. monthly quotas) against their targets.
 
@@ -237,14 +248,14 @@ def pace_parts(parts: Sequence[Part], as_of: date, settings: RagSettings) -> Pac
     e = max(p.end for p in parts)
     covered = covered_until(parts, as_of)
     target = sum(p.target for p in parts)
-    actual = sum(p.actual or 0.0 for p in parts if p.start <= as_of)
+    actual = sum(p.actual or 0.0 for p in parts if in_actual(p, as_of))
     if covered is None:
         to_date = expected = 0.0
         projection = pace = None
         begun = any(p.start <= as_of for p in parts)
         rag = Rag(GREY, None, "no actuals entered yet" if begun else "not begun yet")
     else:
-        to_date = sum(p.target for p in parts if p.start <= covered)
+        to_date = sum(p.target for p in parts if in_target_to_date(p, covered))
         expected = sum(straight_line(p.target, p.start, p.end, covered) for p in parts)
         pace = ratio(actual, expected)
         projection = run_rate_projection(actual, s, e, covered)
@@ -337,6 +348,7 @@ class QuotaLine:
     end: date
     quota: float
     closed: float | None  # None: not reported yet
+    index: int = -1  # position of its record in the quotas given (see sheetsync.explain)
 
 
 @dataclass(frozen=True)
@@ -405,7 +417,7 @@ def quota_lines(
     cache: dict[str, tuple[date, date] | None] = {}
     out: list[QuotaLine] = []
     skipped = 0
-    for q in quotas:
+    for index, q in enumerate(quotas):
         label = str(q.get("period") or "")
         if label not in cache:
             try:
@@ -427,6 +439,7 @@ def quota_lines(
                 end=b[1],
                 quota=float(q.get("quota") or 0.0),
                 closed=None if closed is None else float(closed),
+                index=index,
             )
         )
     return out, skipped

@@ -44,6 +44,7 @@ class PlanAsOf:
     previous_as_of: date
     first_pulled: datetime | None  # set when the model's history starts after ``as_of``
     reads: tuple[SourceRead, ...]
+    known_at: datetime | None = None  # the moment whose records ``current`` holds
 
     @property
     def note(self) -> str | None:
@@ -115,6 +116,7 @@ def plan_as_of(store: Store, config: Config, as_of: date) -> PlanAsOf:
         previous_as_of=prev_day,
         first_pulled=first,
         reads=_reads(store, config, cutoff, first is not None, zone),
+        known_at=cutoff,
     )
 
 

@@ -41,11 +41,13 @@ from typing import TYPE_CHECKING, Any
 from markupsafe import Markup, escape
 
 from . import metrics as m
+from .baseline import Variance, variance
 from .config import Config, RagSettings
 from .errors import ConfigError, SheetsyncError, UsageError
 from .formatting import Formatter
 from .goal_tree import GoalTreeView, goal_tree_views
-from .model import resolve_teams
+from .history import TableChanges, diff_records
+from .model import TABLES, Table, resolve_teams
 from .periods import fiscal_year, period_bounds, period_of
 from .plan import (
     PlanAsOf,
@@ -57,10 +59,12 @@ from .plan import (
     through_text,
 )
 from .progress import Progress
+from .store import Baseline, record_key
 
 if TYPE_CHECKING:  # pragma: no cover
     import jinja2
 
+    from .explain import Explanation
     from .store import Store
 
 Records = dict[str, list[dict[str, Any]]]
@@ -279,6 +283,7 @@ class Changes:
     new_milestones: list[MilestoneRow]
     reps: list[RepMove]
     new_risks: list[Risk]
+    removed_milestones: list[str] = dataclasses.field(default_factory=list)  # shown keys
 
 
 @dataclass(frozen=True)
@@ -316,6 +321,10 @@ class ReportContext:
     rag_settings: RagSettings: the thresholds themselves.
     notes: list[str]: caveats about the data (e.g. no quota for the period).
     limits: Limits: how many rows each list shows.
+    baseline: Variance | None: slips, target, quota and budget changes against a
+        saved baseline (name, as_of, slips, targets, quotas, budget, slip_days, quota_delta).
+    explained: list[Explanation]: each headline figure's formula, inputs, cells and
+        rule (sheetsync.explain), for the appendix and the links from the KPI tiles.
     goal_trees: dict[str, GoalTreeView]: each project's goal → milestones → tasks, by key.
     """
 
@@ -341,6 +350,8 @@ class ReportContext:
     rag_settings: RagSettings
     notes: list[str]
     limits: Limits
+    baseline: Variance | None = None  # variance against a saved baseline (report --baseline)
+    explained: list[Explanation] = dataclasses.field(default_factory=list)
     goal_trees: dict[str, GoalTreeView] = dataclasses.field(default_factory=dict)
 
     def variables(self) -> dict[str, Any]:
@@ -500,17 +511,28 @@ def _changes(
     previous_as_of: date,
     limits: Limits,
     fmt: Formatter,
+    records: TableChanges | None = None,
+    spec: Table | None = None,
 ) -> Changes:
+    """``records``: the milestones new, changed and removed in the week, from
+    :func:`sheetsync.history.diff_records` (the one comparison ``sheetsync
+    changes`` prints too); matched to rows by their key under ``spec``."""
     if not has_previous:
         return Changes(False, previous_as_of, [], 0, [], [], [])
-    prev_by_key = {r.key: r for r in prev_rows}
+    spec = spec or TABLES["milestones"]
+
+    def rkey(r: MilestoneRow) -> str:
+        return record_key(spec, {k: getattr(r, k) for k in spec.key})
+
+    prev_by_key = {rkey(r): r for r in prev_rows}
+    added = records.keys("new") if records is not None else None
     moved: list[MilestoneChange] = []
     new: list[MilestoneRow] = []
     risks: list[Risk] = []
     bad = (m.LATE, m.AT_RISK)
     for r in cur_rows:
-        p = prev_by_key.get(r.key)
-        if p is None:
+        p = prev_by_key.get(rkey(r))
+        if p is None or (added is not None and rkey(r) in added):
             new.append(r)
             if r.category in bad:
                 risks.append(
@@ -570,6 +592,7 @@ def _changes(
         new[: limits.changes],
         reps[: limits.rep_moves],
         risks[: limits.risks],
+        [c.shown_key for c in records.removed][: limits.changes] if records else [],
     )
 
 
@@ -783,6 +806,8 @@ def build_context(
         prev_as_of,
         lim,
         fmt,
+        diff_records(previous, current, config.specs)["milestones"] if has_prev else None,
+        config.table_spec("milestones"),
     )
 
     # KPIs -------------------------------------------------------------------
@@ -1626,13 +1651,18 @@ def context_for(
     name: str = "weekly",
     teams: tuple[str, ...] = (),
     limits: Limits | None = None,
+    baseline: tuple[Baseline, Records] | None = None,
+    explained: Sequence[Explanation] = (),
 ) -> ReportContext:
     """The report context of a plan as of a day (see :func:`sheetsync.plan.plan_as_of`).
 
-    ``teams`` are matched to the model's spelling; an unknown team is an error."""
+    ``teams`` are matched to the model's spelling; an unknown team is an error.
+    ``baseline``: a saved baseline and its records (``Store.baseline_records``),
+    to add the variance against it. ``explained``: the headline figures'
+    explanations (``sheetsync.explain.explain_all``), for the appendix."""
     if teams:
         teams = resolve_teams(plan.current, teams)
-    return build_context(
+    ctx = build_context(
         plan.current,
         plan.previous,
         config,
@@ -1644,6 +1674,13 @@ def context_for(
         note=plan.note,
         read_after=plan.first_pulled is not None,
     )
+    if explained:
+        ctx = dataclasses.replace(ctx, explained=list(explained))
+    if baseline is None:
+        return ctx
+    saved, records = baseline
+    v = variance(saved.name, saved.as_of, records, plan.current, config, plan.as_of, teams)
+    return dataclasses.replace(ctx, baseline=v)
 
 
 def render_context(

@@ -36,7 +36,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from .errors import ConfigError, KeyChangeError, RefusedError
+from .errors import ConfigError, KeyChangeError, RefusedError, UsageError
 from .model import (
     KEY_JOIN,
     KEY_SEPARATOR,
@@ -69,6 +69,8 @@ def _build_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
             sa.Column("_valid_from", sa.DateTime, nullable=False),
             sa.Column("_valid_to", sa.DateTime, nullable=True),
             sa.Column("_source", sa.String(200), nullable=True),
+            # The sheet row the version was read from (revision 0011_cells).
+            sa.Column("_row", sa.Integer, nullable=True),
         ]
         cols += [sa.Column(f.name, _KIND_TYPES[f.kind]) for f in spec.fields]
         t = sa.Table(spec.name, md, *cols)
@@ -94,6 +96,9 @@ def _build_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
         sa.Column(
             "values_z", sa.LargeBinary
         ),  # zlib(JSON {table: {"fields": [...], "rows": [...]}})
+        # A pull's layout (revision 0011_cells): {table: {"sheet": "Quotas",
+        # "columns": {field: 1-based column}}}; with a version's _row, its cells.
+        sa.Column("layout", sa.JSON(none_as_null=True), nullable=True),  # None: SQL NULL
         sa.Index("ix_snapshots_source_id", "source", "id"),
     )
     tables["sends"] = sa.Table(
@@ -136,6 +141,17 @@ def _build_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
         sa.Column("source", sa.String(200), primary_key=True),
         sa.Column("binding", sa.Text, nullable=False),  # absolute path or spreadsheet URL
         sa.Column("bound_at", sa.DateTime, nullable=False),
+    )
+    # Named copies of the plan as of a day (revision 0010_baselines); see
+    # Store.save_baseline.
+    tables["baselines"] = sa.Table(
+        "baselines",
+        md,
+        sa.Column("name", sa.String(200), primary_key=True),
+        sa.Column("as_of", sa.Date, nullable=False),
+        sa.Column("known_at", sa.DateTime, nullable=False),
+        sa.Column("saved_at", sa.DateTime, nullable=False),
+        sa.Column("values_z", sa.LargeBinary, nullable=False),  # encode_values of the records
     )
     return md, tables
 
@@ -229,6 +245,11 @@ def _load_values(blob: bytes) -> dict[str, Any]:
         return json.loads(text)
 
 
+def load_values(blob: bytes) -> dict[str, Any]:
+    """A snapshot's values as stored: {table: {"fields": [...], "rows": [...]}}."""
+    return _load_values(blob)
+
+
 def decode_values(blob: bytes | None) -> dict[str, list[Record]]:
     if not blob:
         return {}
@@ -253,6 +274,17 @@ class Snapshot:
     kind: str
     content_hash: str | None
     summary: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """A named copy of the plan as of a day (``Store.save_baseline``)."""
+
+    name: str
+    as_of: date
+    known_at: datetime  # the moment whose records it holds (plan.known_at)
+    saved_at: datetime
+    records: dict[str, int]  # table -> record count
 
 
 class Store:
@@ -407,15 +439,17 @@ class Store:
         t = SCHEMA[table]
         columns = [t.c[f.name] for f in TABLES[table].fields]
         q = sa.select(t.c._key, *columns) if with_key else sa.select(*columns)
-        if as_of is None:
-            q = q.where(t.c._valid_to.is_(None))
-        else:
-            q = q.where(t.c._valid_from <= as_of).where(
-                sa.or_(t.c._valid_to.is_(None), t.c._valid_to > as_of)
-            )
-        q = q.order_by(t.c._id)
+        q = _valid_at(t, q, as_of).order_by(t.c._id)
         if conn is not None:
             return conn.execute(q).all()  # fetched at once: a third faster than row by row
+        with self.engine.connect() as c:
+            return c.execute(q).all()
+
+    def versions(self, table: str, as_of: datetime | None = None) -> list[Any]:
+        """The record versions behind ``records(table, as_of)``, in the same order,
+        with where each was read (``_source``, ``_valid_from``, ``_row``)."""
+        t = SCHEMA[table]
+        q = _valid_at(t, sa.select(t), as_of).order_by(t.c._id)
         with self.engine.connect() as c:
             return c.execute(q).all()
 
@@ -571,12 +605,14 @@ class Store:
         keys: Iterable[str] | None = None,
         progress: Callable[[int, int], None] | None = None,
         spec: Table | None = None,
+        sheet_rows: list[int] | None = None,
     ) -> None:
         """Close the current versions of changed/deleted records and insert new ones.
 
         ``replaced``: keys of the upserts that have a current version (None: all
         of them may); passing it spares a bulk load the needless updates.
         ``spec``: the table as configured (its key makes ``keys`` when not given).
+        ``sheet_rows``: the sheet row each upsert was read from (a pull).
         """
         spec = spec or TABLES[table]
         upserts = list(upserts)
@@ -598,6 +634,7 @@ class Store:
             replaced=replaced,
             keys=keys,
             progress=progress,
+            sheet_rows=sheet_rows,
         )
 
     def apply_rows(
@@ -613,9 +650,11 @@ class Store:
         keys: Iterable[str],
         replaced: Iterable[str] | None = None,
         progress: Callable[[int, int], None] | None = None,
+        sheet_rows: list[int] | None = None,
     ) -> None:
         """``apply`` for records given as value tuples in ``fields`` order (the
-        fields left out are stored blank); ``keys`` are their record keys."""
+        fields left out are stored blank); ``keys`` are their record keys,
+        ``sheet_rows`` the rows they were read from (a pull; None: unknown)."""
         t = SCHEMA[table]
         keys = list(keys)
         closing = list(keys) if replaced is None else list(replaced)
@@ -630,7 +669,7 @@ class Store:
             )
         if rows:  # _valid_to stays NULL: the new versions are current
             constants = {"_valid_from": at, "_source": source}
-            _bulk_insert(conn, t, keys, fields, rows, constants, progress)
+            _bulk_insert(conn, t, keys, fields, rows, constants, progress, sheet_rows)
 
     def add_snapshot(
         self,
@@ -643,9 +682,11 @@ class Store:
         summary: dict[str, Any],
         values: dict[str, list[Record]] | bytes | None,
         keys: dict[str, tuple[str, ...]] | None = None,
+        layout: dict[str, Any] | None = None,
     ) -> int:
         """Record a pull/push/sync; ``values`` are the records, or ``encode_values`` of them
-        (``keys``: each table's key, when ``values`` are records)."""
+        (``keys``: each table's key, when ``values`` are records). ``layout``: a
+        pull's sheet and field columns per table (see SCHEMA["snapshots"])."""
         t = SCHEMA["snapshots"]
         res = conn.execute(
             sa.insert(t).values(
@@ -654,6 +695,7 @@ class Store:
                 kind=kind,
                 content_hash=content_hash,
                 summary=summary,
+                layout=layout,
                 values_z=(
                     values
                     if isinstance(values, bytes) or values is None
@@ -689,10 +731,12 @@ class Store:
         at: datetime,
         summary: dict[str, Any],
         content_hash: str | None,
+        layout: dict[str, Any] | None = None,
     ) -> int:
         """Record a pull that read the values snapshot ``snapshot_id`` holds:
         a new snapshot of the same source and values (copied inside the
-        database, never decoded), taken ``at``."""
+        database, never decoded), taken ``at``. ``layout``: where this read
+        found them (None: where that snapshot's read did, copied too)."""
         t = SCHEMA["snapshots"]
         old = sa.select(
             sa.literal(at, sa.DateTime),
@@ -701,8 +745,9 @@ class Store:
             sa.literal(content_hash, sa.String(128)),
             sa.literal(summary, sa.JSON),
             t.c.values_z,
+            t.c.layout if layout is None else sa.literal(layout, t.c.layout.type),
         ).where(t.c.id == snapshot_id)
-        columns = ["taken_at", "source", "kind", "content_hash", "summary", "values_z"]
+        columns = ["taken_at", "source", "kind", "content_hash", "summary", "values_z", "layout"]
         res = conn.execute(sa.insert(t).from_select(columns, old).returning(t.c.id))
         return int(res.scalar_one())
 
@@ -717,6 +762,76 @@ class Store:
             sa.select(sa.func.count()).select_from(t).where(t.c._valid_to.is_(None))
         ).scalar()
         return [versions, current, list(self.model_key(conn, table))]
+
+    # ------------------------------------------------------------ baselines
+
+    def save_baseline(
+        self, name: str, as_of: date, known_at: datetime, records: dict[str, list[Record]]
+    ) -> Baseline:
+        """Keep a copy of ``records`` (the plan as of ``as_of``) under ``name``.
+
+        The copy holds every field, so it survives later pulls, key changes and
+        migrations. Raises UsageError when the name is taken.
+        """
+        t = SCHEMA["baselines"]
+        saved = utcnow()
+        with self.transaction() as conn:
+            self.lock(conn, f"baseline:{name}")
+            if conn.execute(sa.select(t.c.name).where(t.c.name == name)).first():
+                raise UsageError(
+                    f"a baseline named {name!r} exists already",
+                    hint=f"choose another name, or `sheetsync baseline drop {name}` first",
+                )
+            conn.execute(
+                sa.insert(t).values(
+                    name=name,
+                    as_of=as_of,
+                    known_at=known_at,
+                    saved_at=saved,
+                    values_z=encode_values(records),
+                )
+            )
+        return Baseline(name, as_of, known_at, saved, {k: len(v) for k, v in records.items()})
+
+    def baselines(self) -> list[Baseline]:
+        """The saved baselines, oldest plan first."""
+        t = SCHEMA["baselines"]
+        q = sa.select(t.c.name, t.c.as_of, t.c.known_at, t.c.saved_at, t.c.values_z)
+        with self.engine.connect() as c:
+            rows = c.execute(q.order_by(t.c.as_of, t.c.name)).all()
+        return [
+            Baseline(
+                r.name,
+                r.as_of,
+                r.known_at,
+                r.saved_at,
+                {k: len(v["rows"]) for k, v in _load_values(r.values_z).items()},
+            )
+            for r in rows
+        ]
+
+    def baseline_records(self, name: str) -> tuple[Baseline, dict[str, list[Record]]]:
+        """A saved baseline and its records; UsageError when there is none by that name."""
+        t = SCHEMA["baselines"]
+        with self.engine.connect() as c:
+            row = c.execute(sa.select(t).where(t.c.name == name)).first()
+        if row is None:
+            known = [b.name for b in self.baselines()]
+            raise UsageError(
+                f"no baseline named {name!r}"
+                + (f"; the model holds {', '.join(known)}" if known else ""),
+                hint="save one with `sheetsync baseline save NAME`",
+            )
+        records = decode_values(row.values_z)
+        counts = {k: len(v) for k, v in records.items()}
+        return Baseline(row.name, row.as_of, row.known_at, row.saved_at, counts), records
+
+    def drop_baseline(self, name: str) -> None:
+        """Forget a saved baseline (UsageError when there is none by that name)."""
+        self.baseline_records(name)
+        t = SCHEMA["baselines"]
+        with self.transaction() as conn:
+            conn.execute(sa.delete(t).where(t.c.name == name))
 
     # ------------------------------------------------------------ snapshots
 
@@ -851,6 +966,15 @@ class Store:
         return Snapshot(*row) if row else None
 
 
+def _valid_at(t: sa.Table, q: sa.Select, as_of: datetime | None) -> sa.Select:
+    """``q`` limited to the versions valid now (None) or at ``as_of``."""
+    if as_of is None:
+        return q.where(t.c._valid_to.is_(None))
+    return q.where(t.c._valid_from <= as_of).where(
+        sa.or_(t.c._valid_to.is_(None), t.c._valid_to > as_of)
+    )
+
+
 LOCK_NAMESPACE = 0x5EE7  # advisory locks: sheetsync's first key (see migrations)
 _BUSY_TIMEOUT_MS = 30000
 # Execution option read by _sqlite_begin: this transaction takes the write lock now.
@@ -923,24 +1047,32 @@ def _bulk_insert(
     rows: list[tuple],
     constants: dict[str, Any],
     progress: Callable[[int, int], None] | None = None,
+    sheet_rows: list[int] | None = None,
 ) -> None:
     """Insert new current versions: ``keys[i]`` with ``rows[i]`` (values in
-    ``names`` order) and ``constants`` (the same in every row), without
-    SQLAlchemy's per-row statement machinery (3× faster). SQLite gets many rows
-    per INSERT statement; other databases the driver's executemany."""
+    ``names`` order), ``sheet_rows[i]`` as ``_row`` when given, and
+    ``constants`` (the same in every row), without SQLAlchemy's per-row
+    statement machinery (3× faster). SQLite gets many rows per INSERT
+    statement; other databases the driver's executemany."""
     dialect = conn.dialect
+    per_row = {"_key": keys}
+    if sheet_rows is not None:
+        per_row["_row"] = sheet_rows
     rows = _bind_values(t, dialect, names, rows)
     fixed = {}
     for name, value in constants.items():
         p = _processor(t.c[name], dialect)
         fixed[name] = p(value) if p is not None else value
     if dialect.name == "sqlite":
-        _sqlite_bulk_insert(conn, t, keys, names, rows, fixed, progress)
+        _sqlite_bulk_insert(conn, t, per_row, names, rows, fixed, progress)
         return
     quote = dialect.identifier_preparer.quote
     tail = tuple(fixed.values())
-    params = [(k, *row, *tail) for k, row in zip(keys, rows, strict=True)]
-    all_names = ["_key", *names, *fixed]
+    params = [
+        (*lead, *row, *tail)
+        for lead, row in zip(zip(*per_row.values(), strict=True), rows, strict=True)
+    ]
+    all_names = [*per_row, *names, *fixed]
     marks = ", ".join(["%s"] * len(all_names))
     sql = f"INSERT INTO {quote(t.name)} ({', '.join(map(quote, all_names))}) VALUES ({marks})"
     total = len(params)
@@ -987,31 +1119,32 @@ def _bind_values(t: sa.Table, dialect: sa.Dialect, names: list[str], rows: list[
 def _sqlite_bulk_insert(
     conn: sa.Connection,
     t: sa.Table,
-    keys: list[str],
+    per_row: dict[str, list],
     names: list[str],
     rows: list[tuple],
     constants: dict[str, Any],
     progress: Callable[[int, int], None] | None,
 ) -> None:
     """Many rows per statement with numbered parameters: the constants are ?1,
-    ?2 …, then the statement's keys, then its rows' values, so no row tuple is
-    rebuilt (a third faster than one INSERT per row)."""
+    ?2 …, then the statement's keys (and sheet rows: ``per_row``'s lists, one
+    value per row), then its rows' values, so no row tuple is rebuilt (a third
+    faster than one INSERT per row)."""
     quote = conn.dialect.identifier_preparer.quote
-    width, lead = len(names), len(constants)
+    width, lead, extra = len(names), len(constants), len(per_row)
     limit = conn.connection.driver_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    per = max(1, min(500, (limit - lead) // (width + 1)))
-    columns = ", ".join(map(quote, [*constants, "_key", *names]))
+    per = max(1, min(500, (limit - lead) // (width + extra)))
+    columns = ", ".join(map(quote, [*constants, *per_row, *names]))
     head = f"INSERT INTO {quote(t.name)} ({columns}) VALUES "
     consts = [f"?{i + 1}" for i in range(lead)]
 
     def statement(n: int) -> str:
-        values = lead + n  # parameters before the first row's values
+        values = lead + extra * n  # parameters before the first row's values
         groups = (
             "("
             + ", ".join(
                 [
                     *consts,
-                    f"?{lead + r + 1}",
+                    *(f"?{lead + e * n + r + 1}" for e in range(extra)),
                     *(f"?{values + r * width + c + 1}" for c in range(width)),
                 ]
             )
@@ -1021,9 +1154,11 @@ def _sqlite_bulk_insert(
         return head + ", ".join(groups)
 
     lead_values = tuple(constants.values())
+    lists = list(per_row.values())
 
     def params(start: int, stop: int) -> tuple:
-        return (*lead_values, *keys[start:stop], *chain.from_iterable(rows[start:stop]))
+        heads = chain.from_iterable(x[start:stop] for x in lists)
+        return (*lead_values, *heads, *chain.from_iterable(rows[start:stop]))
 
     total = len(rows)
     full = total - total % per

@@ -226,10 +226,17 @@ def _pull(
             if not r.errors:  # what lets the next pull see that nothing changed
                 summary[CHECK] = _check(store, conn, r.source, config, r.content_hash, r.tables)
             last = lasts[s.name]
+            layout = {n: _layout(t) for n, t in r.tables.items()}
             if same_values and s.name in settled and last is not None:
-                # other bytes, the very same values: the snapshot's are kept as they are
+                # other bytes, the very same values: the snapshot's are kept as
+                # they are (the rows may have moved: the layout is this read's)
                 result.snapshot_id = store.repeat_snapshot(
-                    conn, last.id, at=at, summary=summary, content_hash=r.content_hash
+                    conn,
+                    last.id,
+                    at=at,
+                    summary=summary,
+                    content_hash=r.content_hash,
+                    layout=layout,
                 )
             else:
                 result.snapshot_id = store.add_snapshot(
@@ -243,10 +250,24 @@ def _pull(
                         {n: (t.fields, t.values) for n, t in r.tables.items()},
                         {n: t.table.key for n, t in r.tables.items()},
                     ),
+                    layout=layout,
                 )
             store.bind_source(conn, r.source.name, bindings[r.source.name], at)
             results.append(result)
     return results
+
+
+def _layout(mt: MappedTable) -> dict[str, Any]:
+    """Where a read found a table: its sheet, each field's column, and the sheet
+    row of each record in the snapshot's order, as runs [first row, count]."""
+    runs: list[list[int]] = []
+    for r in mt.rows:
+        if runs and r == runs[-1][0] + runs[-1][1]:
+            runs[-1][1] += 1
+        else:
+            runs.append([r, 1])
+    columns = {f: mt.columns[f] for f in mt.fields if f in mt.columns}
+    return {"sheet": mt.sheet, "columns": columns, "rows": runs}
 
 
 def _changed_rows(mt: MappedTable, held: list[list]) -> tuple[list[int], set[str]]:
@@ -377,18 +398,21 @@ def _apply_table(
         names = [f.name for f in spec.fields]
         new_rows: list[tuple] = []
         new_keys: list[str] = []
+        new_at: list[int] = []  # sheet rows
         updates: list[Record] = []
         update_keys: list[str] = []
+        update_at: list[int] = []
         old_values_of = picker([1 + names.index(f) for f in fields])  # row[0] is the key
-        pairs = zip(mt.keys, mt.values, strict=True)
+        pairs = zip(mt.keys, mt.values, mt.rows, strict=True)
         if rows is not None:
             change.unchanged = len(mt.keys) - len(rows)
-            pairs = ((mt.keys[i], mt.values[i]) for i in rows)
-        for key, values in pairs:
+            pairs = ((mt.keys[i], mt.values[i], mt.rows[i]) for i in rows)
+        for key, values, at_row in pairs:
             old = current.get(key)
             if old is None:
                 new_rows.append(values)
                 new_keys.append(key)
+                new_at.append(at_row)
                 continue
             old_values = old_values_of(old)
             if values == old_values or all(map(same, values, old_values)):
@@ -398,12 +422,16 @@ def _apply_table(
             record.update(zip(fields, values, strict=True))
             updates.append(record)
             update_keys.append(key)
+            update_at.append(at_row)
     elif rows is None:  # a first pull: every record is new
-        new_rows, new_keys, updates, update_keys = mt.values, mt.keys, [], []
+        new_rows, new_keys, new_at, updates, update_keys, update_at = (
+            mt.values, mt.keys, mt.rows, [], [], [],
+        )  # fmt: skip
     else:
         new_rows = [mt.values[i] for i in rows]
         new_keys = [mt.keys[i] for i in rows]
-        updates, update_keys = [], []
+        new_at = [mt.rows[i] for i in rows]
+        updates, update_keys, update_at = [], [], []
         change.unchanged = len(mt.keys) - len(rows)
     change.inserted, change.updated = len(new_rows), len(updates)
     deletes = [k for k in gone if k in current]
@@ -415,11 +443,27 @@ def _apply_table(
     change.deleted = len(deletes)
     write = {"source": read.source.name, "at": at, "progress": progress}
     store.apply_rows(
-        conn, spec.name, fields, new_rows, deletes, keys=new_keys, replaced=(), **write
+        conn,
+        spec.name,
+        fields,
+        new_rows,
+        deletes,
+        keys=new_keys,
+        replaced=(),
+        sheet_rows=new_at,
+        **write,
     )
     if updates:
         store.apply(
-            conn, spec.name, updates, (), keys=update_keys, replaced=update_keys, spec=spec, **write
+            conn,
+            spec.name,
+            updates,
+            (),
+            keys=update_keys,
+            replaced=update_keys,
+            spec=spec,
+            sheet_rows=update_at,
+            **write,
         )
     return change
 

@@ -78,3 +78,6 @@ def run_cli():
         return CliRunner().invoke(cli, [str(a) for a in args], input=input, catch_exceptions=False)
 
     return run
+
+
+from dated_model import dated  # noqa: E402, F401  (a model of four dated pulls; tests/dated_model.py)

@@ -93,7 +93,11 @@ def _dump(engine: sa.Engine) -> dict[str, list[tuple]]:
 
 
 #: Columns later revisions added to the first schema's tables (blank in old rows).
-ADDED_COLUMNS = {"sends": ["claimed_by"]}
+ADDED_COLUMNS = {
+    "sends": ["claimed_by"],
+    "snapshots": ["layout"],
+    **{name: ["_row"] for name in TABLES},
+}
 FIRST_COLUMNS = {
     name: [c.name for c in SCHEMA[name].c if c.name not in added]
     for name, added in ADDED_COLUMNS.items()
@@ -118,6 +122,9 @@ def test_first_schema_model_with_data_upgrades_without_loss(
     assert _dump(engine) == before  # every row of every table, byte for byte
     with engine.connect() as c:
         assert c.execute(sa.text("SELECT claimed_by FROM sends")).scalars().all() == [None]
+        assert c.execute(sa.text("SELECT layout FROM snapshots")).scalars().all() == [None] * 2
+        for name in TABLES:
+            assert set(c.execute(sa.text(f"SELECT _row FROM {name}")).scalars()) <= {None}
 
     # ... and the upgraded model works: reads, history, as-of, a new pull.
     assert {n: len(store.records(n)) for n in TABLES} == {n: len(ref.records(n)) for n in TABLES}

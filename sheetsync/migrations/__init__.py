@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 #: The newest revision; kept here so the fast path needs no Alembic import.
-HEAD = "0006"
+HEAD = "0011_cells"
 #: Tables of revision 0001: their presence without alembic_version means "stamp 0001".
 FIRST_SCHEMA_TABLES = ("projects", "milestones", "quotas", "budget", "tasks", "snapshots", "sends")
 #: Advisory-lock namespace for sheetsync (first key of the two-key form).
