@@ -551,7 +551,7 @@ def status(app: App, as_of: Any, as_json: bool) -> None:
     if as_json:
         _print_json(s)
         return
-    f = Formatter(app.config.report.locale, app.config.report.currency)
+    f = Formatter.for_config(app.config)
     money, pct = f.money, f.pct
     out = [click.style(f"Plan status as of {f.day(day)}", bold=True)]
     if s["coverage"]:

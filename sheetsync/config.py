@@ -63,6 +63,8 @@ class RagSettings:
     green_at: float = 0.95  # pace ratio (actual / expected-by-now) at or above: green
     amber_at: float = 0.80  # at or above: amber; below: red
     at_risk_days: int = 14  # milestone due within this many days and behind: at risk
+    delivery_red_late: int = 2  # a project's delivery is Red from this many late milestones
+    delivery_amber_late: int = 1  # ... Amber from this many late (or any at risk)
 
 
 @dataclass(frozen=True)
@@ -398,7 +400,7 @@ def _report(section: dict[str, Any], root: Path) -> ReportSettings:
 
 
 #: Keys of [rag].
-RAG_KEYS = ("green_at", "amber_at", "at_risk_days")
+RAG_KEYS = ("green_at", "amber_at", "at_risk_days", "delivery_red_late", "delivery_amber_late")
 
 
 def _rag(section: dict[str, Any]) -> RagSettings:
@@ -408,9 +410,16 @@ def _rag(section: dict[str, Any]) -> RagSettings:
         green_at=float(_take(section, "green_at", (int, float), w, 0.95)),
         amber_at=float(_take(section, "amber_at", (int, float), w, 0.80)),
         at_risk_days=_take(section, "at_risk_days", int, w, 14),
+        delivery_red_late=_take(section, "delivery_red_late", int, w, 2),
+        delivery_amber_late=_take(section, "delivery_amber_late", int, w, 1),
     )
     if rag.amber_at > rag.green_at:
         raise ConfigError("rag: amber_at must not be above green_at")
+    if not 1 <= rag.delivery_amber_late <= rag.delivery_red_late:
+        raise ConfigError(
+            "rag: expected 1 <= delivery_amber_late <= delivery_red_late, found "
+            f"{rag.delivery_amber_late} and {rag.delivery_red_late}"
+        )
     return rag
 
 

@@ -152,7 +152,7 @@ def render_summary(config: Config, variables: dict[str, Any]) -> tuple[str, str]
     from .report import Formatter, build_environment, template_dirs_for, template_error
 
     dirs = template_dirs_for(config)
-    env = build_environment(dirs, Formatter(config.report.locale, config.report.currency))
+    env = build_environment(dirs, Formatter.for_config(config))
     text_env = env.overlay(autoescape=False)
     try:
         text = text_env.get_template(SUMMARY_TEXT).render(variables)

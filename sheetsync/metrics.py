@@ -27,6 +27,7 @@ Definitions (they are also stated in each report's footnote):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -39,9 +40,18 @@ GREEN, AMBER, RED, GREY = "green", "amber", "red", "grey"
 RAG_LABELS = {GREEN: "Green", AMBER: "Amber", RED: "Red", GREY: "n/a"}
 
 DONE, LATE, AT_RISK, ON_TRACK = "done", "late", "at_risk", "on_track"
-MILESTONE_CATEGORIES = (LATE, AT_RISK, ON_TRACK, DONE)
-CATEGORY_LABELS = {DONE: "Done", LATE: "Late", AT_RISK: "At risk", ON_TRACK: "On track"}
-CATEGORY_RAG = {DONE: GREEN, ON_TRACK: GREEN, AT_RISK: AMBER, LATE: RED}
+NOT_STARTED = "not_started"
+MILESTONE_CATEGORIES = (LATE, AT_RISK, ON_TRACK, NOT_STARTED, DONE)
+CATEGORY_LABELS = {
+    DONE: "Done",
+    LATE: "Late",
+    AT_RISK: "At risk",
+    ON_TRACK: "On track",
+    NOT_STARTED: "Not started",
+}
+#: A milestone's colour: Done and Not started are states of their own, shown
+#: neutral (a plan not begun yet is neither good nor bad news).
+CATEGORY_RAG = {DONE: GREY, NOT_STARTED: GREY, ON_TRACK: GREEN, AT_RISK: AMBER, LATE: RED}
 
 
 # --------------------------------------------------------------------------- basics
@@ -127,12 +137,30 @@ class Rag:
         return RAG_LABELS[self.status]
 
 
+def pct_digits(v: float | None, bounds: Sequence[float] = ()) -> int:
+    """Decimals a percentage needs so that its rounded text stays on the same side
+    of every threshold in ``bounds`` as the value itself: 94.8 % against a 95 %
+    threshold is "94.8%", never "95%" in Amber. 0 when whole percents suffice."""
+    if v is None or not math.isfinite(v):
+        return 0
+    for digits in (0, 1, 2):
+        shown = round(v * 100, digits) / 100
+        if all((shown >= b) == (v >= b) for b in bounds):
+            return digits
+    return 2
+
+
+def rag_bounds(settings: RagSettings) -> tuple[float, float]:
+    """The pace thresholds a percentage is compared with (green, amber)."""
+    return (settings.green_at, settings.amber_at)
+
+
 def rag_for_pace(pace: float | None, settings: RagSettings, what: str = "pace") -> Rag:
     """RAG of a pace ratio against the configured thresholds, with its reason."""
     g, a = settings.green_at, settings.amber_at
     if pace is None:
         return Rag(GREY, None, f"no {what}: nothing was expected yet")
-    pct = f"{pace:.0%}"
+    pct = f"{pace:.{pct_digits(pace, rag_bounds(settings))}%}"
     if pace >= g:
         return Rag(GREEN, pace, f"{what} {pct} ≥ {g:.0%} (green threshold)")
     if pace >= a:
@@ -143,12 +171,22 @@ def rag_for_pace(pace: float | None, settings: RagSettings, what: str = "pace") 
 def rag_rules(settings: RagSettings) -> list[str]:
     """The RAG rules in words, for a report's footnote."""
     g, a, d = settings.green_at, settings.amber_at, settings.at_risk_days
+    red, amber = settings.delivery_red_late, settings.delivery_amber_late
     return [
         f"Pace = actual ÷ expected by now on a straight line through each period. "
-        f"Green: pace ≥ {g:.0%}. Amber: {a:.0%} ≤ pace < {g:.0%}. Red: pace < {a:.0%}.",
-        f"Milestones: Done when marked done or complete; Late when past due and not done, "
-        f"or marked Late; At risk when marked At risk, or due within {d} days with progress "
-        f"behind a straight line from its start to its due date.",
+        f"Green: pace ≥ {g:.0%}. Amber: {a:.0%} ≤ pace < {g:.0%}. Red: pace < {a:.0%}. "
+        "A percentage next to a threshold shows a decimal (94.8%), so its colour and "
+        "its figure agree.",
+        f"Milestones: Done when marked done or complete, or its target is reached; Late when "
+        f"past due and not done, or marked Late; At risk when marked At risk, or due within "
+        f"{d} days with progress behind a straight line from its start to its due date; "
+        f"Not started when marked so (or its start lies ahead) and not yet at risk; "
+        f"otherwise On track. Done and Not started are shown in grey.",
+        f"Each project has two statuses. Goal: the worst of its checkpoints not yet reached "
+        f"(a checkpoint is paced like a quota; one past due and not reached is Red; all "
+        f"reached is Green). Delivery: Red from {red} late milestone{'s' if red != 1 else ''}, "
+        f"Amber from {amber} late or any at risk, otherwise Green "
+        f"([rag] delivery_red_late, delivery_amber_late).",
         "A blank Sales cell is not reported yet (a 0 is zero): attainment, pace and "
         "projection run through the last period whose actuals are in. Projection = actual at "
         "its daily run-rate since the first period with a quota, extended to the end of the "
@@ -220,6 +258,18 @@ class Pace:
         """How far below the straight line (0 when at or above it)."""
         return max(self.expected - self.actual, 0.0)
 
+    @property
+    def weekly_run_rate(self) -> float | None:
+        """Closed per week so far: actual ÷ weeks from ``start`` through ``covered``."""
+        if self.covered is None:
+            return None
+        return ratio(self.actual, elapsed_days(self.start, self.end, self.covered) / 7)
+
+    @property
+    def projected_shortfall(self) -> float | None:
+        """How far the run-rate projection ends below the target (0 when it makes it)."""
+        return None if self.projection is None else gap(self.target, self.projection)
+
 
 def pace_parts(parts: Sequence[Part], as_of: date, settings: RagSettings) -> Pace:
     """Pace the actuals of ``parts`` (e.g. monthly quotas) against their targets.
@@ -287,6 +337,40 @@ class QuotaLine:
     end: date
     quota: float
     closed: float | None  # None: not reported yet
+    pipeline: float | None = None  # open pipeline for the period (None: not mapped or blank)
+
+
+@dataclass(frozen=True)
+class PipelineCoverage:
+    """Open pipeline of one quota period against what is still to close in it."""
+
+    period: str  # "2026-12"
+    start: date
+    end: date
+    pipeline: float
+    quota: float
+    open_quota: float  # quota − closed so far (>= 0)
+    coverage: float | None  # pipeline ÷ open quota
+
+
+def pipeline_coverage(lines: Sequence[QuotaLine], as_of: date) -> list[PipelineCoverage]:
+    """Coverage of the quota periods still running after ``as_of`` (the current one
+    unless it ends that day, and the next), where any of their quota lines has a
+    pipeline figure (nothing when pipeline is not mapped)."""
+    periods = sorted({(q.start, q.end, q.period) for q in lines if q.end > as_of})
+    periods = [p for p in periods if not any(o[0] >= p[0] and o[1] < p[1] for o in periods)]
+    out = []
+    for start, end, label in periods[:2]:
+        sel = [q for q in lines if q.period == label]
+        if all(q.pipeline is None for q in sel):
+            continue
+        quota = sum(q.quota for q in sel)
+        open_quota = max(quota - sum(q.closed or 0.0 for q in sel), 0.0)
+        pipe = sum(q.pipeline or 0.0 for q in sel)
+        out.append(
+            PipelineCoverage(label, start, end, pipe, quota, open_quota, ratio(pipe, open_quota))
+        )
+    return out
 
 
 @dataclass(frozen=True)
@@ -331,6 +415,7 @@ class QuotaStanding:
     last_covered: date | None  # the last day with actuals anywhere in the model
     skipped: int  # quota rows whose period cannot be read
     lines: list[QuotaLine]  # the fiscal year's quota lines (after the team filter)
+    pipeline: list[PipelineCoverage] = ()  # type: ignore[assignment]  # current and next period
 
     @property
     def quotas_end_early(self) -> bool:
@@ -365,7 +450,7 @@ def quota_lines(
         if b is None:
             skipped += 1
             continue
-        closed = q.get("closed")
+        closed, pipe = q.get("closed"), q.get("pipeline")
         out.append(
             QuotaLine(
                 rep=str(q.get("rep") or ""),
@@ -376,6 +461,7 @@ def quota_lines(
                 end=b[1],
                 quota=float(q.get("quota") or 0.0),
                 closed=None if closed is None else float(closed),
+                pipeline=None if pipe is None else float(pipe),
             )
         )
     return out, skipped
@@ -472,6 +558,7 @@ def quota_standing(
         last_covered=last_covered,
         skipped=skipped,
         lines=rows,
+        pipeline=pipeline_coverage(lines, as_of),
     )
 
 
@@ -556,7 +643,39 @@ def classify_milestone(
             )
         elif expected is None and progress < 0.5:
             return state(AT_RISK, f"due {when}, only {progress:.0%} done")
+    if status == "not started" or (
+        not status and not progress and start is not None and start > as_of
+    ):
+        begins = f", starts {start.isoformat()}" if start is not None and start > as_of else ""
+        return state(NOT_STARTED, f"not started{begins}")
     return state(ON_TRACK, "on schedule")
+
+
+def project_delivery(counts: Mapping[str, int], settings: RagSettings) -> Rag:
+    """A project's delivery status from its milestones (the rule in :func:`rag_rules`)."""
+    late, risk = counts.get(LATE, 0), counts.get(AT_RISK, 0)
+    why = ", ".join(
+        f"{n} {word}" for n, word in ((late, "late"), (risk, "at risk")) if n
+    )  # "1 late, 2 at risk"
+    if late >= settings.delivery_red_late:
+        return Rag(RED, late, why)
+    if late >= settings.delivery_amber_late or risk:
+        return Rag(AMBER, late, why)
+    if not any(counts.values()):
+        return Rag(GREY, None, "no milestones")
+    return Rag(GREEN, 0, "no milestone late or at risk")
+
+
+def project_goal(checkpoints: Sequence[Checkpoint]) -> Rag:
+    """A project's goal status: the worst checkpoint not yet reached."""
+    if not checkpoints:
+        return Rag(GREY, None, "no goal figures")
+    open_ = [c for c in checkpoints if not c.reached]
+    if not open_:
+        return Rag(GREEN, 1.0, "every checkpoint reached")
+    order = {RED: 0, AMBER: 1, GREY: 2, GREEN: 3}
+    worst = min(open_, key=lambda c: (order[c.rag.status], c.due))
+    return Rag(worst.rag.status, worst.pace, f"{worst.label}: {worst.rag.explanation}")
 
 
 def count_categories(states: Iterable[MilestoneState]) -> dict[str, int]:

@@ -56,6 +56,7 @@ from .plan import (
     through_text,
 )
 from .progress import Progress
+from .verdict import Item, Verdict, count_text, pick, rep_item, verdict
 
 if TYPE_CHECKING:  # pragma: no cover
     import jinja2
@@ -155,6 +156,12 @@ class Kpi:
     detail: str
     rag: str  # green | amber | red | grey
     text: str = ""  # for kind "text"
+    change: str = ""  # "▲ 2.1 pp since 23 Nov 2026" when last week's snapshot exists
+
+    @property
+    def status_word(self) -> str:
+        """The status in words (a colour is never the only signal)."""
+        return m.RAG_LABELS[self.rag] if self.rag != m.GREY else ""
 
 
 @dataclass(frozen=True)
@@ -217,8 +224,10 @@ class ProjectSection:
     target: float | None
     current: float | None
     progress: float | None  # (current - baseline) / (target - baseline)
-    rag: str
+    rag: str  # the worse of goal and delivery (for ordering)
     rag_reason: str
+    goal_rag: m.Rag  # on course for the goal's checkpoints?
+    delivery_rag: m.Rag  # milestones on time?
     counts: dict[str, int]  # milestone categories
     checkpoints: list[m.Checkpoint]
     milestones: list[MilestoneRow]  # shown (limited), by due date
@@ -295,7 +304,12 @@ class ReportContext:
     meta: Meta: report name, title, company, as_of, previous_as_of, current
         period and fiscal year (labels and bounds), locale, currency, teams.
     branding: Branding: company, logo_uri (data: URI or None), colors.
-    kpis: list[Kpi]: headline tiles (key, label, value, kind, detail, rag).
+    verdict: Verdict: the opening sentence (``sentence``), its ``short`` form
+        for the email's subject, and the year's ``rag``.
+    exceptions: list[Item]: at most four (rag, label, text, owner, when, when_label).
+    exceptions_total: int: how many there were before the cut.
+    pipeline: list[PipelineCoverage]: pipeline against open quota, current and next period.
+    kpis: list[Kpi]: headline tiles (key, label, value, kind, detail, rag, change).
     period: Pace | None: all reps together over the current quota period.
     ytd: Pace | None: all reps together over the fiscal year, as of the day.
     milestone_counts: dict[str, int]: late / at_risk / on_track / done.
@@ -305,6 +319,7 @@ class ReportContext:
     projects: list[ProjectSection]: detailed sections (limited, worst first).
     project_summary: list[ProjectSection]: projects for the summary table (worst first, limited).
     projects_total: int: number of projects in the model.
+    more_projects_text: str: the statuses of the projects past the summary's limit.
     teams: list[TeamRow]: quota figures per team, reps inside.
     reps: list[RepRow]: reps shown in the rep table (limited, worst pace first).
     reps_total: int: number of reps in the model (after the team filter).
@@ -319,6 +334,10 @@ class ReportContext:
 
     meta: Meta
     branding: Branding
+    verdict: Verdict
+    exceptions: list[Item]
+    exceptions_total: int
+    pipeline: list[m.PipelineCoverage]
     kpis: list[Kpi]
     period: m.Pace | None
     ytd: m.Pace | None
@@ -329,6 +348,7 @@ class ReportContext:
     projects: list[ProjectSection]
     project_summary: list[ProjectSection]
     projects_total: int
+    more_projects_text: str  # "3 Amber, 37 Green": the projects past the summary's limit
     teams: list[TeamRow]
     reps: list[RepRow]
     reps_total: int
@@ -641,7 +661,7 @@ def build_context(
     """
     lim = limits or LIMITS.get(name, LIMITS["weekly"])
     rag = config.rag
-    fmt = Formatter(config.report.locale, config.report.currency)
+    fmt = Formatter.for_config(config)
     fy_label, ystart, yend = fiscal_year(as_of, config.report.fiscal_year_start_month)
     prev_as_of = as_of - timedelta(days=7)
     cur = _compute(current, as_of, config, teams)
@@ -686,18 +706,10 @@ def build_context(
                 goals_behind.append(GoalCheckpoint(key, str(p.get("name")), p.get("metric"), cp))
         base, target, curv = p.get("baseline_value"), p.get("target_value"), p.get("current_value")
         progress = m.ratio(curv - base, target - base) if None not in (base, target, curv) else None
-        rags, why = [], []
-        if counts[m.LATE]:
-            rags.append(m.RED)
-            why.append(f"{counts[m.LATE]} late")
-        if counts[m.AT_RISK]:
-            rags.append(m.AMBER)
-            why.append(f"{counts[m.AT_RISK]} at risk")
-        for cp in cps:
-            if not cp.reached and cp.rag.status in (m.RED, m.AMBER):
-                rags.append(cp.rag.status)
-                why.append(f"{cp.label}: {cp.rag.explanation}")
-        prag = _worst(rags) if rags else (m.GREEN if rows or cps else m.GREY)
+        goal_rag = m.project_goal(cps)
+        delivery_rag = m.project_delivery(counts, rag)
+        prag = _worst([goal_rag.status, delivery_rag.status])
+        why = [f"goal: {goal_rag.explanation}", f"delivery: {delivery_rag.explanation}"]
         shown = _pick_milestones(rows, lim.milestones, as_of)
         upcoming = [
             r for r in rows if r.category != m.DONE and r.due and as_of <= r.due <= horizon_end
@@ -716,7 +728,9 @@ def build_context(
                 current=curv,
                 progress=progress,
                 rag=prag,
-                rag_reason="; ".join(why) if why else "no milestone late or at risk",
+                rag_reason="; ".join(why),
+                goal_rag=goal_rag,
+                delivery_rag=delivery_rag,
                 counts=counts,
                 checkpoints=cps,
                 milestones=shown,
@@ -757,6 +771,42 @@ def build_context(
         },
     )
 
+    owners = {str(p.get("key")): p.get("owner") for p in current.get("projects", [])}
+    ends = {str(p.get("key")): p.get("end") for p in current.get("projects", [])}
+    items = [
+        Item(m.RED, "Late", f"{r.name} ({r.project_name}): {r.reason}", r.owner, r.due, "was due")
+        for r in late
+    ] + [
+        Item(m.AMBER, "At risk", f"{r.name} ({r.project_name}): {r.reason}", r.owner, r.due, "due")
+        for r in at_risk
+    ]
+    if q:
+        items += [rep_item(r, fmt) for r in reps_behind if r.ytd.rag.status == m.RED]
+    items += [
+        Item(
+            g.checkpoint.rag.status,
+            "Goal behind",
+            f"{g.project_name}: {g.checkpoint.label} at {fmt.num(g.checkpoint.current)} "
+            f"against {fmt.num(g.checkpoint.expected)} expected by now",
+            owners.get(g.project),
+            g.checkpoint.due,
+            "checkpoint due",
+        )
+        for g in goals_behind
+    ]
+    items += [
+        Item(
+            m.AMBER,
+            "Over budget",
+            f"{b.project} · {b.category}: {fmt.money(b.over)} over its {fmt.money(b.planned)} plan",
+            owners.get(b.project),
+            ends.get(b.project),
+            "project ends",
+        )
+        for b in over
+    ]
+    exceptions = pick(items)
+
     changes = _changes(
         cur.milestones,
         prev.milestones if prev else [],
@@ -774,6 +824,14 @@ def build_context(
     counts = m.count_categories(_state_like(r) for r in cur.milestones)
     btot = m.budget_totals(current.get("budget", []))
     kpis = _kpis(q, counts, btot, fmt, rag)
+    if prev is not None:
+        prev_counts = m.count_categories(_state_like(r) for r in prev.milestones)
+        before = {
+            k.key: k
+            for k in _kpis(prev.quotas, prev_counts, m.budget_totals(previous.get("budget", [])),
+                           fmt, rag)
+        }  # fmt: skip
+        kpis = [_with_change(k, before.get(k.key), prev_as_of, fmt) for k in kpis]
 
     reps_sorted = sorted(q.reps, key=_pace_key) if q else []
     charts = Charts(
@@ -781,9 +839,7 @@ def build_context(
         if q
         else Markup(""),
         rep_attainment_more=max(len(reps_sorted) - lim.chart_reps, 0),
-        cumulative=svg_cumulative(q, fmt, "cu", 170 if name == "executive" else 230)
-        if q and q.ytd
-        else Markup(""),
+        cumulative=svg_cumulative(q, fmt, "cu", 230) if q and q.ytd else Markup(""),
         team_attainment=svg_team_attainment(q.teams, fmt, rag, "ta") if q else Markup(""),
     )
     all_reps = q.reps if q else []
@@ -814,6 +870,10 @@ def build_context(
     return ReportContext(
         meta=meta,
         branding=Branding(config.report.company, _logo_uri(config), _colors(config)),
+        verdict=verdict(q, fmt),
+        exceptions=exceptions,
+        exceptions_total=len(items),
+        pipeline=list(q.pipeline) if q else [],
         kpis=kpis,
         period=q.period if q else None,
         ytd=q.ytd if q else None,
@@ -824,6 +884,7 @@ def build_context(
         projects=detailed[: lim.projects],
         project_summary=detailed[: lim.summary],
         projects_total=len(detailed),
+        more_projects_text=count_text([s.rag for s in detailed[lim.summary :]]),
         teams=q.teams if q else [],
         reps=shown_reps,
         reps_total=len(q.reps) if q else 0,
@@ -837,6 +898,28 @@ def build_context(
     )
 
 
+def _with_change(k: Kpi, before: Kpi | None, since: date, fmt: Formatter) -> Kpi:
+    """``k`` with its change since last week's snapshot (▲/▼ with the amount)."""
+    if before is None:
+        return k
+    when = f"since {fmt.day(since)}"
+    if k.kind == "text":
+        d = (k.value or 0) - (before.value or 0)
+        text = "no change" if not d else f"{'▲' if d > 0 else '▼'} {abs(d)} late or at risk"
+        return dataclasses.replace(k, change=f"{text} {when}")
+    if not isinstance(k.value, int | float) or not isinstance(before.value, int | float):
+        return k
+    d = k.value - before.value
+    if k.kind == "money":
+        amount = fmt.money_short(abs(d))
+    elif k.kind == "times":
+        amount = fmt.num(abs(d), 1) + "×"
+    else:
+        amount = fmt.pp(abs(d)).lstrip("+±")
+    arrow = "▲" if d > 0 else "▼" if d < 0 else "="
+    return dataclasses.replace(k, change=f"{arrow} {amount} {when}" if d else f"no change {when}")
+
+
 def _state_like(r: MilestoneRow) -> m.MilestoneState:
     return m.MilestoneState(r.category, r.reason, r.progress, r.expected, r.days_to_due)
 
@@ -846,7 +929,7 @@ def _pick_milestones(rows: list[MilestoneRow], limit: int, as_of: date) -> list[
     late and at risk first, then what is due soonest, then recent completions."""
     if len(rows) <= limit:
         return rows
-    rank = {m.LATE: 0, m.AT_RISK: 1, m.ON_TRACK: 2, m.DONE: 3}
+    rank = {m.LATE: 0, m.AT_RISK: 1, m.ON_TRACK: 2, m.NOT_STARTED: 2, m.DONE: 3}
 
     def key(r: MilestoneRow):
         distance = abs((r.due - as_of).days) if r.due else 10**6
@@ -868,7 +951,7 @@ def _kpis(
         p = q.period
         name = fmt.period_name(q.period_label)
         if p.reported:
-            detail = f"{fmt.money(p.actual)} of {fmt.money(p.target)} · pace {fmt.pct(p.pace)}"
+            detail = f"{fmt.money(p.actual)} of {fmt.money(p.target)} · pace {fmt.pct_at(p.pace)}"
         else:
             detail = f"no actuals entered yet · quota {fmt.money(p.target)}"
         kpis.append(
@@ -885,7 +968,7 @@ def _kpis(
                 y.attainment,
                 "percent",
                 f"{fmt.money(y.actual)} of {fmt.money(y.target_to_date)} {through}"
-                f" · pace {fmt.pct(y.pace)}"
+                f" · pace {fmt.pct_at(y.pace)}"
                 if y.reported
                 else f"no actuals entered yet · quota {fmt.money(y.target)}",
                 y.rag.status,
@@ -909,6 +992,17 @@ def _kpis(
                 proj_rag.status,
             )
         )
+    for pc in q.pipeline if q else ():
+        kpis.append(
+            Kpi(
+                f"pipeline_{pc.period}",
+                f"Pipeline {fmt.period_name(pc.period)}",
+                pc.coverage,
+                "times",
+                f"{fmt.money(pc.pipeline)} open against {fmt.money(pc.open_quota)} still to close",
+                m.GREY,
+            )
+        )
     late, risk = counts[m.LATE], counts[m.AT_RISK]
     kpis.append(
         Kpi(
@@ -916,7 +1010,8 @@ def _kpis(
             "Milestones",
             late + risk,
             "text",
-            f"{counts[m.ON_TRACK]} on track · {counts[m.DONE]} done",
+            f"{counts[m.ON_TRACK]} on track · {counts[m.NOT_STARTED]} not started · "
+            f"{counts[m.DONE]} done",
             m.RED if late else m.AMBER if risk else m.GREEN,
             text=f"{late} late · {risk} at risk",
         )
@@ -932,18 +1027,9 @@ def _kpis(
                 f" · {btot.over_plan} line{'s' if btot.over_plan != 1 else ''} over"
                 if btot.over_plan
                 else ""
-            ),
+            )
+            + f" · spend to revenue {fmt.pct(btot.spend_to_revenue)}",
             m.AMBER if btot.over_plan else m.GREEN,
-        )
-    )
-    kpis.append(
-        Kpi(
-            "spend_to_revenue",
-            "Spend to revenue",
-            btot.spend_to_revenue,
-            "percent",
-            f"{fmt.money(btot.spent)} spent for {fmt.money(btot.revenue)} attributed",
-            m.GREY,
         )
     )
     return kpis
@@ -1265,6 +1351,7 @@ def svg_timeline(
 
     fills = {
         m.DONE: "#9e9e9e",
+        m.NOT_STARTED: "#ffffff",
         m.ON_TRACK: "#2e7d32",
         m.AT_RISK: f"url(#{prefix}-amber)",
         m.LATE: f"url(#{prefix}-red)",
@@ -1272,7 +1359,10 @@ def svg_timeline(
     out = [_patterns(prefix)]
     out.append(
         _legend(
-            [(fills[c], m.CATEGORY_LABELS[c]) for c in (m.LATE, m.AT_RISK, m.ON_TRACK, m.DONE)],
+            [
+                (fills[c], m.CATEGORY_LABELS[c])
+                for c in (m.LATE, m.AT_RISK, m.ON_TRACK, m.NOT_STARTED, m.DONE)
+            ],
             label_w,
             10,
         )
@@ -1394,7 +1484,7 @@ def render_html(
     import jinja2
 
     dirs = template_dirs_for(config, template_dirs)
-    fmt = Formatter(config.report.locale, config.report.currency)
+    fmt = Formatter.for_config(config)
     env = build_environment(dirs, fmt)
     name = context.meta.name
     try:
