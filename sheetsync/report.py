@@ -92,13 +92,13 @@ LIMITS = {
     "executive": Limits(
         attention=3,
         changes=6,
-        rep_moves=3,
+        rep_moves=2,
         projects=0,
         milestones=0,
         reps=10,
         chart_reps=15,
         summary=10,
-        risks=4,
+        risks=3,
     ),
 }
 
@@ -905,7 +905,11 @@ def _with_change(k: Kpi, before: Kpi | None, since: date, fmt: Formatter) -> Kpi
     when = f"since {fmt.day(since)}"
     if k.kind == "text":
         d = (k.value or 0) - (before.value or 0)
-        text = "no change" if not d else f"{'▲' if d > 0 else '▼'} {abs(d)} late or at risk"
+        text = (
+            "no change"
+            if not d
+            else f"{'▲' if d > 0 else '▼'} {abs(d)} {'more' if d > 0 else 'fewer'} late or at risk"
+        )
         return dataclasses.replace(k, change=f"{text} {when}")
     if not isinstance(k.value, int | float) or not isinstance(before.value, int | float):
         return k
