@@ -406,35 +406,58 @@ def _print_errors(errors: list, label: str) -> None:
 
 
 @cli.command()
-@sources_argument
+@click.argument("sources", nargs=-1, metavar="[SOURCE]... [FILE]", shell_complete=_complete_sources)
 @click.option(
     "--skip-invalid", is_flag=True, help="Import the valid rows; report the skipped ones."
 )
+@click.option(
+    "--as-of",
+    type=DayType(),
+    default=None,
+    help="Import FILE, a dated copy of the workbook, as the plan at the end of this day "
+    "(oldest copies first).",
+)
 @json_option
 @pass_app
-def pull(app: App, sources: tuple[str, ...], skip_invalid: bool, as_json: bool) -> None:
+def pull(
+    app: App, sources: tuple[str, ...], skip_invalid: bool, as_of: date | None, as_json: bool
+) -> None:
     """Read sources (default: all) into the model, all or nothing.
 
     Every cell is coerced and checked first; with any problem nothing is
     written and each problem is listed by sheet and cell (exit code 2).
+    With --as-of DAY FILE, FILE (an old copy or backup of the workbook) is read
+    in place of the source's workbook and dated the end of DAY, so reports see
+    history; refused when the model already changed after DAY.
 
     \b
-    Example:
+    Examples:
         sheetsync pull plan
+        sheetsync pull --as-of 2026-11-23 "sales_plan 23 Nov.xlsx"
     """
     from .reading import start_reads
 
-    reads = start_reads(app.config, sources)  # parsing runs while the database code loads
+    config, at = app.config, None
+    if as_of is not None:
+        *names, file = sources or ("",)
+        if not file.lower().endswith((".xlsx", ".xlsm")):
+            raise UsageError("--as-of needs the dated copy to import: pull --as-of DAY FILE")
+        from .sync import end_of_day
+
+        config, name = config.with_copy(Path(file), tuple(names))
+        sources, at = (name,), end_of_day(as_of)
+    reads = start_reads(config, sources)  # parsing runs while the database code loads
     try:
         from .sync import pull as do_pull
 
         results = do_pull(
-            app.config,
+            config,
             app.store,
             sources,
             skip_invalid=skip_invalid,
             progress=app.progress(),
             reads=reads,
+            at=at,
         )
     finally:
         reads.release()

@@ -7,13 +7,14 @@ columns and read-only (formula) columns. Paths are relative to the config file.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError
+from .errors import ConfigError, UsageError
 from .model import TABLES, Table, key_title, with_key
 from .periods import weekday_number
 
@@ -142,6 +143,21 @@ class Config:
     def table_spec(self, name: str) -> Table:
         """The ``Table`` spec of ``name`` under this config: its configured key, or the built-in one."""
         return self.specs.get(name) or TABLES[name]
+
+    def with_copy(self, file: Path, names: tuple[str, ...] = ()) -> tuple[Config, str]:
+        """This config reading ``file`` (a dated copy of a workbook) in place of the
+        workbook of the one named xlsx source (or the only one), and that source's name."""
+        xlsx = [s for s in self.select_sources(names) if s.kind == "xlsx"]
+        if len(xlsx) != 1:
+            raise UsageError(
+                f"{file.name}: a copy of which workbook? "
+                + ("no xlsx source is configured" if not xlsx else "several xlsx sources"),
+                hint="name the source before the file: sheetsync pull --as-of DAY SOURCE FILE",
+            )
+        if not file.is_file():
+            raise UsageError(f"{file}: no such file")
+        src = dataclasses.replace(xlsx[0], path=file.resolve())
+        return dataclasses.replace(self, sources={**self.sources, src.name: src}), src.name
 
     def select_sources(self, names: tuple[str, ...] | list[str] = ()) -> list[SourceConfig]:
         if not names:

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Literal
 
 from .config import Config, SourceConfig
-from .errors import CellError, ConflictError, RefusedError, ValidationError
+from .errors import CellError, ConflictError, RefusedError, UsageError, ValidationError
 from .mapping import MappedTable, picker
 from .merge import (
     CellChange,
@@ -83,8 +83,14 @@ def pull(
     skip_invalid: bool = False,
     progress: Progress | None = None,
     reads: PendingReads | None = None,
+    at: datetime | None = None,
 ) -> list[PullResult]:
     """Read the selected sources into the model in one transaction.
+
+    ``at`` dates the versions and snapshots written (a dated copy of a workbook,
+    imported as of the end of its day, see :func:`end_of_day`); refused with
+    UsageError when the model already changed after it: dated copies go in
+    oldest first.
 
     Raises ValidationError (writing nothing) when any source has a problem,
     unless ``skip_invalid``, which imports the valid rows and reports the rest.
@@ -97,7 +103,7 @@ def pull(
         with gc_paused():
             if progress:
                 progress(f"reading {', '.join(map(source_label, pending.sources))}")
-            return _pull(store, pending, skip_invalid=skip_invalid, progress=progress)
+            return _pull(store, pending, skip_invalid=skip_invalid, progress=progress, at=at)
     finally:
         pending.release()
 
@@ -108,6 +114,7 @@ def _pull(
     *,
     skip_invalid: bool,
     progress: Progress | None,
+    at: datetime | None = None,
 ) -> list[PullResult]:
     sources = pending.sources
     config = pending.config
@@ -131,7 +138,9 @@ def _pull(
         for r in reads:
             if r.fatal or (r.errors and not skip_invalid):
                 raise ValidationError(r.errors, source=r.source.name, sheet_level=bool(r.fatal))
-        at = utcnow()  # after the locks: versions never predate the ones they replace
+        if at is not None:
+            _refuse_dated_pull(store, conn, at)
+        at = at or utcnow()  # after the locks: versions never predate the ones they replace
         results = []
         written: set[str] = set()
         for r in reads:
@@ -175,6 +184,22 @@ def _pull(
             )
             results.append(result)
     return results
+
+
+def end_of_day(day: date) -> datetime:
+    """The moment a dated pull of ``day`` is stamped with: the last second of it."""
+    return datetime.combine(day, time(23, 59, 59))
+
+
+def _refuse_dated_pull(store: Store, conn: Any, at: datetime) -> None:
+    latest = store.last_write_at(conn)
+    if latest is not None and latest > at:
+        raise UsageError(
+            f"the model already holds versions from {latest:%d %b %Y %H:%M} UTC, after "
+            f"{at:%d %b %Y}: a dated copy cannot go before them",
+            hint="import dated copies oldest first, into a model with no later pull "
+            "(e.g. a fresh --db)",
+        )
 
 
 def _apply_table(
