@@ -175,18 +175,15 @@ def rag_rules(settings: RagSettings) -> list[str]:
     return [
         f"Pace = actual ÷ expected by now on a straight line through each period. "
         f"Green: pace ≥ {g:.0%}. Amber: {a:.0%} ≤ pace < {g:.0%}. Red: pace < {a:.0%}. "
-        "A percentage next to a threshold shows a decimal (94.8%), so its colour and "
-        "its figure agree.",
-        f"Milestones: Done when marked done or complete, or its target is reached; Late when "
-        f"past due and not done, or marked Late; At risk when marked At risk, or due within "
-        f"{d} days with progress behind a straight line from its start to its due date; "
-        f"Not started when marked so (or its start lies ahead) and not yet at risk; "
-        f"otherwise On track. Done and Not started are shown in grey.",
-        f"Each project has two statuses. Goal: the worst of its checkpoints not yet reached "
-        f"(a checkpoint is paced like a quota; one past due and not reached is Red; all "
-        f"reached is Green). Delivery: Red from {red} late milestone{'s' if red != 1 else ''}, "
-        f"Amber from {amber} late or any at risk, otherwise Green "
-        f"([rag] delivery_red_late, delivery_amber_late).",
+        "A figure next to a threshold keeps a decimal (94.8%).",
+        f"Milestones: Done when marked done or its target is reached; Late when past due and "
+        f"not done, or marked Late; At risk when marked so, or due within {d} days and behind "
+        f"a straight line from start to due; Not started when marked so or its start lies "
+        f"ahead; else On track. Done and Not started are grey.",
+        f"Projects have two statuses. Goal: the worst checkpoint not yet reached (paced like "
+        f"a quota; past due and not reached is Red). Delivery: Red from {red} late "
+        f"milestone{'s' if red != 1 else ''}, Amber from {amber} late or any at risk, else "
+        f"Green ([rag] delivery_red_late, delivery_amber_late).",
         "A blank Sales cell is not reported yet (a 0 is zero): attainment, pace and "
         "projection run through the last period whose actuals are in. Projection = actual at "
         "its daily run-rate since the first period with a quota, extended to the end of the "

@@ -92,13 +92,13 @@ LIMITS = {
     "executive": Limits(
         attention=3,
         changes=6,
-        rep_moves=2,
+        rep_moves=0,
         projects=0,
         milestones=0,
         reps=10,
         chart_reps=15,
-        summary=10,
-        risks=3,
+        summary=5,
+        risks=2,
     ),
 }
 
@@ -774,8 +774,7 @@ def build_context(
     owners = {str(p.get("key")): p.get("owner") for p in current.get("projects", [])}
     ends = {str(p.get("key")): p.get("end") for p in current.get("projects", [])}
     items = [
-        Item(m.RED, "Late", f"{r.name} ({r.project_name}): {r.reason}", r.owner, r.due, "was due")
-        for r in late
+        Item(m.RED, "Late", f"{r.name} ({r.project_name})", r.owner, r.due, "was due") for r in late
     ] + [
         Item(m.AMBER, "At risk", f"{r.name} ({r.project_name}): {r.reason}", r.owner, r.due, "due")
         for r in at_risk
@@ -1193,7 +1192,13 @@ def svg_cumulative(q: m.QuotaStanding, fmt: Formatter, prefix: str, height: int 
     y = q.ytd
     assert y is not None
     ystart, yend = q.year_start, q.year_end
-    parts = [(ln.start, ln.end, ln.quota, ln.closed) for ln in q.lines]
+    totals: dict[tuple[date, date], list[float | None]] = {}
+    for ln in q.lines:  # one part per period (every rep's quota summed): 12 parts, not 6,000
+        t = totals.setdefault((ln.start, ln.end), [0.0, None])
+        t[0] = (t[0] or 0.0) + ln.quota
+        if ln.closed is not None:
+            t[1] = (t[1] or 0.0) + ln.closed
+    parts = [(s, e, t or 0.0, c) for (s, e), (t, c) in sorted(totals.items())]
     if not parts:
         return Markup("")
     as_of = y.covered or q.as_of
