@@ -256,11 +256,17 @@ class Pace:
         return max(self.expected - self.actual, 0.0)
 
     @property
-    def weekly_run_rate(self) -> float | None:
-        """Closed per week so far: actual ÷ weeks from ``start`` through ``covered``."""
+    def daily_rate(self) -> float | None:
+        """Closed per day so far: actual ÷ days from ``start`` through ``covered``."""
         if self.covered is None:
             return None
-        return ratio(self.actual, elapsed_days(self.start, self.end, self.covered) / 7)
+        return ratio(self.actual, elapsed_days(self.start, self.end, self.covered))
+
+    @property
+    def weekly_run_rate(self) -> float | None:
+        """Closed per week so far (:attr:`daily_rate` × 7)."""
+        rate = self.daily_rate
+        return None if rate is None else rate * 7
 
     @property
     def projected_shortfall(self) -> float | None:
@@ -389,6 +395,22 @@ class TeamStanding:
 
 
 @dataclass(frozen=True)
+class PeriodTotal:
+    """One quota period of the year, all reps together."""
+
+    period: str
+    start: date
+    end: date
+    quota: float
+    closed: float | None  # None: no actuals entered for it
+    forecast: float | None  # run-rate forecast, for a period after the actuals
+
+    @property
+    def variance(self) -> float | None:
+        return None if self.closed is None else self.closed - self.quota
+
+
+@dataclass(frozen=True)
 class QuotaStanding:
     """Every quota figure of the plan as of a day: per rep, per team and in total.
 
@@ -423,6 +445,24 @@ class QuotaStanding:
     def outside_data(self) -> bool:
         """The model holds quotas, but none in the fiscal year of ``as_of``."""
         return self.ytd is None and self.span is not None
+
+    def by_period(self) -> list[PeriodTotal]:
+        """The year's quota and closed summed per quota period, in order; a period
+        after the one actuals are entered through has its run-rate forecast."""
+        totals: dict[tuple[date, date, str], list[float | None]] = {}
+        for ln in self.lines:
+            t = totals.setdefault((ln.start, ln.end, ln.period), [0.0, None])
+            t[0] = (t[0] or 0.0) + ln.quota
+            if ln.closed is not None:
+                t[1] = (t[1] or 0.0) + ln.closed
+        rate = self.ytd.daily_rate if self.ytd else None
+        covered = self.ytd.covered if self.ytd else None
+        out = []
+        for (s, e, label), (quota, closed) in sorted(totals.items()):
+            ahead = covered is None or s > covered
+            forecast = rate * days_inclusive(s, e) if ahead and rate is not None else None
+            out.append(PeriodTotal(label, s, e, quota or 0.0, closed, forecast))
+        return out
 
     def suggested_as_of(self) -> date | None:
         """A day inside the data to suggest when ``as_of`` lies outside it."""

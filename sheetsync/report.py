@@ -294,6 +294,7 @@ class Charts:
     rep_attainment: Markup  # SVG: attainment by rep against quota and pace
     rep_attainment_more: int
     cumulative: Markup  # SVG: cumulative closed vs target over the year
+    periods: Markup  # SVG: per period, closed vs quota with variance, forecast band
     team_attainment: Markup  # SVG: attainment by team
 
 
@@ -839,6 +840,7 @@ def build_context(
         else Markup(""),
         rep_attainment_more=max(len(reps_sorted) - lim.chart_reps, 0),
         cumulative=svg_cumulative(q, fmt, "cu", 230) if q and q.ytd else Markup(""),
+        periods=svg_periods(q, fmt, "pe") if q and q.ytd and name != "executive" else Markup(""),
         team_attainment=svg_team_attainment(q.teams, fmt, rag, "ta") if q else Markup(""),
     )
     all_reps = q.reps if q else []
@@ -1185,6 +1187,97 @@ def svg_team_attainment(
     return Markup(str(svg).replace("by rep", "by team"))
 
 
+def svg_periods(q: m.QuotaStanding, fmt: Formatter, prefix: str, height: int = 200) -> Markup:
+    """Per quota period: the quota as a hollow bar, closed as a solid bar inside it
+    with its variance written above (+ over, − under), the run-rate forecast of the
+    periods to come as a dotted band, and a labelled as-of marker. Legible in grey."""
+    totals = q.by_period()
+    if not totals:
+        return Markup("")
+    y = q.ytd
+    top_v = max(max(t.quota, t.closed or 0.0, t.forecast or 0.0) for t in totals) * 1.18 or 1.0
+    width, left, right, top, bottom = 680, 56, 10, 34, 30
+    pw, ph = width - left - right, height - top - bottom
+    slot = pw / len(totals)
+    bw = min(slot * 0.7, 48)
+
+    def Y(v: float) -> float:
+        return top + ph * (1 - v / top_v)
+
+    out = [_patterns(prefix)]
+    out.append(
+        _legend(
+            [
+                ("#ffffff", "quota"),
+                ("#1f4e78", "closed"),
+                (f"url(#{prefix}-grey)", "run-rate forecast"),
+            ],
+            left,
+            10,
+        )
+    )
+    mag = 10 ** math.floor(math.log10(top_v / 4)) if top_v > 0 else 1
+    step = next(s * mag for s in (1, 2, 2.5, 5, 10) if top_v / (s * mag) <= 4.5)
+    v = 0.0
+    while v <= top_v:
+        out.append(
+            f'<line x1="{left}" y1="{Y(v):.1f}" x2="{left + pw}" y2="{Y(v):.1f}" '
+            'stroke="#e0e0e0" stroke-width="0.6"/>'
+        )
+        out.append(_t(left - 5, Y(v) + 3, fmt.money_short(v), 7, "end", fill="#5f6368"))
+        v += step
+    covered = y.covered if y else None
+    for i, t in enumerate(totals):
+        cx = left + slot * (i + 0.5)
+        x0 = cx - bw / 2
+        out.append(
+            f'<rect x="{x0:.1f}" y="{Y(t.quota):.1f}" width="{bw:.1f}" '
+            f'height="{Y(0) - Y(t.quota):.1f}" fill="#ffffff" stroke="#333" stroke-width="0.9"/>'
+        )
+        if t.closed is not None:
+            inner = bw * 0.55
+            out.append(
+                f'<rect x="{cx - inner / 2:.1f}" y="{Y(t.closed):.1f}" width="{inner:.1f}" '
+                f'height="{Y(0) - Y(t.closed):.1f}" fill="#1f4e78"/>'
+            )
+            var = t.variance or 0.0
+            label = ("+" if var >= 0 else "−") + fmt.money_short(abs(var))
+            ytxt = min(Y(t.quota), Y(t.closed)) - 3
+            out.append(
+                _t(cx, ytxt, label, 6.8, "middle", font_weight="bold" if var < 0 else "normal",
+                   fill="#b71c1c" if var < 0 else "#2e7d32")
+            )  # fmt: skip
+        elif t.forecast is not None:
+            inner = bw * 0.55
+            out.append(
+                f'<rect x="{cx - inner / 2:.1f}" y="{Y(t.forecast):.1f}" width="{inner:.1f}" '
+                f'height="{Y(0) - Y(t.forecast):.1f}" fill="url(#{prefix}-grey)" stroke="#555" '
+                'stroke-width="0.6" stroke-dasharray="2 1.5"/>'
+            )
+            out.append(
+                _t(
+                    cx,
+                    min(Y(t.quota), Y(t.forecast)) - 3,
+                    "forecast",
+                    6.8,
+                    "middle",
+                    fill="#5f6368",
+                )
+            )
+        out.append(_t(cx, Y(0) + 11, fmt.month_short(t.start), 7.5, "middle", fill="#5f6368"))
+    if covered is not None:
+        idx = next((i for i, t in enumerate(totals) if t.end >= covered), len(totals) - 1)
+        t = totals[idx]
+        frac = m.elapsed_fraction(t.start, t.end, covered)
+        mx = left + slot * (idx + frac)
+        out.append(
+            f'<line x1="{mx:.1f}" y1="{top - 6}" x2="{mx:.1f}" y2="{Y(0):.1f}" stroke="#1a1a1a" '
+            'stroke-width="0.9" stroke-dasharray="4 2"/>'
+        )
+        out.append(_t(mx, Y(0) + 22, f"actuals through {fmt.day(covered)}", 7, "middle"))
+    return _svg(width, height, "".join(out), "Closed against quota per period, with variance")
+
+
 def svg_cumulative(q: m.QuotaStanding, fmt: Formatter, prefix: str, height: int = 230) -> Markup:
     """Cumulative closed (solid, dots) against the cumulative quota line (dashed)
     over the fiscal year, with the run-rate projection (dotted) to the last
@@ -1192,13 +1285,8 @@ def svg_cumulative(q: m.QuotaStanding, fmt: Formatter, prefix: str, height: int 
     y = q.ytd
     assert y is not None
     ystart, yend = q.year_start, q.year_end
-    totals: dict[tuple[date, date], list[float | None]] = {}
-    for ln in q.lines:  # one part per period (every rep's quota summed): 12 parts, not 6,000
-        t = totals.setdefault((ln.start, ln.end), [0.0, None])
-        t[0] = (t[0] or 0.0) + ln.quota
-        if ln.closed is not None:
-            t[1] = (t[1] or 0.0) + ln.closed
-    parts = [(s, e, t or 0.0, c) for (s, e), (t, c) in sorted(totals.items())]
+    # one part per period (every rep's quota summed): 12 parts, not 6,000
+    parts = [(t.start, t.end, t.quota, t.closed) for t in q.by_period()]
     if not parts:
         return Markup("")
     as_of = y.covered or q.as_of
