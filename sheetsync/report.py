@@ -1103,11 +1103,19 @@ def _short(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1].rstrip() + "…"
 
 
+def _fit(text: str, chars: int, size: float) -> float:
+    """The font size at which ``text`` fits where ``chars`` characters of ``size`` do:
+    a long label is set smaller, never cut."""
+    return size if len(text) <= chars else max(4.5, size * chars / len(text))
+
+
 def svg_rep_attainment(
     reps: Sequence[RepRow], fmt: Formatter, rag: RagSettings, prefix: str
 ) -> Markup:
     """Horizontal bars: each rep's year-to-date attainment, a solid line at quota
-    (100 %), a dashed tick where a straight line says they should be by now."""
+    (100 %), a dashed tick where a straight line says they should be by now (left
+    out where it falls on the quota line, as at a period's end). The figures stand
+    in a column of their own right of the plot, so no line ever crosses one."""
     if not reps:
         return Markup("")
     width, label_w, row_h, top = 680, 150, 17, 34
@@ -1133,11 +1141,13 @@ def svg_rep_attainment(
             12,
         )
     )
-    out.append(
-        f'<line x1="{width - 200}" y1="8" x2="{width - 186}" y2="8" stroke="#1a1a1a" '
-        'stroke-width="1.4" stroke-dasharray="3 2"/>'
-    )
-    out.append(_t(width - 182, 11, "expected by now", 8))
+    ticks = [abs(e - 1.0) >= 0.01 and e > 0 for e in exp]
+    if any(ticks):
+        out.append(
+            f'<line x1="{width - 200}" y1="8" x2="{width - 186}" y2="8" stroke="#1a1a1a" '
+            'stroke-width="1.4" stroke-dasharray="3 2"/>'
+        )
+        out.append(_t(width - 182, 11, "expected by now", 8))
     out.append(
         f'<line x1="{width - 96}" y1="8" x2="{width - 82}" y2="8" stroke="#1a1a1a" stroke-width="1.6"/>'
     )
@@ -1153,25 +1163,21 @@ def svg_rep_attainment(
         )
         out.append(_t(gx, h - 8, fmt.pct(g), 7.5, "middle", fill="#5f6368"))
         g += step
-    for i, (r, v, e) in enumerate(zip(reps, vals, exp, strict=True)):
+    for i, (r, v, e, tick) in enumerate(zip(reps, vals, exp, ticks, strict=True)):
         y = top + i * row_h
-        out.append(_t(label_w - 6, y + 11, _short(r.rep, 24), 8.5, "end"))
+        out.append(_t(label_w - 6, y + 11, r.rep, _fit(r.rep, 26, 8.5), "end"))
         out.append(
             f'<rect x="{label_w}" y="{y + 2:.1f}" width="{x(v) - label_w:.1f}" height="{row_h - 5}" '
             f'fill="{_fill(prefix, r.ytd.rag.status)}" stroke="#333" stroke-width="0.4"/>'
         )
-        ex = x(e)
-        out.append(
-            f'<line x1="{ex:.1f}" y1="{y:.1f}" x2="{ex:.1f}" y2="{y + row_h - 1:.1f}" '
-            'stroke="#1a1a1a" stroke-width="1.4" stroke-dasharray="3 2"/>'
-        )
+        if tick:
+            ex = x(e)
+            out.append(
+                f'<line x1="{ex:.1f}" y1="{y:.1f}" x2="{ex:.1f}" y2="{y + row_h - 1:.1f}" '
+                'stroke="#1a1a1a" stroke-width="1.4" stroke-dasharray="3 2"/>'
+            )
         over = " ▸" if v > scale_max else ""
-        label = fmt.pct(v) + over
-        out.append(
-            f'<rect x="{x(v) + 2:.1f}" y="{y + 2:.1f}" width="{len(label) * 5.6 + 4:.1f}" '
-            f'height="{row_h - 5}" fill="#ffffff"/>'
-        )
-        out.append(_t(x(v) + 4, y + 11, label, 8.5, font_weight="bold"))
+        out.append(_t(width - 4, y + 11, fmt.pct(v) + over, 8.5, "end", font_weight="bold"))
     qx = x(1.0)
     out.append(
         f'<line x1="{qx:.1f}" y1="{top - 6}" x2="{qx:.1f}" y2="{h - 20}" stroke="#1a1a1a" stroke-width="1.6"/>'
@@ -1480,7 +1486,8 @@ def svg_timeline(
             out.append(_t(X(d) + 2, top - 4, label, 7, fill="#5f6368"))
     for i, r in enumerate(dated):
         y = top + i * row_h
-        out.append(_t(label_w - 6, y + 10, _short(f"{r.key} {r.name}", 38), 7.5, "end"))
+        text = f"{r.key} {r.name}"
+        out.append(_t(label_w - 6, y + 10, text, _fit(text, 46, 7.5), "end"))
         fill = fills[r.category]
         if r.start and r.start <= r.due:  # type: ignore[operator]
             x0, x1 = X(r.start), X(r.due + timedelta(days=1))  # type: ignore[operator]
