@@ -295,7 +295,8 @@ def test_rag_rules_in_the_footnote(store, config):
 def test_charts_are_vector_svg(sample_records, config):
     ctx = report.build_context(sample_records, {}, config, name="weekly", as_of=AS_OF)
     html = report.render_html(ctx, config)
-    assert html.count("<svg") == 4  # cumulative, reps, one timeline per project
+    assert html.count("<svg") == 5  # cumulative, per month, reps, one timeline per project
+    assert "Closed against quota per period, with variance" in html
     assert "url(#ra-red)" in html and "url(#ra-amber)" in html  # patterns, not colour alone
     assert "stroke-dasharray" in html
 
