@@ -8,7 +8,7 @@ of them in one transaction, so any error leaves the model exactly as it was.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -257,9 +257,13 @@ def _pull(
     return results
 
 
+LAYOUT_PARTS = ("sheet", "columns", "rows")  # what ``_layout`` records of every table
+
+
 def _layout(mt: MappedTable) -> dict[str, Any]:
     """Where a read found a table: its sheet, each field's column, and the sheet
-    row of each record in the snapshot's order, as runs [first row, count]."""
+    row of each record in the snapshot's order, as runs [first row, count]
+    (``LAYOUT_PARTS``)."""
     runs: list[list[int]] = []
     for r in mt.rows:
         if runs and r == runs[-1][0] + runs[-1][1]:
@@ -324,9 +328,10 @@ def _settled_sources(
     then holds, for S's keys, the values that snapshot holds, so S's sheet can
     be compared with those. S is unchanged when its revision is the same too
     (for a workbook, the same bytes): reading it again would yield the very
-    same records, so nothing would be written. A source after one that is read
-    in this pull and maps a table of S is neither: that one may write S's
-    records first.
+    same records, so nothing would be written; unless its last snapshot lacks
+    the cells this code records (``_has_cells``): then it is read and compared.
+    A source after one that is read in this pull and maps a table of S is
+    neither: that one may write S's records first.
     """
     config = pending.config
     settled: dict[str, dict[str, Any]] = {}
@@ -344,11 +349,26 @@ def _settled_sources(
         ):
             settled[s.name] = check
             revision = pending.revision(s.name)
-            if revision is not None and check["revision"] == revision:
+            if (
+                revision is not None
+                and check["revision"] == revision
+                and last is not None
+                and _has_cells(store.snapshot_layout(last.id, conn), s.tables)
+            ):
                 unchanged[s.name] = check
                 continue
         touched |= set(s.tables)
     return settled, unchanged
+
+
+def _has_cells(layout: dict[str, Any] | None, tables: Iterable[str]) -> bool:
+    """Whether a pull's ``layout`` holds all that this code records of each of
+    ``tables`` (``LAYOUT_PARTS``). A snapshot without it (a model made before
+    cells were kept) is not repeated as it is: the source is read again, so
+    ``explain`` and the report's appendix can name its cells."""
+    return layout is not None and all(
+        all(part in (layout.get(t) or {}) for part in LAYOUT_PARTS) for t in tables
+    )
 
 
 def _record_unchanged(

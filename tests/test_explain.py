@@ -192,3 +192,59 @@ def test_a_skipped_pull_and_a_moved_sheet_keep_the_cells_right(dated) -> None:
     assert closed["cells"] == shifted
     book = openpyxl.load_workbook(book_path)
     assert sum(cell_values(book, closed["cells"])) == closed["value"]
+
+
+def test_an_unchanged_pull_of_a_model_without_cells_reads_them(dated) -> None:
+    """A model made before cells were kept (down below revision 0011_cells and up
+    again: no layout, no _row) whose workbook does not change: the next pull is not
+    skipped but reads the workbook, writes nothing, and keeps this read's layout,
+    so explain names the cells; the pull after that is skipped again."""
+    from alembic import command
+
+    from sheetsync.migrations import HEAD, alembic_config, current_revision
+    from sheetsync.store import _engine_url
+
+    plan, db = dated
+    args = ("explain", "attainment", "--team", "Enterprise", "--as-of", "2026-12-02", "--json")
+    before = json.loads(run(dated, *args).stdout)
+    assert before["inputs"][0]["cells"]
+    engine = sa.create_engine(_engine_url(db), poolclass=sa.NullPool)
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0010_baselines")
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), HEAD)
+        assert current_revision(conn) == HEAD
+    engine.dispose()
+    assert [layout for layout, _ in _layouts_raw(db)] == [None] * 4
+    old = json.loads(run(dated, *args).stdout)
+    assert old["inputs"][0]["cells"] == [] and old["value"] == before["value"]  # no cell known
+
+    with time_machine.travel(datetime(2026, 12, 2, 9, 30, tzinfo=UTC), tick=False):
+        res = invoke("--config", plan / "sheetsync.toml", "--db", db, "pull")
+    assert res.exit_code == 0, res.output
+    layout, summary = _layouts_raw(db)[-1]
+    assert "unchanged_since" not in summary  # read, not skipped
+    assert not any(summary[t][k] for t in ("quotas", "milestones") for k in ("inserted", "updated"))
+    assert layout["quotas"]["rows"] and layout["milestones"]["columns"]
+    after = json.loads(run(dated, *args).stdout)
+    assert after["sources"] == "sales_plan.xlsx, read Dec 2, 2026 09:30 UTC"
+    assert after == before | {"sources": after["sources"]}  # the very same cells again
+    book = openpyxl.load_workbook(plan / "sales_plan.xlsx")
+    closed = after["inputs"][0]
+    assert sum(cell_values(book, closed["cells"])) == closed["value"]
+
+    with time_machine.travel(datetime(2026, 12, 2, 9, 40, tzinfo=UTC), tick=False):
+        res = invoke("--config", plan / "sheetsync.toml", "--db", db, "pull")
+    assert res.exit_code == 0, res.output
+    again, summary = _layouts_raw(db)[-1]
+    assert summary["unchanged_since"] and again == layout  # skipped: the layout repeated
+
+
+def _layouts_raw(db: str) -> list[tuple[dict | None, dict]]:
+    """Each snapshot's layout (None: not kept) and summary, oldest first."""
+    store = Store(db)
+    t = SCHEMA["snapshots"]
+    with store.engine.connect() as c:
+        rows = c.execute(sa.select(t.c.layout, t.c.summary).order_by(t.c.id)).all()
+    store.close()
+    return [(r.layout, r.summary) for r in rows]
