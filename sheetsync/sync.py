@@ -95,6 +95,7 @@ def pull(
     skip_invalid: bool = False,
     rebind: bool = False,
     full: bool = False,
+    cells: bool = True,
     progress: Progress | None = None,
     reads: PendingReads | None = None,
 ) -> list[PullResult]:
@@ -106,6 +107,11 @@ def pull(
     A source unchanged since its last pull (same bytes or revision, same
     mapping, and no record of its tables written since) is not read again,
     only recorded as looked at; ``full`` reads and compares every source.
+    ``cells``: record where each record version was read (its sheet row, and
+    each read's layout: what ``explain``, ``log`` and the report's appendix
+    name); False keeps the values only (every version's cell unknown; the next
+    pull with cells reads the sources again). ``benchmarks/bench_pull.py
+    --cells`` measures what recording them costs.
     ``reads``: the sources' reads, already started by ``start_reads`` (a caller
     that starts them before importing the database code saves that time too).
     A source last synced from another file is refused (``check_binding``)
@@ -123,6 +129,7 @@ def pull(
                 skip_invalid=skip_invalid,
                 rebind=rebind,
                 full=full,
+                cells=cells,
                 progress=progress,
             )
     finally:
@@ -139,6 +146,7 @@ def _pull(
     skip_invalid: bool,
     rebind: bool,
     full: bool,
+    cells: bool,
     progress: Progress | None,
 ) -> list[PullResult]:
     sources = pending.sources
@@ -155,7 +163,9 @@ def _pull(
         # key first (in this transaction), or the pull stops here.
         rekeys = {t: rk for t, spec in specs.items() if (rk := store.rekey(conn, spec))}
         lasts = {s.name: store.last_snapshot(s.name, conn=conn) for s in sources}
-        settled, unchanged = ({}, {}) if full else _settled_sources(store, conn, pending, lasts)
+        settled, unchanged = (
+            ({}, {}) if full else _settled_sources(store, conn, pending, lasts, cells=cells)
+        )
         todo = [s for s in sources if s.name not in unchanged]
         for s in sources:
             (pending.drop if s.name in unchanged else pending.go)(s.name)
@@ -219,14 +229,15 @@ def _pull(
                     held = before[s.name].get(name, set()) if s.name in before else set()
                     rows, gone = None, held - set(mt.keys)
                 result.tables[name] = _apply_table(
-                    store, conn, r, mt, model, rows, gone, at, report
+                    store, conn, r, mt, model, rows, gone, at, report, cells=cells
                 )
                 written.add(name)
             summary: dict[str, Any] = {n: c.as_dict() for n, c in result.tables.items()}
             if not r.errors:  # what lets the next pull see that nothing changed
                 summary[CHECK] = _check(store, conn, r.source, config, r.content_hash, r.tables)
             last = lasts[s.name]
-            layout = {n: _layout(t) for n, t in r.tables.items()}
+            # {}: this read's cells are not kept (never the last snapshot's, copied)
+            layout = {n: _layout(t) for n, t in r.tables.items()} if cells else {}
             if same_values and s.name in settled and last is not None:
                 # other bytes, the very same values: the snapshot's are kept as
                 # they are (the rows may have moved: the layout is this read's)
@@ -317,6 +328,8 @@ def _settled_sources(
     conn: Any,
     pending: PendingReads,
     lasts: dict[str, Snapshot | None],
+    *,
+    cells: bool = True,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """The sources whose tables are as their last pull left them, and among
     those the ones unchanged since, each with its check.
@@ -329,7 +342,8 @@ def _settled_sources(
     be compared with those. S is unchanged when its revision is the same too
     (for a workbook, the same bytes): reading it again would yield the very
     same records, so nothing would be written; unless its last snapshot lacks
-    the cells this code records (``_has_cells``): then it is read and compared.
+    the cells this code records (``_has_cells``) and ``cells`` are wanted: then
+    it is read and compared.
     A source after one that is read in this pull and maps a table of S is
     neither: that one may write S's records first.
     """
@@ -353,7 +367,7 @@ def _settled_sources(
                 revision is not None
                 and check["revision"] == revision
                 and last is not None
-                and _has_cells(store.snapshot_layout(last.id, conn), s.tables)
+                and (not cells or _has_cells(store.snapshot_layout(last.id, conn), s.tables))
             ):
                 unchanged[s.name] = check
                 continue
@@ -405,12 +419,15 @@ def _apply_table(
     gone: set[str],
     at: datetime,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    cells: bool = True,
 ) -> TableChange:
     """Write one table's records: new ones, changed ones (as new versions) and
     deletions. ``current``: the model's rows by key (``Store.current_rows``),
     at least of the records compared and of ``gone``; ``rows``: the indexes of
     the records to compare (None: all; the others are unchanged); ``gone``:
-    keys the source held before and no longer has."""
+    keys the source held before and no longer has; ``cells``: record each
+    version's sheet row."""
     spec = mt.table
     fields = mt.fields
     change = TableChange()
@@ -470,7 +487,7 @@ def _apply_table(
         deletes,
         keys=new_keys,
         replaced=(),
-        sheet_rows=new_at,
+        sheet_rows=new_at if cells else None,
         **write,
     )
     if updates:
@@ -482,7 +499,7 @@ def _apply_table(
             keys=update_keys,
             replaced=update_keys,
             spec=spec,
-            sheet_rows=update_at,
+            sheet_rows=update_at if cells else None,
             **write,
         )
     return change

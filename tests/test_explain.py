@@ -248,3 +248,33 @@ def _layouts_raw(db: str) -> list[tuple[dict | None, dict]]:
         rows = c.execute(sa.select(t.c.layout, t.c.summary).order_by(t.c.id)).all()
     store.close()
     return [(r.layout, r.summary) for r in rows]
+
+
+def test_a_pull_without_cells_keeps_the_values_only(sample_dir, store_url) -> None:
+    """``pull(cells=False)`` (what bench_pull --cells compares against) stores no
+    sheet row and no layout; the next pull, with cells, reads the unchanged
+    workbook again instead of skipping it, and explain names the cells."""
+    from sheetsync.config import load_config
+    from sheetsync.sync import pull
+
+    config = load_config(sample_dir / "sheetsync.toml")
+    with time_machine.travel(datetime(2026, 12, 1, 9, 0, tzinfo=UTC), tick=False):
+        store = Store(store_url)
+        pull(config, store, cells=False)
+        t = SCHEMA["quotas"]
+        with store.engine.connect() as c:
+            assert c.execute(sa.select(t.c._row).distinct()).scalars().all() == [None]
+        store.close()
+    [(layout, _)] = _layouts_raw(store_url)
+    assert layout == {}
+    dated = (sample_dir, store_url)
+    args = ("explain", "attainment", "--as-of", "2026-12-01", "--json")
+    assert json.loads(run(dated, *args).stdout)["inputs"][0]["cells"] == []
+    with time_machine.travel(datetime(2026, 12, 1, 9, 30, tzinfo=UTC), tick=False):
+        res = invoke("--config", sample_dir / "sheetsync.toml", "--db", store_url, "pull")
+    assert res.exit_code == 0, res.output
+    layout, summary = _layouts_raw(store_url)[-1]
+    assert "unchanged_since" not in summary and layout["quotas"]["rows"]
+    closed = json.loads(run(dated, *args).stdout)["inputs"][0]
+    book = openpyxl.load_workbook(sample_dir / "sales_plan.xlsx")
+    assert closed["cells"] and sum(cell_values(book, closed["cells"])) == closed["value"]

@@ -143,3 +143,32 @@ def test_a_team_report_explains_the_team_figures_it_shows(dated, tmp_path: Path)
     closed = [book[s][a].value for s, a in expand(cells["closed"])]
     quota = [book[s][a].value for s, a in expand(cells["quota"])]
     assert len(closed) == 44 and f"{sum(closed) / sum(quota):.0%}" == shown
+
+
+def _appendix(pdf: bytes) -> str:
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())
+    return text[text.index("Where the numbers come from") :]
+
+
+def test_a_packs_weekly_pdf_is_the_report_with_its_appendix(dated, tmp_path: Path) -> None:
+    """`send` attaches the report `sheetsync report` renders (one path): the team
+    lead's weekly PDF, taken out of the .eml, has the appendix with the team's cells."""
+    import email
+    import json
+    from email import policy
+
+    outbox = tmp_path / "outbox"
+    args = ("--as-of", "2026-11-30")
+    res = run(dated, "send", "--group", "enterprise", *args, "--outbox", outbox)
+    assert res.exit_code == 0, res.output
+    [eml] = outbox.glob("*.eml")
+    msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    [pdf] = [p.get_content() for p in msg.iter_attachments() if p.get_filename().endswith(".pdf")]
+    attached = _appendix(pdf)
+    explained = json.loads(
+        run(dated, "explain", "attainment", "--team", "Enterprise", *args, "--json").stdout
+    )
+    assert explained["headline"] in attached and "'Quotas'!F" in attached
+    out = tmp_path / "w.pdf"
+    assert run(dated, "report", *args, "--team", "Enterprise", "-o", out).exit_code == 0
+    assert attached == _appendix(out.read_bytes())
