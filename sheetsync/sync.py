@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import compress
+from itertools import compress, pairwise
 from pathlib import Path
 from typing import Any, Literal
 
@@ -275,12 +275,11 @@ def _layout(mt: MappedTable) -> dict[str, Any]:
     """Where a read found a table: its sheet, each field's column, and the sheet
     row of each record in the snapshot's order, as runs [first row, count]
     (``LAYOUT_PARTS``)."""
-    runs: list[list[int]] = []
-    for r in mt.rows:
-        if runs and r == runs[-1][0] + runs[-1][1]:
-            runs[-1][1] += 1
-        else:
-            runs.append([r, 1])
+    rows = mt.rows
+    # a run ends where the next row is not this one + 1 (found at C speed)
+    ends = compress(range(1, len(rows)), map(operator.ne, rows[1:], map((1).__add__, rows)))
+    starts = [0, *ends]
+    runs = [[rows[a], b - a] for a, b in pairwise([*starts, len(rows)])] if rows else []
     columns = {f: mt.columns[f] for f in mt.fields if f in mt.columns}
     return {"sheet": mt.sheet, "columns": columns, "rows": runs}
 
