@@ -4,7 +4,9 @@ of the 100,000-row benchmark workbook (bench_pull's), vs a bare SQL count.
 The year is built quickly: one real pull of the workbook (clock frozen a year
 back), then 51 weekly pulls written straight through the store's API, each
 changing the Sales cell of 1% of the rows (the weekly case of bench_pull; ten
-rows change every week), with its snapshot. Then, best of N in one run:
+rows change every week), with its snapshot; each version keeps its sheet row
+and each snapshot the read's layout, as a pull records them, so ``log`` names
+the cell of every change. Then, best of N in one run:
 
 * raw: ``SELECT count(*)`` of the versions a week touched (plain sqlite3);
 * ``changes --since D --until D+7`` (the library function and the CLI in-process);
@@ -17,6 +19,7 @@ rows change every week), with its snapshot. Then, best of N in one run:
 from __future__ import annotations
 
 import argparse
+import json
 import sqlite3
 import tempfile
 import time
@@ -40,18 +43,28 @@ def build_year(db: Path, config, weeks: int, start: datetime) -> int:
     columns = ", ".join('"' + n + '"' for n in names)
     with store.engine.connect() as c:
         rows = c.exec_driver_sql(
-            f"SELECT _key, {columns} FROM quotas WHERE _valid_to IS NULL ORDER BY _id"
+            f"SELECT _key, {columns}, _row FROM quotas WHERE _valid_to IS NULL ORDER BY _id"
         ).all()
+        layout = c.exec_driver_sql("SELECT layout FROM snapshots").scalar_one()
     n = len(rows)
     step = 100  # 1% of the rows change each week, a different 1% each time
     for w in range(1, weeks):
         at = (start + timedelta(weeks=w)).replace(tzinfo=None)
         picked = rows[:10] + rows[10 + w % step :: step]  # ten rows change every week
         keys = [r[0] for r in picked]
-        values = [(*r[1:6], (r[6] or 0.0) + w, *r[7:]) for r in picked]
+        values = [(*r[1:6], (r[6] or 0.0) + w, *r[7:9]) for r in picked]
         with store.transaction() as conn:
             store.apply_rows(
-                conn, "quotas", names, values, (), source="big", at=at, keys=keys, replaced=keys
+                conn,
+                "quotas",
+                names,
+                values,
+                (),
+                source="big",
+                at=at,
+                keys=keys,
+                replaced=keys,
+                sheet_rows=[r[9] for r in picked],
             )
             store.add_snapshot(
                 conn,
@@ -61,6 +74,7 @@ def build_year(db: Path, config, weeks: int, start: datetime) -> int:
                 content_hash=f"week{w}",
                 summary={"quotas": {"updated": len(keys)}},
                 values=None,
+                layout=json.loads(layout) if isinstance(layout, str) else layout,
             )
     store.close()
     return n + sum(10 + len(range(10 + w % step, n, step)) for w in range(1, weeks))
@@ -77,6 +91,7 @@ def main() -> None:
 
     from sheetsync.cli import cli
     from sheetsync.config import load_config
+    from sheetsync.explain import Provenance
     from sheetsync.history import changes_between, record_log
     from sheetsync.plan import known_at
     from sheetsync.store import Store, show_key
@@ -111,10 +126,16 @@ def main() -> None:
     changed = changes_between(store, since, until)["quotas"]
     t_changes = best(lambda: changes_between(store, since, until), args.repeat)
     key = min(c.key for c in changed.changed)  # one of the ten that change weekly
-    t_log_key = best(lambda: record_log(store, "quotas", key), args.repeat)
-    n_key = len(record_log(store, "quotas", key))
-    t_log_since = best(lambda: record_log(store, "quotas", since=since), args.repeat)
-    n_since = len(record_log(store, "quotas", since=since))
+
+    def log(**kw):  # as the CLI does: each change with its cell (a new Provenance each time)
+        return record_log(store, "quotas", cells=Provenance(store), **kw)
+
+    t_log_key = best(lambda: log(key=key), args.repeat)
+    entries = log(key=key)
+    n_key = len(entries)
+    assert all(e.cells for e in entries), "every version names its cells"
+    t_log_since = best(lambda: log(since=since), args.repeat)
+    n_since = len(log(since=since))
 
     def cli_run(*a: str) -> None:
         res = CliRunner().invoke(cli, ["--config", str(cfg), "--db", f"sqlite:///{db}", *a])

@@ -13,13 +13,20 @@ next to its raw baseline from the same run: calamine's whole-sheet load
     3 bad cells  pull a copy with three invalid cells (refused, nothing written)
 
 Cases run interleaved, ``--repeat`` rounds, best of each (the machine is
-shared and noisy). With ≤ 200,000 rows it also prints the floor (raw read +
+shared and noisy).
+
+``--cells`` measures only what cell provenance costs (issue 17: each record
+version's sheet row and each read's layout, at no more than about 10% extra
+pull time): a fresh pull as the CLI does it against the same pull with
+``pull(cells=False)``, alternating which goes first, best of ``--repeat``
+each, wall and CPU time (CPU: the process's, all threads), and their ratios. With ≤ 200,000 rows it also prints the floor (raw read +
 a bare sqlite3 insert of the same rows), the CLI in a fresh process against
 the raw read in one, `sheetsync --help` start-up and openpyxl read-only for
 reference (skip with --no-openpyxl).
 
     .venv/bin/python benchmarks/bench_pull.py [--rows 100000] [--repeat 3]
     .venv/bin/python benchmarks/bench_pull.py --rows 1000000 --repeat 1
+    .venv/bin/python benchmarks/bench_pull.py --cells --repeat 7
 """
 
 from __future__ import annotations
@@ -124,11 +131,11 @@ def make_workbook(rows: int, edited: bool = False, bad: bool = False) -> Path:
 
 
 def child(case: str, book: Path, db: Path, base_db: Path | None) -> dict[str, float]:
-    """Run one case; its seconds (imports excluded) and peak memory (MB)."""
+    """Run one case; its seconds and CPU seconds (imports excluded) and peak memory (MB)."""
     if case in ("raw", "walk"):
         import python_calamine
 
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         wb = python_calamine.CalamineWorkbook.from_path(str(book))
         sheet = wb.get_sheet_by_name("Quotas")
         if case == "raw":
@@ -151,19 +158,20 @@ def child(case: str, book: Path, db: Path, base_db: Path | None) -> dict[str, fl
             p.unlink()
         if base_db is not None:
             shutil.copy(base_db, db)
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         full = case == "again-full"
         reads = None if case.startswith("again") else start_reads(config)  # as the CLI does
         store = Store(f"sqlite:///{db}")
         try:
             # the edited copy is the same workbook a week on, in another file
-            results = pull(config, store, reads=reads, full=full, rebind=True)
+            cells = case != "fresh-nocells"
+            results = pull(config, store, reads=reads, full=full, rebind=True, cells=cells)
             assert (results[0].unchanged_since is not None) == (case == "again"), case
         except ValidationError:
             assert case == "bad", case
         store.close()
-    seconds = time.perf_counter() - t
-    return {"seconds": seconds, "peak_mb": peak_mb()}
+    seconds, cpu_seconds = time.perf_counter() - t, time.process_time() - cpu
+    return {"seconds": seconds, "cpu_seconds": cpu_seconds, "peak_mb": peak_mb()}
 
 
 def peak_mb() -> float:
@@ -252,6 +260,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--no-openpyxl", action="store_true")
+    ap.add_argument("--cells", action="store_true", help="only the cost of cell provenance")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--book", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--db", type=Path, help=argparse.SUPPRESS)
@@ -262,6 +271,9 @@ def main() -> None:
         return
 
     path = make_workbook(args.rows)
+    if args.cells:
+        cells_cost(path, args)
+        return
     books = {
         "weekly": make_workbook(args.rows, edited=True),
         "bad": make_workbook(args.rows, bad=True),
@@ -296,6 +308,31 @@ def main() -> None:
     if args.rows <= 200_000:
         extras(args, path, tmp)
     shutil.rmtree(tmp)
+
+
+def cells_cost(path: Path, args: argparse.Namespace) -> None:
+    """A fresh pull with cell provenance against the same pull without it."""
+    print(
+        f"workbook: {path.name}, {args.rows:,} rows × 10 columns; fresh pull into a new "
+        f"SQLite model, each in a fresh process, interleaved, best of {args.repeat}"
+    )
+    tmp = Path(tempfile.mkdtemp())
+    cases = ["fresh", "fresh-nocells"]
+    found: dict[str, dict[str, float]] = {}
+    for i in range(args.repeat):
+        for case in cases if i % 2 == 0 else cases[::-1]:
+            r = run_child(case, path, tmp / f"{case}.db")
+            now = found.setdefault(case, r)
+            for k in r:
+                now[k] = min(now[k], r[k])
+    shutil.rmtree(tmp)
+    with_, without = found["fresh"], found["fresh-nocells"]
+    for label, r in (("pull without cells (cells=False)", without), ("pull with cells", with_)):
+        print(f"{label:34} {r['seconds']:6.2f} s wall {r['cpu_seconds']:6.2f} s CPU")
+    print(
+        f"cells cost: {with_['seconds'] / without['seconds']:.3f}× wall, "
+        f"{with_['cpu_seconds'] / without['cpu_seconds']:.3f}× CPU  (target ≤ 1.10×)"
+    )
 
 
 def extras(args: argparse.Namespace, path: Path, tmp: Path) -> None:

@@ -1279,9 +1279,8 @@ def report(
         sheetsync report --report executive -o status.pdf
         sheetsync report --as-of 2026-11-30 --html
     """
-    from .explain import explain_all
     from .plan import plan_as_of
-    from .report import context_for, render_context
+    from .report import render_context, report_context
 
     day = app.day(as_of)
     dirs = list(template_dirs)
@@ -1296,11 +1295,8 @@ def report(
         plan = plan_as_of(app.store, app.config, day)
         if step:
             step("building the report")
-        wanted = baseline_name or app.config.report.baseline
-        saved = app.store.baseline_records(wanted) if wanted else None
-        explained = explain_all(app.store, plan, app.config, teams) if name == "weekly" else ()
-        ctx = context_for(
-            plan, app.config, name=name, teams=teams, baseline=saved, explained=explained
+        ctx = report_context(
+            app.store, plan, app.config, name=name, teams=teams, baseline=baseline_name
         )
         data = render_context(
             ctx, app.config, fmt="html" if as_html else "pdf", template_dirs=dirs, progress=step

@@ -78,18 +78,27 @@ class Provenance:
         self, table: str, source: str, cutoff: datetime | None, spec: Table
     ) -> tuple[dict[str, Any], datetime, dict[str, int]] | None:
         """Where ``source``'s last read at or before ``cutoff`` found ``table``: its
-        layout, when, and each record's sheet row by stored key (a record whose
-        values did not change keeps its version, but may have moved)."""
+        layout, when it was read, and each record's sheet row by stored key (a
+        record whose values did not change keeps its version, but may have moved).
+        A pull that skipped the unchanged source repeats the read it looked at:
+        the cells are that read's, and so is the time (so a look changes no report)."""
         t = SCHEMA["snapshots"]
-        q = sa.select(t.c.taken_at, t.c.layout, t.c.values_z).where(
+        q = sa.select(t.c.taken_at, t.c.layout, t.c.values_z, t.c.summary).where(
             t.c.source == source, t.c.layout.is_not(None)
         )
         if cutoff is not None:
             q = q.where(t.c.taken_at <= cutoff)
         with self.store.engine.connect() as c:
             snap = c.execute(q.order_by(t.c.id.desc()).limit(1)).first()
-        if snap is None or not snap.layout or "rows" not in snap.layout.get(table, {}):
-            return None
+            if snap is None or not snap.layout or "rows" not in snap.layout.get(table, {}):
+                return None
+            read_at, summary = snap.taken_at, snap.summary
+            while summary and summary.get("unchanged_since"):  # a look: the read it repeats
+                earlier = sa.select(t.c.taken_at, t.c.summary)
+                row = c.execute(earlier.where(t.c.id == summary["unchanged_since"])).first()
+                if row is None:
+                    break
+                read_at, summary = row
         part = load_values(snap.values_z).get(table)
         if not part or not all(k in part["fields"] for k in spec.key):
             return None
@@ -97,7 +106,7 @@ class Provenance:
         rows = [r for first, n in snap.layout[table]["rows"] for r in range(first, first + n)]
         if len(rows) != len(keys):
             return None
-        return snap.layout[table], snap.taken_at, dict(zip(keys, rows, strict=True))
+        return snap.layout[table], read_at, dict(zip(keys, rows, strict=True))
 
 
 def cell_ranges(cells: Iterable[Cell]) -> str:
@@ -277,10 +286,16 @@ class _Cells:
 
 
 def _sources(plan: PlanAsOf, cells: Iterable[Cell], fmt: Formatter) -> str:
-    used = {c.source for c in cells}
-    reads = [r for r in plan.reads if r.source in used] or list(plan.reads)
+    """ "sales_plan.xlsx, read Dec 2, 2026 09:14 UTC": each source of ``cells``
+    when its cells were last read (the plan's reads when no cell is known)."""
+    read_at: dict[str, datetime] = {}
+    for c in cells:
+        read_at[c.source] = max(c.read_at, read_at.get(c.source, c.read_at))
+    reads = [r for r in plan.reads if r.source in read_at] or list(plan.reads)
     return "; ".join(
-        f"{r.location}, read {fmt.day(r.read_at.date())} {r.read_at:%H:%M} UTC" for r in reads
+        f"{r.location}, read {fmt.day(at.date())} {at:%H:%M} UTC"
+        for r in reads
+        for at in [read_at.get(r.source, r.read_at)]
     )
 
 
@@ -400,7 +415,7 @@ def _quota(
             formula,
             inputs,
             rule,
-            _sources(plan, closed.cells, fmt),
+            _sources(plan, [c for i in inputs for c in i.cells], fmt),
         )
     horizon = f"{fmt.day(pace.start)} – {fmt.day(pace.end)}"
     if metric in ("attainment", "period-attainment"):

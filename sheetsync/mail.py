@@ -336,14 +336,15 @@ class PackBuilder:
             label = f"{name} report" + (f" for {', '.join(teams)}" if teams else "")
             say = self.progress
             if self.renderer is None:
-                from .report import context_for, render_context
+                from .report import render_context, report_context
 
                 step = (
                     (lambda message, done=None, total=None: say(f"{label}: {message}", done, total))
                     if say
                     else None
                 )
-                ctx = context_for(self.plan, self.config, name=name, teams=teams)
+                # the very report `sheetsync report` writes (appendix, baseline)
+                ctx = report_context(self.store, self.plan, self.config, name=name, teams=teams)
                 self._pdfs[key] = render_context(ctx, self.config, progress=step)
             else:
                 if say:

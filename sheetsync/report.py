@@ -1875,6 +1875,30 @@ def context_for(
     return dataclasses.replace(ctx, baseline=v)
 
 
+EXPLAINED = ("weekly",)  # the reports whose template has the appendix (_sources.html)
+
+
+def report_context(
+    store: Store,
+    plan: PlanAsOf,
+    config: Config,
+    *,
+    name: str = "weekly",
+    teams: tuple[str, ...] = (),
+    baseline: str | None = None,
+) -> ReportContext:
+    """Report ``name``'s context as ``sheetsync report`` renders it and a status
+    pack attaches it (one path): the plan's (:func:`context_for`), the variance
+    against the saved baseline ``baseline`` (default: ``[report] baseline``),
+    and for a report in ``EXPLAINED`` the appendix's explanations."""
+    from .explain import explain_all
+
+    wanted = baseline or config.report.baseline
+    saved = store.baseline_records(wanted) if wanted else None
+    explained = explain_all(store, plan, config, teams) if name in EXPLAINED else ()
+    return context_for(plan, config, name=name, teams=teams, baseline=saved, explained=explained)
+
+
 def render_context(
     ctx: ReportContext,
     config: Config,
@@ -1907,7 +1931,8 @@ def render_report(
     progress: Progress | None = None,
 ) -> bytes:
     """Render a report from the store: the plan as of the end of ``as_of``
-    against the plan a week earlier. ``fmt`` is "pdf" or "html" (UTF-8 bytes).
+    against the plan a week earlier (:func:`report_context`: the report
+    ``sheetsync report`` writes). ``fmt`` is "pdf" or "html" (UTF-8 bytes).
     ``progress(message, done=None, total=None)`` hears each step."""
     if fmt not in ("pdf", "html"):
         raise UsageError(f"unknown report format {fmt!r}", hint="use pdf or html")
@@ -1916,7 +1941,7 @@ def render_report(
     plan = plan_as_of(store, config, as_of)
     if progress:
         progress("building the report")
-    ctx = context_for(plan, config, name=name, teams=teams)
+    ctx = report_context(store, plan, config, name=name, teams=teams)
     return render_context(
         ctx, config, fmt=fmt, template_dirs=template_dirs, timeout=timeout, progress=progress
     )

@@ -911,6 +911,12 @@ class Store:
             }
         return out
 
+    def snapshot_layout(self, snapshot_id: int, conn: sa.Connection) -> dict[str, Any] | None:
+        """Where snapshot ``snapshot_id``'s read found each table (see SCHEMA["snapshots"]);
+        None when it kept none (a push or sync, or a pull before revision 0011_cells)."""
+        t = SCHEMA["snapshots"]
+        return conn.execute(sa.select(t.c.layout).where(t.c.id == snapshot_id)).scalar()
+
     def snapshot_rows(
         self, snapshot_id: int, conn: sa.Connection
     ) -> dict[str, tuple[list[str], list[list]]]:

@@ -8,11 +8,11 @@ of them in one transaction, so any error leaves the model exactly as it was.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import compress
+from itertools import compress, pairwise
 from pathlib import Path
 from typing import Any, Literal
 
@@ -95,6 +95,7 @@ def pull(
     skip_invalid: bool = False,
     rebind: bool = False,
     full: bool = False,
+    cells: bool = True,
     progress: Progress | None = None,
     reads: PendingReads | None = None,
     at: datetime | None = None,
@@ -112,6 +113,11 @@ def pull(
     A source unchanged since its last pull (same bytes or revision, same
     mapping, and no record of its tables written since) is not read again,
     only recorded as looked at; ``full`` reads and compares every source.
+    ``cells``: record where each record version was read (its sheet row, and
+    each read's layout: what ``explain``, ``log`` and the report's appendix
+    name); False keeps the values only (every version's cell unknown; the next
+    pull with cells reads the sources again). ``benchmarks/bench_pull.py
+    --cells`` measures what recording them costs.
     ``reads``: the sources' reads, already started by ``start_reads`` (a caller
     that starts them before importing the database code saves that time too).
     A source last synced from another file is refused (``check_binding``)
@@ -129,6 +135,7 @@ def pull(
                 skip_invalid=skip_invalid,
                 rebind=rebind,
                 full=full,
+                cells=cells,
                 progress=progress,
                 at=at,
             )
@@ -146,6 +153,7 @@ def _pull(
     skip_invalid: bool,
     rebind: bool,
     full: bool,
+    cells: bool,
     progress: Progress | None,
     at: datetime | None = None,
 ) -> list[PullResult]:
@@ -163,7 +171,9 @@ def _pull(
         # key first (in this transaction), or the pull stops here.
         rekeys = {t: rk for t, spec in specs.items() if (rk := store.rekey(conn, spec))}
         lasts = {s.name: store.last_snapshot(s.name, conn=conn) for s in sources}
-        settled, unchanged = ({}, {}) if full else _settled_sources(store, conn, pending, lasts)
+        settled, unchanged = (
+            ({}, {}) if full else _settled_sources(store, conn, pending, lasts, cells=cells)
+        )
         todo = [s for s in sources if s.name not in unchanged]
         for s in sources:
             (pending.drop if s.name in unchanged else pending.go)(s.name)
@@ -229,14 +239,15 @@ def _pull(
                     held = before[s.name].get(name, set()) if s.name in before else set()
                     rows, gone = None, held - set(mt.keys)
                 result.tables[name] = _apply_table(
-                    store, conn, r, mt, model, rows, gone, at, report
+                    store, conn, r, mt, model, rows, gone, at, report, cells=cells
                 )
                 written.add(name)
             summary: dict[str, Any] = {n: c.as_dict() for n, c in result.tables.items()}
             if not r.errors:  # what lets the next pull see that nothing changed
                 summary[CHECK] = _check(store, conn, r.source, config, r.content_hash, r.tables)
             last = lasts[s.name]
-            layout = {n: _layout(t) for n, t in r.tables.items()}
+            # {}: this read's cells are not kept (never the last snapshot's, copied)
+            layout = {n: _layout(t) for n, t in r.tables.items()} if cells else {}
             if same_values and s.name in settled and last is not None:
                 # other bytes, the very same values: the snapshot's are kept as
                 # they are (the rows may have moved: the layout is this read's)
@@ -267,15 +278,18 @@ def _pull(
     return results
 
 
+LAYOUT_PARTS = ("sheet", "columns", "rows")  # what ``_layout`` records of every table
+
+
 def _layout(mt: MappedTable) -> dict[str, Any]:
     """Where a read found a table: its sheet, each field's column, and the sheet
-    row of each record in the snapshot's order, as runs [first row, count]."""
-    runs: list[list[int]] = []
-    for r in mt.rows:
-        if runs and r == runs[-1][0] + runs[-1][1]:
-            runs[-1][1] += 1
-        else:
-            runs.append([r, 1])
+    row of each record in the snapshot's order, as runs [first row, count]
+    (``LAYOUT_PARTS``)."""
+    rows = mt.rows
+    # a run ends where the next row is not this one + 1 (found at C speed)
+    ends = compress(range(1, len(rows)), map(operator.ne, rows[1:], map((1).__add__, rows)))
+    starts = [0, *ends]
+    runs = [[rows[a], b - a] for a, b in pairwise([*starts, len(rows)])] if rows else []
     columns = {f: mt.columns[f] for f in mt.fields if f in mt.columns}
     return {"sheet": mt.sheet, "columns": columns, "rows": runs}
 
@@ -323,6 +337,8 @@ def _settled_sources(
     conn: Any,
     pending: PendingReads,
     lasts: dict[str, Snapshot | None],
+    *,
+    cells: bool = True,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """The sources whose tables are as their last pull left them, and among
     those the ones unchanged since, each with its check.
@@ -334,9 +350,11 @@ def _settled_sources(
     then holds, for S's keys, the values that snapshot holds, so S's sheet can
     be compared with those. S is unchanged when its revision is the same too
     (for a workbook, the same bytes): reading it again would yield the very
-    same records, so nothing would be written. A source after one that is read
-    in this pull and maps a table of S is neither: that one may write S's
-    records first.
+    same records, so nothing would be written; unless its last snapshot lacks
+    the cells this code records (``_has_cells``) and ``cells`` are wanted: then
+    it is read and compared.
+    A source after one that is read in this pull and maps a table of S is
+    neither: that one may write S's records first.
     """
     config = pending.config
     settled: dict[str, dict[str, Any]] = {}
@@ -354,11 +372,26 @@ def _settled_sources(
         ):
             settled[s.name] = check
             revision = pending.revision(s.name)
-            if revision is not None and check["revision"] == revision:
+            if (
+                revision is not None
+                and check["revision"] == revision
+                and last is not None
+                and (not cells or _has_cells(store.snapshot_layout(last.id, conn), s.tables))
+            ):
                 unchanged[s.name] = check
                 continue
         touched |= set(s.tables)
     return settled, unchanged
+
+
+def _has_cells(layout: dict[str, Any] | None, tables: Iterable[str]) -> bool:
+    """Whether a pull's ``layout`` holds all that this code records of each of
+    ``tables`` (``LAYOUT_PARTS``). A snapshot without it (a model made before
+    cells were kept) is not repeated as it is: the source is read again, so
+    ``explain`` and the report's appendix can name its cells."""
+    return layout is not None and all(
+        all(part in (layout.get(t) or {}) for part in LAYOUT_PARTS) for t in tables
+    )
 
 
 def _record_unchanged(
@@ -408,12 +441,15 @@ def _apply_table(
     gone: set[str],
     at: datetime,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    cells: bool = True,
 ) -> TableChange:
     """Write one table's records: new ones, changed ones (as new versions) and
     deletions. ``current``: the model's rows by key (``Store.current_rows``),
     at least of the records compared and of ``gone``; ``rows``: the indexes of
     the records to compare (None: all; the others are unchanged); ``gone``:
-    keys the source held before and no longer has."""
+    keys the source held before and no longer has; ``cells``: record each
+    version's sheet row."""
     spec = mt.table
     fields = mt.fields
     change = TableChange()
@@ -473,7 +509,7 @@ def _apply_table(
         deletes,
         keys=new_keys,
         replaced=(),
-        sheet_rows=new_at,
+        sheet_rows=new_at if cells else None,
         **write,
     )
     if updates:
@@ -485,7 +521,7 @@ def _apply_table(
             keys=update_keys,
             replaced=update_keys,
             spec=spec,
-            sheet_rows=update_at,
+            sheet_rows=update_at if cells else None,
             **write,
         )
     return change

@@ -171,8 +171,8 @@ def test_a_skipped_pull_and_a_moved_sheet_keep_the_cells_right(dated) -> None:
     (prev, _), (skipped, summary) = _layouts(db)[-2:]
     assert summary["unchanged_since"] and skipped == prev and prev["rows"]
     again = json.loads(run(dated, *args).stdout)
-    assert again["sources"] == "sales_plan.xlsx, read Dec 2, 2026 09:30 UTC"  # the look
-    assert again == before | {"sources": again["sources"]}  # the very same cells
+    assert again["sources"] == "sales_plan.xlsx, read Dec 2, 2026 09:14 UTC"  # not the look
+    assert again == before  # the very same cells, read then
 
     book_path = plan / "sales_plan.xlsx"
     book = openpyxl.load_workbook(book_path)
@@ -192,3 +192,89 @@ def test_a_skipped_pull_and_a_moved_sheet_keep_the_cells_right(dated) -> None:
     assert closed["cells"] == shifted
     book = openpyxl.load_workbook(book_path)
     assert sum(cell_values(book, closed["cells"])) == closed["value"]
+
+
+def test_an_unchanged_pull_of_a_model_without_cells_reads_them(dated) -> None:
+    """A model made before cells were kept (down below revision 0011_cells and up
+    again: no layout, no _row) whose workbook does not change: the next pull is not
+    skipped but reads the workbook, writes nothing, and keeps this read's layout,
+    so explain names the cells; the pull after that is skipped again."""
+    from alembic import command
+
+    from sheetsync.migrations import HEAD, alembic_config, current_revision
+    from sheetsync.store import _engine_url
+
+    plan, db = dated
+    args = ("explain", "attainment", "--team", "Enterprise", "--as-of", "2026-12-02", "--json")
+    before = json.loads(run(dated, *args).stdout)
+    assert before["inputs"][0]["cells"]
+    engine = sa.create_engine(_engine_url(db), poolclass=sa.NullPool)
+    with engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0010_baselines")
+    with engine.begin() as conn:
+        command.upgrade(alembic_config(conn), HEAD)
+        assert current_revision(conn) == HEAD
+    engine.dispose()
+    assert [layout for layout, _ in _layouts_raw(db)] == [None] * 4
+    old = json.loads(run(dated, *args).stdout)
+    assert old["inputs"][0]["cells"] == [] and old["value"] == before["value"]  # no cell known
+
+    with time_machine.travel(datetime(2026, 12, 2, 9, 30, tzinfo=UTC), tick=False):
+        res = invoke("--config", plan / "sheetsync.toml", "--db", db, "pull")
+    assert res.exit_code == 0, res.output
+    layout, summary = _layouts_raw(db)[-1]
+    assert "unchanged_since" not in summary  # read, not skipped
+    assert not any(summary[t][k] for t in ("quotas", "milestones") for k in ("inserted", "updated"))
+    assert layout["quotas"]["rows"] and layout["milestones"]["columns"]
+    after = json.loads(run(dated, *args).stdout)
+    assert after["sources"] == "sales_plan.xlsx, read Dec 2, 2026 09:30 UTC"
+    assert after == before | {"sources": after["sources"]}  # the very same cells again
+    book = openpyxl.load_workbook(plan / "sales_plan.xlsx")
+    closed = after["inputs"][0]
+    assert sum(cell_values(book, closed["cells"])) == closed["value"]
+
+    with time_machine.travel(datetime(2026, 12, 2, 9, 40, tzinfo=UTC), tick=False):
+        res = invoke("--config", plan / "sheetsync.toml", "--db", db, "pull")
+    assert res.exit_code == 0, res.output
+    again, summary = _layouts_raw(db)[-1]
+    assert summary["unchanged_since"] and again == layout  # skipped: the layout repeated
+
+
+def _layouts_raw(db: str) -> list[tuple[dict | None, dict]]:
+    """Each snapshot's layout (None: not kept) and summary, oldest first."""
+    store = Store(db)
+    t = SCHEMA["snapshots"]
+    with store.engine.connect() as c:
+        rows = c.execute(sa.select(t.c.layout, t.c.summary).order_by(t.c.id)).all()
+    store.close()
+    return [(r.layout, r.summary) for r in rows]
+
+
+def test_a_pull_without_cells_keeps_the_values_only(sample_dir, store_url) -> None:
+    """``pull(cells=False)`` (what bench_pull --cells compares against) stores no
+    sheet row and no layout; the next pull, with cells, reads the unchanged
+    workbook again instead of skipping it, and explain names the cells."""
+    from sheetsync.config import load_config
+    from sheetsync.sync import pull
+
+    config = load_config(sample_dir / "sheetsync.toml")
+    with time_machine.travel(datetime(2026, 12, 1, 9, 0, tzinfo=UTC), tick=False):
+        store = Store(store_url)
+        pull(config, store, cells=False)
+        t = SCHEMA["quotas"]
+        with store.engine.connect() as c:
+            assert c.execute(sa.select(t.c._row).distinct()).scalars().all() == [None]
+        store.close()
+    [(layout, _)] = _layouts_raw(store_url)
+    assert layout == {}
+    dated = (sample_dir, store_url)
+    args = ("explain", "attainment", "--as-of", "2026-12-01", "--json")
+    assert json.loads(run(dated, *args).stdout)["inputs"][0]["cells"] == []
+    with time_machine.travel(datetime(2026, 12, 1, 9, 30, tzinfo=UTC), tick=False):
+        res = invoke("--config", sample_dir / "sheetsync.toml", "--db", store_url, "pull")
+    assert res.exit_code == 0, res.output
+    layout, summary = _layouts_raw(store_url)[-1]
+    assert "unchanged_since" not in summary and layout["quotas"]["rows"]
+    closed = json.loads(run(dated, *args).stdout)["inputs"][0]
+    book = openpyxl.load_workbook(sample_dir / "sales_plan.xlsx")
+    assert closed["cells"] and sum(cell_values(book, closed["cells"])) == closed["value"]

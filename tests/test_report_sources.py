@@ -149,3 +149,53 @@ def test_a_team_report_explains_the_team_figures_it_shows(dated, tmp_path: Path)
     closed = [book[s][a].value for s, a in expand(cells["closed"])]
     quota = [book[s][a].value for s, a in expand(cells["quota"])]
     assert len(closed) == 44 and f"{sum(closed) / sum(quota):.0%}" == shown
+
+
+def _appendix(pdf: bytes) -> str:
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())
+    return text[text.index("Where the numbers come from") :]
+
+
+def test_a_packs_weekly_pdf_is_the_report_with_its_appendix(dated, tmp_path: Path) -> None:
+    """`send` attaches the report `sheetsync report` renders (one path): the team
+    lead's weekly PDF, taken out of the .eml, has the appendix with the team's
+    cells. A pull that finds the workbook unchanged (a look) changes no pack:
+    the appendix names when the cells were read, so nothing is sent twice."""
+    import email
+    import json
+    from datetime import UTC, datetime
+    from email import policy
+
+    import time_machine
+    from dated_model import invoke
+
+    plan, db = dated
+    args = ("--as-of", "2026-12-02")
+
+    def pack(outbox: Path) -> tuple[str, bytes]:
+        res = run(dated, "send", "--group", "enterprise", *args, "--outbox", outbox, "--json")
+        assert res.exit_code == 0, res.output
+        [eml] = outbox.glob("*.eml")
+        msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+        [pdf] = [
+            p.get_content() for p in msg.iter_attachments() if p.get_filename().endswith(".pdf")
+        ]
+        [outcome] = json.loads(res.stdout)["outcomes"]
+        return outcome["pack_hash"], pdf
+
+    sent, pdf = pack(tmp_path / "outbox")
+    attached = _appendix(pdf)
+    explained = json.loads(
+        run(dated, "explain", "attainment", "--team", "Enterprise", *args, "--json").stdout
+    )
+    assert explained["headline"] in attached and "'Quotas'!F" in attached
+    assert "(sales_plan.xlsx, read Dec 2, 2026 09:14 UTC)" in attached
+    out = tmp_path / "w.pdf"
+    assert run(dated, "report", *args, "--team", "Enterprise", "-o", out).exit_code == 0
+    assert attached == _appendix(out.read_bytes())
+
+    with time_machine.travel(datetime(2026, 12, 2, 9, 40, tzinfo=UTC), tick=False):
+        res = invoke("--config", plan / "sheetsync.toml", "--db", db, "pull")
+    assert res.exit_code == 0 and "unchanged" in res.output, res.output
+    again, pdf = pack(tmp_path / "again")
+    assert again == sent and _appendix(pdf) == attached  # the same pack
