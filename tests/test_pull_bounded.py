@@ -201,3 +201,24 @@ def test_older_snapshots_with_nan_stream_whole_from_where_the_chunks_stopped(mon
     assert len(got) == 200
     assert got[:150] == rows[:150] and got[151:] == rows[151:]
     assert got[150][3] != got[150][3]  # NaN
+
+
+# ---------------------------------------------------------------- formula results, scanned in pieces
+
+
+@pytest.mark.parametrize("piece", [64, 1 << 22])
+def test_uncalculated_formulas_are_found_in_a_sheet_read_in_pieces(sample_dir, monkeypatch, piece):
+    """After a push the Attainment formulas of the written rows have no result;
+    the scan that finds them reads the sheet's XML a piece at a time."""
+    import zipfile
+
+    import sheetsync.sources.xlsx_write as xw
+
+    book = sample_dir / "sales_plan.xlsx"
+    xw.patch_workbook(book, [xw.CellWrite("Quotas", "F131", 5.0)], backups=0)
+    with zipfile.ZipFile(book) as zf:
+        pkg = xw._Package(book, zf)
+        whole = xw._Sheet(pkg.read(pkg.sheet_part("Quotas"))).uncalculated()
+    monkeypatch.setattr(xw, "SCAN_PIECE", piece)
+    assert "H131" in whole
+    assert xw.uncalculated_cells(book, ["Quotas"]) == {"Quotas": whole}
