@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import operator
+import re
 import sqlite3
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -227,14 +228,163 @@ def encode_rows(
     tables: dict[str, tuple[list[str], list[tuple]]],
     keys: dict[str, tuple[str, ...]] | None = None,
 ) -> bytes:
-    """``encode_values`` of records given as (fields, value tuples) per table."""
-    out: dict[str, dict[str, Any]] = {}
-    for name, (fields, rows) in tables.items():
-        out[name] = {"fields": fields, "rows": rows}
+    """``encode_values`` of records given as (fields, value tuples) per table.
+
+    The JSON text is made and compressed ``VALUES_CHUNK`` rows at a time, so a
+    big table's text is never held whole (the same text ``orjson.dumps`` of
+    {table: {"fields", "rows"[, "key"]}} would make)."""
+    z = zlib.compressobj(1)
+    out = [z.compress(b"{")]
+    for n, (name, (fields, rows)) in enumerate(tables.items()):
+        head = orjson.dumps(name) + b':{"fields":' + orjson.dumps(fields) + b',"rows":['
+        out.append(z.compress(b"," + head if n else head))
+        for start in range(0, len(rows), VALUES_CHUNK):
+            text = orjson.dumps(rows[start : start + VALUES_CHUNK])[1:-1]
+            out.append(z.compress(b"," + text if start else text))
         key = (keys or {}).get(name)
         if key and tuple(key) != TABLES[name].key:  # absent: the built-in key
-            out[name]["key"] = list(key)
-    return zlib.compress(orjson.dumps(out), 1)
+            out.append(z.compress(b'],"key":' + orjson.dumps(list(key)) + b"}"))
+        else:
+            out.append(z.compress(b"]}"))
+    out.append(z.compress(b"}"))
+    out.append(z.flush())
+    return b"".join(out)
+
+
+VALUES_CHUNK = 20_000  # snapshot rows encoded, or decoded, at a time
+
+
+def iter_values(blob: bytes | None) -> Iterator[tuple[str, list[str], list[list]]]:
+    """A snapshot's values as stored (``load_values``), a chunk of rows at a
+    time: (table, fields, rows), in stored order, each table at least once.
+
+    Neither the whole text nor every row is held at once. A blob in another
+    form than ``encode_rows`` writes (older snapshots may hold NaN) is decoded
+    whole, from where the chunks stopped."""
+    if not blob:
+        return
+    given: dict[str, int] = {}
+    try:
+        for name, fields, rows in _stream_values(blob):
+            given[name] = given.get(name, 0) + len(rows)
+            yield name, fields, rows
+    except _Unstreamable:
+        for name, part in _load_values(blob).items():
+            done = given.get(name, 0)
+            if name not in given or done < len(part["rows"]):
+                yield name, part["fields"], part["rows"][done:]
+
+
+class _Unstreamable(Exception):
+    """Snapshot values not in the form ``encode_rows`` writes."""
+
+
+# A table's head as orjson writes it; then its rows, then maybe its key.
+_PART_HEAD = re.compile(rb'[{,]("[A-Za-z_][A-Za-z0-9_]*"):\{"fields":(\[[^\]]*\]),"rows":\[')
+_PART_TAIL = re.compile(rb'(?:,"key":\[[^\]]*\])?\}')
+
+
+class _Inflater:
+    """A zlib blob's text, decompressed a piece at a time: ``buf[pos:]`` is
+    what has not been consumed yet."""
+
+    PIECE = 1 << 17  # compressed bytes per piece (about a megabyte of text)
+
+    def __init__(self, blob: bytes) -> None:
+        self._z = zlib.decompressobj()
+        self._blob = memoryview(blob)
+        self._at = 0
+        self.buf = b""
+        self.pos = 0
+
+    def more(self) -> bool:
+        """Append the next piece of text (False: there is no more)."""
+        if self._at >= len(self._blob):
+            return False
+        piece = self._blob[self._at : self._at + self.PIECE]
+        self._at += len(piece)
+        text = self._z.decompress(piece)
+        if self._at >= len(self._blob):
+            text += self._z.flush()
+        self.buf, self.pos = self.buf[self.pos :] + text, 0
+        return True
+
+    def ahead(self, n: int) -> None:
+        """At least ``n`` bytes of text unconsumed, where there are that many."""
+        while len(self.buf) - self.pos < n and self.more():
+            pass
+
+
+def _stream_values(blob: bytes) -> Iterator[tuple[str, list[str], list[list]]]:
+    """``iter_values`` of a blob ``encode_rows`` wrote; _Unstreamable otherwise."""
+    text = _Inflater(blob)
+    text.ahead(2)
+    if text.buf[text.pos : text.pos + 2] == b"{}":
+        return
+    while True:
+        text.ahead(4096)  # a head is short: field names only
+        head = _PART_HEAD.match(text.buf, text.pos)
+        if head is None:
+            raise _Unstreamable
+        name, fields = orjson.loads(head[1]), orjson.loads(head[2])
+        text.pos = head.end()
+        yielded = False
+        for rows in _stream_rows(text):
+            yielded = True
+            yield name, fields, rows
+        if not yielded:
+            yield name, fields, []
+        text.ahead(4096)
+        tail = _PART_TAIL.match(text.buf, text.pos)
+        if tail is None:
+            raise _Unstreamable
+        text.pos = tail.end()
+        text.ahead(1)
+        if text.buf[text.pos : text.pos + 1] == b"}":
+            return
+
+
+def _stream_rows(text: _Inflater) -> Iterator[list[list]]:
+    """The rows of one table's "rows" array, from ``text.pos`` (just inside
+    it) to just after it, as many at a time as a piece of text holds.
+
+    Rows are flat arrays of scalars, so outside strings "],[" is only ever
+    between two rows and "]]" only at the end. Inside a string either can be
+    text; the rows before it then end inside an unclosed string and never
+    parse, so each candidate end is tried by parsing what comes before it."""
+    text.ahead(1)
+    if text.buf[text.pos : text.pos + 1] == b"]":  # no rows
+        text.pos += 1
+        return
+    while True:
+        buf, pos = text.buf, text.pos
+        end = buf.find(b"]]", pos)
+        while end >= 0:
+            rows = _rows_before(buf, pos, end + 1)
+            if rows is not None:
+                text.pos = end + 2
+                yield rows
+                return
+            end = buf.find(b"]]", end + 1)
+        cut = buf.rfind(b"],[", pos)
+        while cut >= 0:
+            rows = _rows_before(buf, pos, cut + 1)
+            if rows is not None:
+                text.pos = cut + 2
+                yield rows
+                break
+            cut = buf.rfind(b"],[", pos, cut)
+        else:
+            if not text.more():
+                raise _Unstreamable
+
+
+def _rows_before(buf: bytes, start: int, stop: int) -> list[list] | None:
+    """The rows ``buf[start:stop]`` holds, or None when it is not whole rows."""
+    try:
+        return orjson.loads(b"[" + buf[start:stop] + b"]")
+    except orjson.JSONDecodeError:
+        return None
 
 
 def _load_values(blob: bytes) -> dict[str, Any]:
@@ -458,16 +608,26 @@ class Store:
         with self.engine.connect() as c:
             return {name: self.records(name, as_of, c) for name in TABLES}
 
-    def current_rows(self, conn: sa.Connection, table: str) -> dict[str, Any]:
-        """The current records of ``table`` by their stored key, as rows of
-        (key, every field in model order): cheaper than ``keyed`` when few are
-        looked at. The stored key is the configured one once ``rekey`` ran."""
-        return {row[0]: row for row in self._select(table, conn=conn, with_key=True)}
+    def current_chunks(self, conn: sa.Connection, table: str) -> Iterator[list[Any]]:
+        """The current records of ``table``, ``VALUES_CHUNK`` rows at a time
+        (a cursor on the server where the database has one), in no particular
+        order, as rows of (stored key, every field in model order). The stored
+        key is the configured one once ``rekey`` ran. Write nothing to the
+        table before the last chunk is in."""
+        t = SCHEMA[table]
+        columns = [t.c._key, *(t.c[f.name] for f in TABLES[table].fields)]
+        q = sa.select(*columns).where(t.c._valid_to.is_(None))
+        result = conn.execute(q.execution_options(yield_per=VALUES_CHUNK))
+        try:
+            yield from result.partitions()
+        finally:
+            result.close()
 
     def current_rows_of(
         self, conn: sa.Connection, table: str, keys: Iterable[str]
     ) -> dict[str, Any]:
-        """``current_rows`` of only these keys (those the model holds)."""
+        """The current records of these keys (those the model holds) by key,
+        as rows of (key, every field in model order)."""
         t = SCHEMA[table]
         columns = [t.c._key, *(t.c[f.name] for f in TABLES[table].fields)]
         keys = list(keys)
@@ -867,48 +1027,48 @@ class Store:
         with self.engine.connect() as c:
             return [Snapshot(*row) for row in c.execute(q)]
 
+    def _values_blob(self, snapshot_id: int, conn: sa.Connection | None) -> bytes | None:
+        t = SCHEMA["snapshots"]
+        q = sa.select(t.c.values_z).where(t.c.id == snapshot_id)
+        if conn is not None:
+            return conn.execute(q).scalar()
+        with self.engine.connect() as c:
+            return c.execute(q).scalar()
+
     def snapshot_keys(
         self,
         snapshot_id: int,
         conn: sa.Connection | None = None,
         specs: dict[str, Table] | None = None,
+        among: dict[str, set[str]] | None = None,
     ) -> dict[str, set[str]]:
-        """The record keys a snapshot holds, per table (cheaper than its values).
+        """The record keys a snapshot holds, per table (cheaper than its values;
+        read a chunk of rows at a time). ``among``: only these keys of these
+        tables are looked for (the others' keys are never all held).
 
         Keys are made with ``specs``' keys (default: built-in), whatever key
-        the snapshot was taken under; see ``_snapshot_table_keys``.
-        """
-        t = SCHEMA["snapshots"]
-        q = sa.select(t.c.values_z).where(t.c.id == snapshot_id)
-        if conn is not None:
-            blob = conn.execute(q).scalar()
-        else:
-            with self.engine.connect() as c:
-                blob = c.execute(q).scalar()
-        if not blob:
-            return {}
-        out = {}
-        for name, part in _load_values(blob).items():
-            spec = (specs or {}).get(name) or TABLES[name]
-            if all(k in part["fields"] for k in spec.key):
-                out[name] = _part_keys(part, spec.key)
+        the snapshot was taken under: a table taken under another key, without
+        this key's fields, is matched through the current records."""
+        blob = self._values_blob(snapshot_id, conn)
+        out: dict[str, set[str]] = {}
+        foreign = False
+        for name, fields, rows in iter_values(blob):
+            if among is not None and name not in among:
                 continue
-            # Taken under another key, without this key's fields: the records
-            # it held, found among the current ones by that key.
-            then = with_key(TABLES[name], tuple(part.get("key") or TABLES[name].key))
-            held = _part_keys(part, then.key)
-            if conn is None:
-                with self.engine.connect() as c:
-                    records = self.records(name, conn=c)
-            else:
-                records = self.records(name, conn=conn)
-            out[name] = {
-                new
-                for old, new in zip(
-                    record_keys(then, records), record_keys(spec, records), strict=True
-                )
-                if old in held
-            }
+            spec = (specs or {}).get(name) or TABLES[name]
+            found = out.setdefault(name, set())
+            if not all(k in fields for k in spec.key):
+                foreign = True
+                continue
+            keys = key_texts(rows, [fields.index(k) for k in spec.key])
+            found.update(keys if among is None else among[name].intersection(keys))
+        if foreign:  # rare (a key changed): the stored key comes after the rows
+            for name, part in _load_values(blob).items():  # type: ignore[arg-type]
+                spec = (specs or {}).get(name) or TABLES[name]
+                if name in out and not all(k in part["fields"] for k in spec.key):
+                    out[name] = self._keys_by_old_key(name, part, spec, conn)
+                    if among is not None:
+                        out[name] &= among[name]
         return out
 
     def snapshot_layout(self, snapshot_id: int, conn: sa.Connection) -> dict[str, Any] | None:
@@ -917,26 +1077,42 @@ class Store:
         t = SCHEMA["snapshots"]
         return conn.execute(sa.select(t.c.layout).where(t.c.id == snapshot_id)).scalar()
 
-    def snapshot_rows(
+    def _keys_by_old_key(
+        self, name: str, part: dict[str, Any], spec: Table, conn: sa.Connection | None
+    ) -> set[str]:
+        """The keys (``spec``'s) of the current records a snapshot table taken
+        under another key, without ``spec``'s fields, held."""
+        then = with_key(TABLES[name], tuple(part.get("key") or TABLES[name].key))
+        held = _part_keys(part, then.key)
+        if conn is None:
+            with self.engine.connect() as c:
+                records = self.records(name, conn=c)
+        else:
+            records = self.records(name, conn=conn)
+        return {
+            new
+            for old, new in zip(record_keys(then, records), record_keys(spec, records), strict=True)
+            if old in held
+        }
+
+    def snapshot_chunks(
         self, snapshot_id: int, conn: sa.Connection
-    ) -> dict[str, tuple[list[str], list[list]]]:
-        """A snapshot's values per table as (fields, one list per record, in
-        ``fields`` order), dates as dates: what ``encode_rows`` was given."""
-        t = SCHEMA["snapshots"]
-        blob = conn.execute(sa.select(t.c.values_z).where(t.c.id == snapshot_id)).scalar()
-        out = {}
-        for name, part in (_load_values(blob) if blob else {}).items():
-            fields, rows = part["fields"], part["rows"]
-            dates = [
-                i for i, f in enumerate(fields) if TABLES[name].field_by_name[f].kind == "date"
-            ]
-            seen: dict[Any, Any] = {None: None}
-            for row in rows if dates else ():  # in place: no second copy of a big table
+    ) -> Iterator[tuple[str, list[str], list[list]]]:
+        """A snapshot's values, ``VALUES_CHUNK`` or so rows at a time: (table,
+        fields, one list per record in ``fields`` order), dates as dates, in
+        stored order (what ``encode_rows`` was given); see ``iter_values``."""
+        kinds: dict[str, list[int]] = {}
+        seen: dict[Any, Any] = {None: None}
+        for name, fields, rows in iter_values(self._values_blob(snapshot_id, conn)):
+            if name not in kinds:
+                field_of = TABLES[name].field_by_name
+                kinds[name] = [i for i, f in enumerate(fields) if field_of[f].kind == "date"]
+            dates = kinds[name]
+            for row in rows if dates else ():  # in place: no second copy
                 for i in dates:
                     v = row[i]
                     row[i] = seen[v] if v in seen else seen.setdefault(v, date.fromisoformat(v))
-            out[name] = (fields, rows)
-        return out
+            yield name, fields, rows
 
     def snapshot_values(self, snapshot_id: int) -> dict[str, list[Record]]:
         t = SCHEMA["snapshots"]

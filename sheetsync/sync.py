@@ -16,9 +16,10 @@ from itertools import compress, pairwise
 from pathlib import Path
 from typing import Any, Literal
 
+from .compare import SincePull, TableDiff, diff_some, diff_whole, since_pull
 from .config import Config, SourceConfig
 from .errors import CellError, ConflictError, RefusedError, UsageError, ValidationError
-from .mapping import MappedTable, picker
+from .mapping import MappedTable
 from .merge import (
     CellChange,
     Conflict,
@@ -27,10 +28,8 @@ from .merge import (
     append_values,
     cell_value,
     plan_table,
-    same,
     show,
 )
-from .model import Record, key_texts
 from .progress import Progress
 from .reading import (
     PendingReads,
@@ -174,36 +173,16 @@ def _pull(
         settled, unchanged = (
             ({}, {}) if full else _settled_sources(store, conn, pending, lasts, cells=cells)
         )
-        todo = [s for s in sources if s.name not in unchanged]
         for s in sources:
             (pending.drop if s.name in unchanged else pending.go)(s.name)
         reads = {r.source.name: r for r in pending.result()}
         for r in reads.values():
             if r.fatal or (r.errors and not skip_invalid):
                 raise ValidationError(r.errors, source=r.source.name, sheet_level=bool(r.fatal))
-        # What each source's tables are compared with, loaded once the reads
-        # are done (never beside a sheet being parsed: memory stays bounded):
-        # for a settled source the values of its last pull (the model's, as it
-        # left them); otherwise the model's current records, and the keys its
-        # last snapshot held.
-        bases = {
-            s.name: store.snapshot_rows(lasts[s.name].id, conn)  # type: ignore[union-attr]
-            for s in todo
-            if s.name in settled
-        }
-        before = {
-            s.name: store.snapshot_keys(last.id, conn, specs) if (last := lasts[s.name]) else {}
-            for s in todo
-            if s.name not in settled
-        }
-        current = {
-            t: store.current_rows(conn, t) for s in todo if s.name not in settled for t in s.tables
-        }
         if at is not None:
             _refuse_dated_pull(store, conn, at)
         at = at or utcnow()  # after the locks: versions never predate the ones they replace
         results = []
-        written: set[str] = set()
         for s in sources:
             if s.name in unchanged:
                 results.append(
@@ -219,33 +198,33 @@ def _pull(
             for name in r.tables:
                 if name in rekeys:  # said once, by the first source of the table
                     result.rekeyed.append(rekeys.pop(name).line(r.tables[name].headers))
+            # What each table is compared with, once the reads are done (never
+            # beside a sheet being parsed), a chunk at a time: for a settled
+            # source the values of its last pull (the model's, as it left
+            # them); otherwise the model's current records, which include what
+            # an earlier source of this pull wrote.
+            last = lasts[s.name]
+            held: dict[str, SincePull] = {}
+            if last is not None and s.name in settled:
+                held = since_pull(store, conn, last.id, r.tables)
             same_values = True
             for name, mt in r.tables.items():
                 report = None
                 if progress:
                     label = f"writing {r.source.name}: {name}"
                     report = lambda done, total, label=label: progress(label, done, total)  # noqa: E731
-                base = bases.get(s.name, {}).get(name)
-                if base is not None and base[0] == mt.fields:
-                    rows, gone = _changed_rows(mt, base[1])
-                    same_values &= not rows and not gone and len(base[1]) == len(mt.values)
-                    keys = [mt.keys[i] for i in rows]
-                    model = store.current_rows_of(conn, name, [*keys, *gone])
+                if name in held:
+                    same_values &= held[name].same
+                    diff = diff_some(store, conn, mt, held[name])
                 else:
                     same_values = False
-                    if name in written:  # a second source of this table sees the first one's writes
-                        current[name] = store.current_rows(conn, name)
-                    model = current[name] if name in current else store.current_rows(conn, name)
-                    held = before[s.name].get(name, set()) if s.name in before else set()
-                    rows, gone = None, held - set(mt.keys)
+                    diff = diff_whole(store, conn, mt, last.id if last else None)
                 result.tables[name] = _apply_table(
-                    store, conn, r, mt, model, rows, gone, at, report, cells=cells
+                    store, conn, r, mt, diff, at, report, cells=cells
                 )
-                written.add(name)
             summary: dict[str, Any] = {n: c.as_dict() for n, c in result.tables.items()}
             if not r.errors:  # what lets the next pull see that nothing changed
                 summary[CHECK] = _check(store, conn, r.source, config, r.content_hash, r.tables)
-            last = lasts[s.name]
             # {}: this read's cells are not kept (never the last snapshot's, copied)
             layout = {n: _layout(t) for n, t in r.tables.items()} if cells else {}
             if same_values and s.name in settled and last is not None:
@@ -292,25 +271,6 @@ def _layout(mt: MappedTable) -> dict[str, Any]:
     runs = [[rows[a], b - a] for a, b in pairwise([*starts, len(rows)])] if rows else []
     columns = {f: mt.columns[f] for f in mt.fields if f in mt.columns}
     return {"sheet": mt.sheet, "columns": columns, "rows": runs}
-
-
-def _changed_rows(mt: MappedTable, held: list[list]) -> tuple[list[int], set[str]]:
-    """The sheet rows of ``mt`` not among the ``held`` values of its last pull,
-    and the keys held then that the sheet no longer has.
-
-    Rows are compared in place first (a sheet mostly keeps its order); a row
-    equal to the one held at its position is the same record, unchanged.
-    """
-    values = mt.values
-    n = min(len(values), len(held))
-    moved = list(compress(range(n), map(operator.ne, values, map(tuple, held))))
-    old = [tuple(held[i]) for i in moved] + list(map(tuple, held[n:]))
-    moved += range(n, len(values))
-    spec = mt.table
-    positions = [mt.fields.index(k) for k in spec.key]
-    new_keys = {mt.keys[i] for i in moved}
-    was = key_texts(old, positions)
-    return moved, set(was) - new_keys
 
 
 def _check(
@@ -436,64 +396,24 @@ def _apply_table(
     conn: Any,
     read: SourceRead,
     mt: MappedTable,
-    current: dict[str, Any],
-    rows: list[int] | None,
-    gone: set[str],
+    diff: TableDiff,
     at: datetime,
     progress: Callable[[int, int], None] | None = None,
     *,
     cells: bool = True,
 ) -> TableChange:
-    """Write one table's records: new ones, changed ones (as new versions) and
-    deletions. ``current``: the model's rows by key (``Store.current_rows``),
-    at least of the records compared and of ``gone``; ``rows``: the indexes of
-    the records to compare (None: all; the others are unchanged); ``gone``:
-    keys the source held before and no longer has; ``cells``: record each
-    version's sheet row."""
+    """Write one table's changes (``compare``): new records, changed ones (as
+    new versions) and deletions; ``cells``: each version with its sheet row."""
     spec = mt.table
-    fields = mt.fields
-    change = TableChange()
-    if current:
-        names = [f.name for f in spec.fields]
-        new_rows: list[tuple] = []
-        new_keys: list[str] = []
-        new_at: list[int] = []  # sheet rows
-        updates: list[Record] = []
-        update_keys: list[str] = []
-        update_at: list[int] = []
-        old_values_of = picker([1 + names.index(f) for f in fields])  # row[0] is the key
-        pairs = zip(mt.keys, mt.values, mt.rows, strict=True)
-        if rows is not None:
-            change.unchanged = len(mt.keys) - len(rows)
-            pairs = ((mt.keys[i], mt.values[i], mt.rows[i]) for i in rows)
-        for key, values, at_row in pairs:
-            old = current.get(key)
-            if old is None:
-                new_rows.append(values)
-                new_keys.append(key)
-                new_at.append(at_row)
-                continue
-            old_values = old_values_of(old)
-            if values == old_values or all(map(same, values, old_values)):
-                change.unchanged += 1
-                continue
-            record = dict(zip(names, old[1:], strict=True))
-            record.update(zip(fields, values, strict=True))
-            updates.append(record)
-            update_keys.append(key)
-            update_at.append(at_row)
-    elif rows is None:  # a first pull: every record is new
-        new_rows, new_keys, new_at, updates, update_keys, update_at = (
-            mt.values, mt.keys, mt.rows, [], [], [],
-        )  # fmt: skip
+    change = TableChange(unchanged=diff.unchanged, updated=len(diff.updates))
+    if diff.new is None:  # every record is new (a first pull)
+        new_rows, new_keys, new_at = mt.values, mt.keys, mt.rows
     else:
-        new_rows = [mt.values[i] for i in rows]
-        new_keys = [mt.keys[i] for i in rows]
-        new_at = [mt.rows[i] for i in rows]
-        updates, update_keys, update_at = [], [], []
-        change.unchanged = len(mt.keys) - len(rows)
-    change.inserted, change.updated = len(new_rows), len(updates)
-    deletes = [k for k in gone if k in current]
+        new_rows = [mt.values[i] for i in diff.new]
+        new_keys = [mt.keys[i] for i in diff.new]
+        new_at = [mt.rows[i] for i in diff.new]
+    change.inserted = len(new_rows)
+    deletes = diff.deletes
     if deletes and mt.skipped_rows:
         # A skipped row still exists in the sheet and may be one of these:
         # deleting only what is provably gone keeps --skip-invalid safe.
@@ -504,7 +424,7 @@ def _apply_table(
     store.apply_rows(
         conn,
         spec.name,
-        fields,
+        mt.fields,
         new_rows,
         deletes,
         keys=new_keys,
@@ -512,16 +432,16 @@ def _apply_table(
         sheet_rows=new_at if cells else None,
         **write,
     )
-    if updates:
+    if diff.updates:
         store.apply(
             conn,
             spec.name,
-            updates,
+            diff.updates,
             (),
-            keys=update_keys,
-            replaced=update_keys,
+            keys=diff.update_keys,
+            replaced=diff.update_keys,
             spec=spec,
-            sheet_rows=update_at if cells else None,
+            sheet_rows=diff.update_at if cells else None,
             **write,
         )
     return change

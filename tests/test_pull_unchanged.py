@@ -264,15 +264,15 @@ def test_sources_of_other_tables_skip_on_their_own(sample_dir, run_cli, reads, t
 
 @pytest.fixture
 def whole_loads(monkeypatch) -> list[str]:
-    """The tables whose every current record a pull loaded from the model."""
+    """The tables whose every current record a pull read from the model."""
     seen: list[str] = []
-    real = Store.current_rows
+    real = Store.current_chunks
 
     def spy(self, conn, table):
         seen.append(table)
         return real(self, conn, table)
 
-    monkeypatch.setattr(Store, "current_rows", spy)
+    monkeypatch.setattr(Store, "current_chunks", spy)
     return seen
 
 

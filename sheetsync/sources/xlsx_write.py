@@ -139,10 +139,47 @@ def uncalculated_cells(path: Path, sheets: Iterable[str]) -> dict[str, set[str]]
                 part = pkg.sheet_part(sheet)
             except WorkbookError:
                 continue
-            refs = _Sheet(pkg.read(part), where=part).uncalculated()
+            refs = _uncalculated_streamed(zf, pkg.names[part.lower()], part)
             if refs:
                 out[sheet] = refs
         return out
+
+
+SCAN_PIECE = 1 << 22  # bytes of a sheet's XML looked at at a time
+
+
+def _uncalculated_streamed(zf: zipfile.ZipFile, name: str, where: str) -> set[str]:
+    """``_Sheet.uncalculated`` of a sheet's XML read a piece at a time, each
+    piece cut after its last closed cell, so a big sheet is never held whole."""
+    out: set[str] = set()
+    data = b""
+    prefix: bytes | None = None  # the namespace prefix of <sheetData>, once met
+    close = b""
+    with zf.open(name) as f:
+        while True:
+            piece = f.read(SCAN_PIECE)
+            data += piece
+            if prefix is None:
+                m = _SHEET_DATA.search(data)
+                if m is None:
+                    if piece:
+                        continue
+                    return out  # no cells at all (the reader says what is wrong)
+                prefix, data = m.group(1), data[m.start() :]
+                close = b"</" + prefix + b"c>"
+            cut = data.rfind(close) if piece else len(data)
+            if cut < 0:
+                continue
+            cut += len(close) if piece else 0
+            part, data = data[:cut], data[cut:]
+            if not part.startswith(b"<" + prefix + b"sheetData"):
+                part = b"<" + prefix + b"sheetData>" + part
+            out |= _Sheet(part + b"</" + prefix + b"sheetData>", where=where).uncalculated()
+            if not piece:
+                return out
+
+
+_SHEET_DATA = re.compile(rb"<((?:[A-Za-z_][\w.-]*:)?)sheetData\b")
 
 
 def patch_workbook(
