@@ -241,10 +241,6 @@ class Attachment:
     data: bytes
     description: str = ""
 
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
-
 
 @dataclass(frozen=True)
 class PackContent:
@@ -273,7 +269,6 @@ class Pack:
     message_id: str
     sender: str
     _make: Callable[[], PackContent] = field(repr=False, compare=False)
-    _message: EmailMessage | None = field(default=None, repr=False, compare=False)
 
     def render(self) -> PackContent:
         """The pack's content, rendered now unless it was already."""
@@ -283,39 +278,29 @@ class Pack:
     def subject(self) -> str:
         return self.render().subject
 
-    @property
-    def attachments(self) -> tuple[Attachment, ...]:
-        return self.render().attachments
-
-    @property
     def message(self) -> EmailMessage:
-        """The MIME message to this recipient (without a Date header until sent)."""
-        if self._message is None:
-            c = self.render()
-            msg = EmailMessage()
-            msg["From"] = self.sender
-            msg["To"] = self.recipient
-            msg["Subject"] = c.subject
-            msg["Message-ID"] = self.message_id
-            msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies
-            msg["X-Sheetsync-Pack"] = f"{self.period} {self.pack_hash}"
-            msg.set_content(c.text, cte="quoted-printable")
-            msg.add_alternative(c.html, subtype="html", cte="quoted-printable")
-            for a in c.attachments:
-                maintype, _, subtype = a.content_type.partition("/")
-                msg.add_attachment(a.data, maintype=maintype, subtype=subtype, filename=a.filename)
-            self._message = msg
-        return self._message
+        """The MIME message to this recipient, with a Date header stamped now."""
+        c = self.render()
+        msg = EmailMessage()
+        msg["From"] = self.sender
+        msg["To"] = self.recipient
+        msg["Subject"] = c.subject
+        msg["Date"] = formatdate(usegmt=True)
+        msg["Message-ID"] = self.message_id
+        msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies
+        msg["X-Sheetsync-Pack"] = f"{self.period} {self.pack_hash}"
+        msg.set_content(c.text, cte="quoted-printable")
+        msg.add_alternative(c.html, subtype="html", cte="quoted-printable")
+        for a in c.attachments:
+            maintype, _, subtype = a.content_type.partition("/")
+            msg.add_attachment(a.data, maintype=maintype, subtype=subtype, filename=a.filename)
+        return msg
 
-    def as_bytes(self, *, date_header: bool = True) -> bytes:
-        """The message as sent (CRLF line ends), with a Date header stamped now."""
+    def as_bytes(self) -> bytes:
+        """The message as sent: CRLF line ends, ending with one."""
         from email import policy
 
-        msg = self.message
-        if date_header:
-            del msg["Date"]
-            msg["Date"] = formatdate(usegmt=True)
-        return msg.as_bytes(policy=policy.SMTP)
+        return self.message().as_bytes(policy=policy.SMTP)
 
 
 def _known_reports() -> tuple[str, ...]:
@@ -335,12 +320,10 @@ PACK_FORMAT = b"sheetsync-pack-v2\0"
 
 def _plain(value: Any) -> Any:
     """JSON for a setting: a path as a digest of its files (what they hold, not
-    where they are), a class as its name, a dataclass as its fields."""
+    where they are), a dataclass as its fields."""
     if isinstance(value, Path):
         return {"files": files_digest([value])}
-    if isinstance(value, type):
-        return f"{value.__module__}.{value.__qualname__}"
-    if dataclasses.is_dataclass(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
     raise TypeError(f"cannot hash a setting of type {type(value).__name__}")
 
@@ -351,11 +334,21 @@ def _settings_digest(config: Config) -> str:
     settings = {
         "report": config.report,
         "rag": config.rag,
-        "specs": dict(sorted(config.specs.items())),
+        "keys": {name: spec.key for name, spec in sorted(config.specs.items())},
         "sender": config.mail.sender,
     }
     text = json.dumps(settings, default=_plain, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _require_ascii(address: str, where: str) -> None:
+    """sheetsync speaks SMTP without SMTPUTF8 (RFC 6531): every address is ASCII."""
+    addr = parseaddr(address)[1] or address
+    if not addr.isascii():
+        raise ConfigError(
+            f"{where}: {addr!r} is not an ASCII address, and sheetsync cannot send to one",
+            hint="write the domain in its ASCII form (xn--...); the part before @ must be ASCII",
+        )
 
 
 class PackBuilder:
@@ -422,10 +415,14 @@ class PackBuilder:
         return hashlib.sha256(PACK_FORMAT + f"{self._common}\0{scope}".encode()).hexdigest()
 
     def group_packs(self, group: RecipientGroup) -> list[Pack]:
-        """One pack per recipient of ``group``: nothing is rendered yet."""
+        """One pack per recipient of ``group``: nothing is rendered yet.
+        An address sheetsync cannot send to is a ConfigError."""
+        sender = self.config.mail.sender
+        _require_ascii(sender, "mail.from")
+        for rcpt in group.recipients:
+            _require_ascii(rcpt, f"mail.groups.{group.name}.recipients")
         pack_hash = self.pack_hash(group)
         period = period_key(self.as_of)
-        sender = self.config.mail.sender
 
         def make() -> PackContent:
             return self.content(group)
@@ -612,19 +609,66 @@ class SmtpSession:
         self.close()
 
     def close(self) -> None:
-        if self._smtp is not None:
-            try:
-                self._smtp.quit()
-            except Exception:
-                self._smtp.close()
-            self._smtp = None
+        """QUIT, or just close when the server is gone already."""
+        import smtplib
 
-    def _drop(self) -> None:
-        if self._smtp is not None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
             try:
-                self._smtp.close()
-            finally:
-                self._smtp = None
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
+
+    def _drop(self, smtp: smtplib.SMTP) -> None:
+        """Close ``smtp`` and forget it: the next message opens a new connection."""
+        self._smtp = None
+        smtp.close()
+
+    def _open(self, password: str | None) -> smtplib.SMTP:
+        """Connect, greet, STARTTLS and log in as the config says; on any failure
+        the half-open connection is closed before the exception goes on."""
+        import smtplib
+
+        m = self.config.mail
+        ctx = ssl.create_default_context()
+        try:
+            if m.security == "tls":
+                smtp = smtplib.SMTP_SSL(m.host, m.port, timeout=m.timeout, context=ctx)
+            else:
+                smtp = smtplib.SMTP(m.host, m.port, timeout=m.timeout)
+        except UnicodeError:  # the IDNA codec refusing the name: "smtp..example.com"
+            raise _Fatal(
+                f"mail.host {m.host!r} is not a valid host name", hint="check mail.host"
+            ) from None
+        try:
+            smtp.ehlo()
+            if m.security == "starttls":
+                if not smtp.has_extn("starttls"):
+                    raise _Fatal(
+                        f"the SMTP server at {_where(self.config)} does not offer STARTTLS",
+                        hint='use security = "tls" for an implicit-TLS port (465), or '
+                        'security = "none" only for a trusted local relay',
+                    )
+                smtp.starttls(context=ctx)
+                smtp.ehlo()
+            if m.username:
+                if not smtp.has_extn("auth"):
+                    raise _Fatal(
+                        f"the SMTP server at {_where(self.config)} does not offer AUTH"
+                        + (" before TLS" if m.security == "none" else ""),
+                        hint="remove mail.username, or use security = starttls / tls",
+                    )
+                try:
+                    smtp.login(m.username, password or "")
+                except UnicodeEncodeError:  # smtplib's AUTH takes ASCII only
+                    raise _Fatal(
+                        "the SMTP login needs an ASCII user name and password",
+                        hint=f"check mail.username and ${m.password_env}",
+                    ) from None
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
 
     def connect(self) -> smtplib.SMTP:
         import smtplib
@@ -637,38 +681,9 @@ class SmtpSession:
                 f"mail.username is {m.username!r} but no password was found",
                 hint=f"export {m.password_env}=... in the environment of the send",
             )
-        ctx = ssl.create_default_context()
-        smtp: smtplib.SMTP | None = None
         try:
-            if m.security == "tls":
-                smtp = smtplib.SMTP_SSL(m.host, m.port, timeout=m.timeout, context=ctx)
-            else:
-                smtp = smtplib.SMTP(m.host, m.port, timeout=m.timeout)
-            smtp.ehlo()
-            if m.security == "starttls":
-                if not smtp.has_extn("starttls"):
-                    raise _Fatal(
-                        f"the SMTP server at {where} does not offer STARTTLS",
-                        hint='use security = "tls" for an implicit-TLS port (465), or '
-                        'security = "none" only for a trusted local relay',
-                    )
-                smtp.starttls(context=ctx)
-                smtp.ehlo()
-            if m.username:
-                if not smtp.has_extn("auth"):
-                    raise _Fatal(
-                        f"the SMTP server at {where} does not offer AUTH"
-                        + (" before TLS" if m.security == "none" else ""),
-                        hint="remove mail.username, or use security = starttls / tls",
-                    )
-                smtp.login(m.username, password or "")
-        except _Fatal:
-            if smtp is not None:
-                smtp.close()
-            raise
+            smtp = self._open(password)
         except smtplib.SMTPAuthenticationError as e:
-            if smtp is not None:
-                smtp.close()
             raise _Fatal(
                 f"the SMTP server at {where} rejected the login of {m.username!r} "
                 f"({e.smtp_code} {_text(e.smtp_error)})",
@@ -685,8 +700,6 @@ class SmtpSession:
                 hint="check mail.host",
             ) from None
         except TimeoutError:
-            if smtp is not None:
-                smtp.close()
             raise _Fatal(
                 f"the SMTP server at {where} did not answer within {m.timeout:g} s",
                 hint="check mail.host, mail.port, mail.security (an implicit-TLS port "
@@ -709,8 +722,6 @@ class SmtpSession:
                 hint="check mail.port and mail.security (implicit TLS vs STARTTLS)",
             ) from None
         except smtplib.SMTPException as e:
-            if smtp is not None:
-                smtp.close()
             raise _Fatal(f"the SMTP server at {where} refused the session: {_text(e)}") from None
         except OSError as e:
             raise _Fatal(
@@ -730,16 +741,16 @@ class SmtpSession:
         try:
             body = _transaction(smtp, sender, rcpt, pack.as_bytes())
         except (smtplib.SMTPException, OSError) as e:
-            raise self._not_delivered(e, sender, rcpt) from None
+            raise self._not_delivered(smtp, e, sender, rcpt) from None
         # The final "." is sent: from here on the server may have accepted the
         # message, so anything but a reply refusing it leaves it in doubt.
         try:
             code, reply = smtp.getreply()
         except (smtplib.SMTPException, OSError) as e:
-            self._drop()
+            self._drop(smtp)
             why = (
                 f"did not answer within {self.config.mail.timeout:g} s"
-                if TimeoutError in (type(e), type(e.__context__))  # smtplib re-raises it
+                if _timed_out(e)
                 else "closed the connection"
             )
             raise _InDoubt(
@@ -749,43 +760,49 @@ class SmtpSession:
         if code == 250:
             return
         if 400 <= code < 600:  # a reply that refuses it: definitely not accepted
-            if code == 421:
-                self._drop()
+            if code == 421:  # "closing the channel"
+                self._drop(smtp)
             else:
-                self._reset()
+                self._reset(smtp)
             raise DeliveryError(
                 f"the server refused the message to {rcpt}: {code} {_text(reply)}"
             ) from None
-        self._drop()
+        self._drop(smtp)
         raise _InDoubt(
             f"the SMTP server gave an unreadable reply ({code} {_text(reply)}) after the whole "
             f"message to {rcpt} was sent: it may have been accepted, so it is not sent again "
             "without --resend"
         )
 
-    def _reset(self) -> None:
+    def _reset(self, smtp: smtplib.SMTP) -> None:
         """RSET after a refused transaction, so the connection can carry the next one."""
-        if self._smtp is None:
-            return
-        try:
-            self._smtp.rset()
-        except Exception:
-            self._drop()
-
-    def _not_delivered(self, e: BaseException, sender: str, rcpt: str) -> DeliveryError:
-        """The error for a failure before the end of DATA was sent: the message
-        was definitely not accepted (``_Fatal``: neither will the next ones be)."""
         import smtplib
 
+        try:
+            smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            self._drop(smtp)
+
+    def _not_delivered(
+        self, smtp: smtplib.SMTP, e: BaseException, sender: str, rcpt: str
+    ) -> DeliveryError:
+        """The error for a failure before the end of DATA was sent: the message
+        was definitely not accepted (``_Fatal``: neither will the next ones be).
+        A connection the failure closed (a dropped one, a 421) is forgotten."""
+        import smtplib
+
+        answered = isinstance(e, (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused))
+        if smtp.sock is None or not answered:
+            self._drop(smtp)
         if isinstance(e, smtplib.SMTPRecipientsRefused):
             code, msg = next(iter(e.recipients.values()))
             return DeliveryError(
                 f"the server rejected recipient {rcpt}: {code} {_text(msg)}",
-                hint="check the address in mail.groups; the other recipients are unaffected",
+                hint="check the address in mail.groups; the other recipients are unaffected"
+                if code >= 500
+                else "the server refused it for now: the next run tries again",
             )
-        if not isinstance(e, smtplib.SMTPDataError):
-            self._drop()
-        if isinstance(e, smtplib.SMTPSenderRefused):
+        if isinstance(e, smtplib.SMTPSenderRefused) and e.smtp_code != 421:
             if e.smtp_code == 530:
                 return _Fatal(
                     f"the SMTP server at {_where(self.config)} requires a login "
@@ -796,32 +813,36 @@ class SmtpSession:
                 f"the server refused the sender {sender}: {e.smtp_code} {_text(e.smtp_error)}",
                 hint="check mail.from: the server may only accept its own domain",
             )
-        if isinstance(e, smtplib.SMTPServerDisconnected):
-            return DeliveryError(
-                f"the SMTP server closed the connection while sending to {rcpt}, before the "
-                "end of the message: it was not delivered"
-            )
-        if isinstance(e, TimeoutError):
-            return DeliveryError(
-                f"the SMTP server did not answer within {self.config.mail.timeout:g} s "
-                f"while sending to {rcpt}, before the end of the message: it was not delivered"
-            )
         if isinstance(e, smtplib.SMTPResponseException):
             return DeliveryError(
                 f"the server refused the message to {rcpt}: {e.smtp_code} {_text(e.smtp_error)}"
             )
-        return DeliveryError(f"sending to {rcpt} failed: {_text(e)}")
+        if _timed_out(e):
+            return DeliveryError(
+                f"the SMTP server did not answer within {self.config.mail.timeout:g} s "
+                f"while sending to {rcpt}, before the end of the message: it was not delivered"
+            )
+        return DeliveryError(
+            f"the SMTP server closed the connection while sending to {rcpt}, before the "
+            "end of the message: it was not delivered"
+        )
+
+
+def _timed_out(e: BaseException) -> bool:
+    """A socket timeout, also when smtplib re-raised it as SMTPServerDisconnected."""
+    return isinstance(e, TimeoutError) or isinstance(e.__context__, TimeoutError)
 
 
 def _transaction(smtp: smtplib.SMTP, sender: str, rcpt: str, data: bytes) -> int:
     """MAIL, RCPT, DATA and the message up to its final "." (smtplib's sendmail
     without the last reply, which ``SmtpSession.send`` reads itself: a failure
     before this returns means the message was not accepted, one after it leaves
-    it in doubt). Returns the bytes sent."""
+    it in doubt). ``data`` ends with CRLF, as ``Pack.as_bytes`` writes it.
+    Returns the bytes sent."""
     import smtplib
 
     def refused(code: int) -> None:
-        if code == 421:
+        if code == 421:  # the server closes the channel: so do we
             smtp.close()
             return
         with contextlib.suppress(smtplib.SMTPServerDisconnected):
@@ -843,8 +864,6 @@ def _transaction(smtp: smtplib.SMTP, sender: str, rcpt: str, data: bytes) -> int
         refused(code)
         raise smtplib.SMTPDataError(code, reply)
     body = re.sub(rb"(?m)^\.", b"..", data)  # dot-stuffing (RFC 5321 4.5.2)
-    if not body.endswith(b"\r\n"):
-        body += b"\r\n"
     smtp.send(body + b".\r\n")
     return len(body)
 
