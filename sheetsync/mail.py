@@ -699,11 +699,16 @@ class SmtpSession:
                 f"cannot find the SMTP server {m.host!r}: {e.strerror}",
                 hint="check mail.host",
             ) from None
-        except TimeoutError:
+        except (TimeoutError, smtplib.SMTPServerDisconnected) as e:
+            if _timed_out(e):
+                raise _Fatal(
+                    f"the SMTP server at {where} did not answer within {m.timeout:g} s",
+                    hint="check mail.host, mail.port, mail.security (an implicit-TLS port "
+                    'needs security = "tls") and the firewall, or raise mail.timeout',
+                ) from None
             raise _Fatal(
-                f"the SMTP server at {where} did not answer within {m.timeout:g} s",
-                hint="check mail.host, mail.port, mail.security (an implicit-TLS port "
-                'needs security = "tls") and the firewall, or raise mail.timeout',
+                f"the SMTP server at {where} closed the connection during the greeting",
+                hint="check mail.port and mail.security (implicit TLS vs STARTTLS)",
             ) from None
         except ssl.SSLCertVerificationError as e:
             raise _Fatal(
@@ -715,11 +720,6 @@ class SmtpSession:
             raise _Fatal(
                 f"TLS with the SMTP server at {where} failed: {e.reason or e}",
                 hint='security = "tls" is for implicit TLS (465), "starttls" for 587',
-            ) from None
-        except smtplib.SMTPServerDisconnected:
-            raise _Fatal(
-                f"the SMTP server at {where} closed the connection during the greeting",
-                hint="check mail.port and mail.security (implicit TLS vs STARTTLS)",
             ) from None
         except smtplib.SMTPException as e:
             raise _Fatal(f"the SMTP server at {where} refused the session: {_text(e)}") from None
@@ -798,9 +798,7 @@ class SmtpSession:
             code, msg = next(iter(e.recipients.values()))
             return DeliveryError(
                 f"the server rejected recipient {rcpt}: {code} {_text(msg)}",
-                hint="check the address in mail.groups; the other recipients are unaffected"
-                if code >= 500
-                else "the server refused it for now: the next run tries again",
+                hint="check the address in mail.groups; the other recipients are unaffected",
             )
         if isinstance(e, smtplib.SMTPSenderRefused) and e.smtp_code != 421:
             if e.smtp_code == 530:
@@ -1134,6 +1132,8 @@ def write_outbox(
 
     Each outcome's detail says what a real send would do with it now.
     """
+    for pack in packs:  # a template error stops it before the outbox is touched
+        pack.render()
     outbox.mkdir(parents=True, exist_ok=True)
     report = SendReport(dry_run=True)
     for number, pack in enumerate(packs, 1):
