@@ -109,7 +109,7 @@ def _build_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
         sa.Column("period", sa.String(64), nullable=False),  # e.g. "2026-W49"
         sa.Column("group_name", sa.String(200), nullable=False),
         sa.Column("recipient", sa.String(320), nullable=False),
-        sa.Column("pack_hash", sa.String(128), nullable=False),  # content of the pack
+        sa.Column("pack_hash", sa.String(128), nullable=False),  # what the pack is made of
         sa.Column("status", sa.String(20), nullable=False),  # sending|sent|failed|unknown
         sa.Column("attempts", sa.Integer, nullable=False, default=0),
         sa.Column("first_attempt_at", sa.DateTime),
