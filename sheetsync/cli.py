@@ -207,6 +207,11 @@ class DayType(click.ParamType):
     def convert(self, value: Any, param: Any, ctx: Any) -> date:
         if isinstance(value, date):
             return value
+        if len(str(value)) == 10:  # 2026-11-30 without loading the cell parser
+            try:
+                return date.fromisoformat(str(value))
+            except ValueError:
+                pass
         from .mapping import Invalid, to_date
 
         try:

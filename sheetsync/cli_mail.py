@@ -146,18 +146,18 @@ def send(
         sheetsync send --resend --to cfo@example.com  # once more, on purpose
     """
     from .mail import build_all_packs, only_recipients, send_packs, write_outbox
-    from .plan import plan_as_of
+    from .plan import plan_basis
 
     day = app.week_end(as_of)
     dry, box = _dry(dry_run, outbox, resend)
     if not dry:
         app.config.mail.require_server()  # before anything is rendered
     try:
-        plan = plan_as_of(app.store, app.config, day)
-        if plan.note:
-            app.note(plan.note)
+        basis = plan_basis(app.store, app.config, day)
+        if basis.note:
+            app.note(basis.note)
         packs = build_all_packs(
-            app.config, app.store, day, groups, progress=app.progress(), plan=plan
+            app.config, app.store, day, groups, progress=app.progress(), basis=basis
         )
         packs = only_recipients(packs, to)
         if dry:

@@ -166,6 +166,21 @@ def get(store: Store, send_id: int) -> SendRecord:
         return _record(c.execute(sa.select(_T).where(_T.c.id == send_id)).one())
 
 
+def refusal(row: SendRecord, *, resend: bool = False, now: datetime | None = None) -> str:
+    """Why a run may not send ``row``'s pack now, as :func:`claim` decides: ``sent``
+    (done before, unless ``resend``), ``in_flight`` (another run is sending it,
+    even with ``resend``) or ``unknown`` (in doubt, unless ``resend``); "" when it
+    may. Reading this needs no write: a run that finds every pack refused has
+    nothing to claim, render or send."""
+    if row.status == SENDING and not row.stuck(now):
+        return "in_flight"
+    if row.status == SENT and not resend:
+        return "sent"
+    if row.status in (SENDING, UNKNOWN) and not resend:
+        return "unknown"
+    return ""
+
+
 def claim(
     store: Store,
     *,
@@ -219,12 +234,9 @@ def claim(
             now=now,
             owner=owner,
         )
-    if row.status == SENDING and not row.stuck(now):
-        return Claim(False, row, "in_flight")
-    if row.status == SENT and not resend:
-        return Claim(False, row, "sent")
-    if row.status in (SENDING, UNKNOWN) and not resend:
-        return Claim(False, row, "unknown")
+    reason = refusal(row, resend=resend, now=now)
+    if reason:
+        return Claim(False, row, reason)
     # failed, or a forced resend of a sent / stuck row: compare-and-set.
     with store.transaction() as conn:
         res = conn.execute(

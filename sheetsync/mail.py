@@ -10,13 +10,16 @@ A *pack* is what one recipient of one recipient group gets for one period::
     └── application/vnd.openxmlformats-officedocument.spreadsheetml.sheet
                            the model as a workbook (``attach_workbook = true``)
 
-Its ``pack_hash`` is a SHA-256 over everything a reader sees (sender, subject,
-both bodies, every attachment's name, type and bytes) and nothing that changes
-between two identical runs (no Date, no MIME boundaries, no recipient), so the
-same model and as-of give the same hash. The reports are deterministic PDFs and
-the workbook is written with fixed timestamps for that reason. The Message-ID
-is derived from the hash and the recipient: a resend of the same pack carries
-the same Message-ID, so mail clients can fold a duplicate.
+Its ``pack_hash`` is a SHA-256 over what the pack is made of, known before
+anything is rendered (see :class:`PackBuilder`): which record versions and
+reads the day's plan rests on, the report, RAG and sender settings, every file
+of the template search path, the group's reports, teams and workbook, the day
+and sheetsync's version. Nothing that changes between two identical runs is in
+it (no clock, no recipient), so the same model, templates and config give the
+same hash, and a change to any of them a new one: an "updated pack". A send
+that finds every recipient's hash in the ledger answers from it and renders
+nothing. The Message-ID is derived from the hash and the recipient: a resend of
+the same pack carries the same Message-ID, so mail clients can fold a duplicate.
 
 Delivery is smtplib (the only module that imports it): STARTTLS, implicit TLS
 or plain, AUTH with the password from the environment variable named by
@@ -31,12 +34,14 @@ import contextlib
 import dataclasses
 import hashlib
 import io
+import json
 import os
 import re
 import socket
 import ssl
+import threading
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from email.message import EmailMessage
@@ -48,15 +53,15 @@ from . import ledger
 from .config import Config, RecipientGroup
 from .errors import ConfigError, DeliveryError, UsageError
 from .model import resolve_teams
-from .plan import PlanAsOf, plan_as_of
+from .plan import PlanAsOf, PlanBasis, plan_as_of, plan_basis, plan_digest
 from .progress import Progress
 from .store import Store
+from .templates import files_digest, template_dirs_for
 
 if TYPE_CHECKING:
     import smtplib
 
 Records = dict[str, list[dict[str, Any]]]
-Renderer = Callable[..., bytes]
 
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -171,7 +176,7 @@ def render_summary(config: Config, variables: dict[str, Any]) -> tuple[str, str]
     """
     import jinja2
 
-    from .report import Formatter, build_environment, template_dirs_for, template_error
+    from .report import Formatter, build_environment, template_error
 
     dirs = template_dirs_for(config)
     env = build_environment(dirs, Formatter.for_config(config))
@@ -242,47 +247,66 @@ class Attachment:
     data: bytes
     description: str = ""
 
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
+
+@dataclass(frozen=True)
+class PackContent:
+    """What every recipient of a group gets: the subject, both bodies, the attachments."""
+
+    subject: str
+    text: str
+    html: str
+    attachments: tuple[Attachment, ...]
 
 
 @dataclass
 class Pack:
-    """One recipient's status pack for one period."""
+    """One recipient's status pack for one period.
+
+    Who it is for and which pack it is (``pack_hash``, ``message_id``) are known
+    before anything is rendered; the content (subject, bodies, PDFs) is made on
+    first use and shared by every recipient of the group.
+    """
 
     group: str
     recipient: str
     period: str
     as_of: date
-    subject: str
     pack_hash: str
     message_id: str
-    message: EmailMessage
-    attachments: list[Attachment] = field(default_factory=list)
+    sender: str
+    _make: Callable[[], PackContent] = field(repr=False, compare=False)
 
-    def as_bytes(self, *, date_header: bool = True) -> bytes:
-        """The message as sent (CRLF line ends), with a Date header stamped now."""
+    def render(self) -> PackContent:
+        """The pack's content, rendered now unless it was already."""
+        return self._make()
+
+    @property
+    def subject(self) -> str:
+        return self.render().subject
+
+    def message(self) -> EmailMessage:
+        """The MIME message to this recipient, with a Date header stamped now."""
+        c = self.render()
+        msg = EmailMessage()
+        msg["From"] = self.sender
+        msg["To"] = self.recipient
+        msg["Subject"] = c.subject
+        msg["Date"] = formatdate(usegmt=True)
+        msg["Message-ID"] = self.message_id
+        msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies
+        msg["X-Sheetsync-Pack"] = f"{self.period} {self.pack_hash}"
+        msg.set_content(c.text, cte="quoted-printable")
+        msg.add_alternative(c.html, subtype="html", cte="quoted-printable")
+        for a in c.attachments:
+            maintype, _, subtype = a.content_type.partition("/")
+            msg.add_attachment(a.data, maintype=maintype, subtype=subtype, filename=a.filename)
+        return msg
+
+    def as_bytes(self) -> bytes:
+        """The message as sent: CRLF line ends, ending with one."""
         from email import policy
 
-        if date_header:
-            del self.message["Date"]
-            self.message["Date"] = formatdate(usegmt=True)
-        return self.message.as_bytes(policy=policy.SMTP)
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "group": self.group,
-            "recipient": self.recipient,
-            "period": self.period,
-            "subject": self.subject,
-            "pack_hash": self.pack_hash,
-            "message_id": self.message_id,
-            "attachments": [
-                {"filename": a.filename, "content_type": a.content_type, "bytes": len(a.data)}
-                for a in self.attachments
-            ],
-        }
+        return self.message().as_bytes(policy=policy.SMTP)
 
 
 def _known_reports() -> tuple[str, ...]:
@@ -296,20 +320,54 @@ def _domain(sender: str) -> str:
     return addr.rpartition("@")[2] or "sheetsync.localhost"
 
 
-def _hash_content(
-    sender: str, subject: str, text: str, html: str, attachments: Iterable[Attachment]
-) -> str:
-    h = hashlib.sha256(b"sheetsync-pack-v1\0")
-    for part in (sender, subject, text, html):
-        b = part.encode("utf-8")
-        h.update(len(b).to_bytes(8, "big") + b)
-    for a in attachments:
-        h.update(f"{a.filename}\0{a.content_type}\0{a.sha256}\0".encode())
-    return h.hexdigest()
+#: The version of what ``pack_hash`` covers: a change here makes every pack new.
+PACK_FORMAT = b"sheetsync-pack-v2\0"
+
+
+def _plain(value: Any) -> Any:
+    """JSON for a setting: a path as a digest of its files (what they hold, not
+    where they are), a dataclass as its fields."""
+    if isinstance(value, Path):
+        return {"files": files_digest([value])}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    raise TypeError(f"cannot hash a setting of type {type(value).__name__}")
+
+
+def _settings_digest(config: Config) -> str:
+    """The settings a pack is made from: every report and RAG setting (a logo or
+    template folder by its files), the configured table keys, the sender."""
+    settings = {
+        "report": config.report,
+        "rag": config.rag,
+        "keys": {name: spec.key for name, spec in sorted(config.specs.items())},
+        "sender": config.mail.sender,
+    }
+    text = json.dumps(settings, default=_plain, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _require_ascii(address: str, where: str) -> None:
+    """sheetsync speaks SMTP without SMTPUTF8 (RFC 6531): every address is ASCII."""
+    addr = parseaddr(address)[1] or address
+    if not addr.isascii():
+        raise ConfigError(
+            f"{where}: {addr!r} is not an ASCII address, and sheetsync cannot send to one",
+            hint="write the domain in its ASCII form (xn--...); the part before @ must be ASCII",
+        )
 
 
 class PackBuilder:
-    """Builds packs for one as-of day, rendering each (report, teams) PDF once."""
+    """Builds the packs of one as-of day.
+
+    A pack's ``pack_hash`` comes from what it is made of, found without
+    rendering: the plan the day reads (``sheetsync.plan.plan_digest``: which
+    record versions, which reads), the settings (``_settings_digest``), every
+    file of the template search path, the group's scope (reports, teams,
+    workbook), the day and sheetsync's version. So the send ledger can say that
+    a pack was already sent without its PDFs being made. Its content is made
+    when first asked for, once per group, each (report, teams) PDF once.
+    """
 
     def __init__(
         self,
@@ -317,41 +375,95 @@ class PackBuilder:
         store: Store,
         as_of: date,
         *,
-        renderer: Renderer | None = None,
         progress: Progress | None = None,
-        plan: PlanAsOf | None = None,
+        basis: PlanBasis | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self.as_of = as_of
-        self.renderer = renderer
         self.progress = progress
+        self._basis = basis
+        self._plan: PlanAsOf | None = None
+        self._common: str | None = None
         self._pdfs: dict[tuple[str, tuple[str, ...]], bytes] = {}
         self._workbooks: dict[tuple[str, ...], bytes] = {}
-        self._plan = plan
+        self._contents: dict[RecipientGroup, PackContent] = {}
+        self._lock = threading.RLock()  # packs shared by threads render once
+
+    @property
+    def basis(self) -> PlanBasis:
+        """Which moments of the model the day's plan reads (no record read)."""
+        if self._basis is None:
+            self._basis = plan_basis(self.store, self.config, self.as_of)
+        return self._basis
+
+    @property
+    def plan(self) -> PlanAsOf:
+        """The plan as of the day (read once, shared by every pack)."""
+        if self._plan is None:
+            self._plan = plan_as_of(self.store, self.config, self.as_of, self.basis)
+        return self._plan
+
+    def pack_hash(self, group: RecipientGroup) -> str:
+        """SHA-256 of what ``group``'s pack is made of (see the class doc)."""
+        if self._common is None:
+            from . import __version__
+
+            parts = [
+                __version__,
+                self.as_of.isoformat(),
+                plan_digest(self.store, self.basis),
+                _settings_digest(self.config),
+                files_digest(template_dirs_for(self.config)),
+            ]
+            self._common = "\0".join(parts)
+        scope = json.dumps([list(group.reports), list(group.teams), group.attach_workbook])
+        return hashlib.sha256(PACK_FORMAT + f"{self._common}\0{scope}".encode()).hexdigest()
+
+    def group_packs(self, group: RecipientGroup) -> list[Pack]:
+        """One pack per recipient of ``group``: nothing is rendered yet.
+        An address sheetsync cannot send to is a ConfigError."""
+        sender = self.config.mail.sender
+        _require_ascii(sender, "mail.from")
+        for rcpt in group.recipients:
+            _require_ascii(rcpt, f"mail.groups.{group.name}.recipients")
+        pack_hash = self.pack_hash(group)
+        period = period_key(self.as_of)
+
+        def make() -> PackContent:
+            return self.content(group)
+
+        packs = []
+        for rcpt in group.recipients:
+            rid = hashlib.sha256(rcpt.strip().casefold().encode()).hexdigest()[:10]
+            message_id = f"<{period}.{pack_hash[:20]}.{rid}@{_domain(sender)}>"
+            packs.append(
+                Pack(group.name, rcpt, period, self.as_of, pack_hash, message_id, sender, make)
+            )
+        return packs
+
+    def content(self, group: RecipientGroup) -> PackContent:
+        """What ``group``'s recipients get, rendered on the first call."""
+        with self._lock:
+            if group not in self._contents:
+                self._contents[group] = self._render(group)
+            return self._contents[group]
 
     def pdf(self, name: str, teams: tuple[str, ...]) -> bytes:
         key = (name, teams)
         if key not in self._pdfs:
+            from .report import render_context, report_context
+
             label = f"{name} report" + (f" for {', '.join(teams)}" if teams else "")
             say = self.progress
-            if self.renderer is None:
-                from .report import render_context, report_context
-
-                step = (
-                    (lambda message, done=None, total=None: say(f"{label}: {message}", done, total))
-                    if say
-                    else None
-                )
-                # the very report `sheetsync report` writes (appendix, baseline)
-                ctx = report_context(self.store, self.plan, self.config, name=name, teams=teams)
-                self._pdfs[key] = render_context(ctx, self.config, progress=step)
-            else:
-                if say:
-                    say(f"rendering the {label}")
-                self._pdfs[key] = self.renderer(
-                    self.store, self.config, name=name, as_of=self.as_of, fmt="pdf", teams=teams
-                )
+            step = (
+                (lambda message, done=None, total=None: say(f"{label}: {message}", done, total))
+                if say
+                else None
+            )
+            # the very report `sheetsync report` writes (appendix, baseline)
+            ctx = report_context(self.store, self.plan, self.config, name=name, teams=teams)
+            self._pdfs[key] = render_context(ctx, self.config, progress=step)
         return self._pdfs[key]
 
     def workbook(self, teams: tuple[str, ...] = ()) -> bytes:
@@ -362,27 +474,18 @@ class PackBuilder:
             )
         return self._workbooks[teams]
 
-    @property
-    def plan(self) -> PlanAsOf:
-        """The plan as of the day (read once, shared by every pack)."""
-        if self._plan is None:
-            self._plan = plan_as_of(self.store, self.config, self.as_of)
-        return self._plan
-
-    def group_packs(self, group: RecipientGroup) -> list[Pack]:
+    def _render(self, group: RecipientGroup) -> PackContent:
         cfg = self.config
         known = _known_reports()
-        if known:
-            unknown = [r for r in group.reports if r not in known]
-            if unknown:
-                raise ConfigError(
-                    f"mail.groups.{group.name}.reports: unknown report "
-                    f"{', '.join(repr(u) for u in unknown)}",
-                    hint=f"reports are: {', '.join(known)}",
-                )
-        current = self.plan.current
+        unknown = [r for r in group.reports if r not in known]
+        if unknown:
+            raise ConfigError(
+                f"mail.groups.{group.name}.reports: unknown report "
+                f"{', '.join(repr(u) for u in unknown)}",
+                hint=f"reports are: {', '.join(known)}",
+            )
         if group.teams:  # as the model spells them; an unknown team is an error
-            teams = resolve_teams(current, group.teams, f"mail.groups.{group.name}.teams")
+            teams = resolve_teams(self.plan.current, group.teams, f"mail.groups.{group.name}.teams")
             group = dataclasses.replace(group, teams=teams)
         period = period_key(self.as_of)
         company = _slug(cfg.report.company)
@@ -409,38 +512,7 @@ class PackBuilder:
         variables = summary_variables(cfg, self.plan, group, attachments)
         subject = variables["email"]["subject"]
         text, html = render_summary(cfg, variables)
-        sender = cfg.mail.sender
-        pack_hash = _hash_content(sender, subject, text, html, attachments)
-        packs = []
-        for rcpt in group.recipients:
-            rid = hashlib.sha256(rcpt.strip().casefold().encode()).hexdigest()[:10]
-            message_id = f"<{period}.{pack_hash[:20]}.{rid}@{_domain(sender)}>"
-            msg = EmailMessage()
-            msg["From"] = sender
-            msg["To"] = rcpt
-            msg["Subject"] = subject
-            msg["Message-ID"] = message_id
-            msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies
-            msg["X-Sheetsync-Pack"] = f"{period} {pack_hash}"
-            msg.set_content(text, cte="quoted-printable")
-            msg.add_alternative(html, subtype="html", cte="quoted-printable")
-            for a in attachments:
-                maintype, _, subtype = a.content_type.partition("/")
-                msg.add_attachment(a.data, maintype=maintype, subtype=subtype, filename=a.filename)
-            packs.append(
-                Pack(
-                    group=group.name,
-                    recipient=rcpt,
-                    period=period,
-                    as_of=self.as_of,
-                    subject=subject,
-                    pack_hash=pack_hash,
-                    message_id=message_id,
-                    message=msg,
-                    attachments=attachments,
-                )
-            )
-        return packs
+        return PackContent(subject, text, html, tuple(attachments))
 
 
 def select_groups(config: Config, names: Sequence[str] = ()) -> list[RecipientGroup]:
@@ -460,16 +532,11 @@ def select_groups(config: Config, names: Sequence[str] = ()) -> list[RecipientGr
 
 
 def build_packs(
-    config: Config,
-    store: Store,
-    group: RecipientGroup | str,
-    as_of: date,
-    *,
-    renderer: Renderer | None = None,
+    config: Config, store: Store, group: RecipientGroup | str, as_of: date
 ) -> list[Pack]:
-    """The packs of one recipient group, one per recipient."""
+    """The packs of one recipient group, one per recipient (rendered when first used)."""
     g = select_groups(config, [group])[0] if isinstance(group, str) else group
-    return PackBuilder(config, store, as_of, renderer=renderer).group_packs(g)
+    return PackBuilder(config, store, as_of).group_packs(g)
 
 
 def build_all_packs(
@@ -478,12 +545,12 @@ def build_all_packs(
     as_of: date,
     groups: Sequence[str] = (),
     *,
-    renderer: Renderer | None = None,
     progress: Progress | None = None,
-    plan: PlanAsOf | None = None,
+    basis: PlanBasis | None = None,
 ) -> list[Pack]:
-    """The packs of every group (or the named ones); each PDF is rendered once."""
-    builder = PackBuilder(config, store, as_of, renderer=renderer, progress=progress, plan=plan)
+    """The packs of every group (or the named ones), rendered when first used,
+    each PDF once: a send that finds them all sent renders nothing."""
+    builder = PackBuilder(config, store, as_of, progress=progress, basis=basis)
     return [p for g in select_groups(config, groups) for p in builder.group_packs(g)]
 
 
@@ -549,19 +616,66 @@ class SmtpSession:
         self.close()
 
     def close(self) -> None:
-        if self._smtp is not None:
-            try:
-                self._smtp.quit()
-            except Exception:
-                self._smtp.close()
-            self._smtp = None
+        """QUIT, or just close when the server is gone already."""
+        import smtplib
 
-    def _drop(self) -> None:
-        if self._smtp is not None:
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
             try:
-                self._smtp.close()
-            finally:
-                self._smtp = None
+                smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                smtp.close()
+
+    def _drop(self, smtp: smtplib.SMTP) -> None:
+        """Close ``smtp`` and forget it: the next message opens a new connection."""
+        self._smtp = None
+        smtp.close()
+
+    def _open(self, password: str | None) -> smtplib.SMTP:
+        """Connect, greet, STARTTLS and log in as the config says; on any failure
+        the half-open connection is closed before the exception goes on."""
+        import smtplib
+
+        m = self.config.mail
+        ctx = ssl.create_default_context()
+        try:
+            if m.security == "tls":
+                smtp = smtplib.SMTP_SSL(m.host, m.port, timeout=m.timeout, context=ctx)
+            else:
+                smtp = smtplib.SMTP(m.host, m.port, timeout=m.timeout)
+        except UnicodeError:  # the IDNA codec refusing the name: "smtp..example.com"
+            raise _Fatal(
+                f"mail.host {m.host!r} is not a valid host name", hint="check mail.host"
+            ) from None
+        try:
+            smtp.ehlo()
+            if m.security == "starttls":
+                if not smtp.has_extn("starttls"):
+                    raise _Fatal(
+                        f"the SMTP server at {_where(self.config)} does not offer STARTTLS",
+                        hint='use security = "tls" for an implicit-TLS port (465), or '
+                        'security = "none" only for a trusted local relay',
+                    )
+                smtp.starttls(context=ctx)
+                smtp.ehlo()
+            if m.username:
+                if not smtp.has_extn("auth"):
+                    raise _Fatal(
+                        f"the SMTP server at {_where(self.config)} does not offer AUTH"
+                        + (" before TLS" if m.security == "none" else ""),
+                        hint="remove mail.username, or use security = starttls / tls",
+                    )
+                try:
+                    smtp.login(m.username, password or "")
+                except UnicodeEncodeError:  # smtplib's AUTH takes ASCII only
+                    raise _Fatal(
+                        "the SMTP login needs an ASCII user name and password",
+                        hint=f"check mail.username and ${m.password_env}",
+                    ) from None
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
 
     def connect(self) -> smtplib.SMTP:
         import smtplib
@@ -574,38 +688,9 @@ class SmtpSession:
                 f"mail.username is {m.username!r} but no password was found",
                 hint=f"export {m.password_env}=... in the environment of the send",
             )
-        ctx = ssl.create_default_context()
-        smtp: smtplib.SMTP | None = None
         try:
-            if m.security == "tls":
-                smtp = smtplib.SMTP_SSL(m.host, m.port, timeout=m.timeout, context=ctx)
-            else:
-                smtp = smtplib.SMTP(m.host, m.port, timeout=m.timeout)
-            smtp.ehlo()
-            if m.security == "starttls":
-                if not smtp.has_extn("starttls"):
-                    raise _Fatal(
-                        f"the SMTP server at {where} does not offer STARTTLS",
-                        hint='use security = "tls" for an implicit-TLS port (465), or '
-                        'security = "none" only for a trusted local relay',
-                    )
-                smtp.starttls(context=ctx)
-                smtp.ehlo()
-            if m.username:
-                if not smtp.has_extn("auth"):
-                    raise _Fatal(
-                        f"the SMTP server at {where} does not offer AUTH"
-                        + (" before TLS" if m.security == "none" else ""),
-                        hint="remove mail.username, or use security = starttls / tls",
-                    )
-                smtp.login(m.username, password or "")
-        except _Fatal:
-            if smtp is not None:
-                smtp.close()
-            raise
+            smtp = self._open(password)
         except smtplib.SMTPAuthenticationError as e:
-            if smtp is not None:
-                smtp.close()
             raise _Fatal(
                 f"the SMTP server at {where} rejected the login of {m.username!r} "
                 f"({e.smtp_code} {_text(e.smtp_error)})",
@@ -621,13 +706,16 @@ class SmtpSession:
                 f"cannot find the SMTP server {m.host!r}: {e.strerror}",
                 hint="check mail.host",
             ) from None
-        except TimeoutError:
-            if smtp is not None:
-                smtp.close()
+        except (TimeoutError, smtplib.SMTPServerDisconnected) as e:
+            if _timed_out(e):
+                raise _Fatal(
+                    f"the SMTP server at {where} did not answer within {m.timeout:g} s",
+                    hint="check mail.host, mail.port, mail.security (an implicit-TLS port "
+                    'needs security = "tls") and the firewall, or raise mail.timeout',
+                ) from None
             raise _Fatal(
-                f"the SMTP server at {where} did not answer within {m.timeout:g} s",
-                hint="check mail.host, mail.port, mail.security (an implicit-TLS port "
-                'needs security = "tls") and the firewall, or raise mail.timeout',
+                f"the SMTP server at {where} closed the connection during the greeting",
+                hint="check mail.port and mail.security (implicit TLS vs STARTTLS)",
             ) from None
         except ssl.SSLCertVerificationError as e:
             raise _Fatal(
@@ -640,14 +728,7 @@ class SmtpSession:
                 f"TLS with the SMTP server at {where} failed: {e.reason or e}",
                 hint='security = "tls" is for implicit TLS (465), "starttls" for 587',
             ) from None
-        except smtplib.SMTPServerDisconnected:
-            raise _Fatal(
-                f"the SMTP server at {where} closed the connection during the greeting",
-                hint="check mail.port and mail.security (implicit TLS vs STARTTLS)",
-            ) from None
         except smtplib.SMTPException as e:
-            if smtp is not None:
-                smtp.close()
             raise _Fatal(f"the SMTP server at {where} refused the session: {_text(e)}") from None
         except OSError as e:
             raise _Fatal(
@@ -667,16 +748,16 @@ class SmtpSession:
         try:
             body = _transaction(smtp, sender, rcpt, pack.as_bytes())
         except (smtplib.SMTPException, OSError) as e:
-            raise self._not_delivered(e, sender, rcpt) from None
+            raise self._not_delivered(smtp, e, sender, rcpt) from None
         # The final "." is sent: from here on the server may have accepted the
         # message, so anything but a reply refusing it leaves it in doubt.
         try:
             code, reply = smtp.getreply()
         except (smtplib.SMTPException, OSError) as e:
-            self._drop()
+            self._drop(smtp)
             why = (
                 f"did not answer within {self.config.mail.timeout:g} s"
-                if TimeoutError in (type(e), type(e.__context__))  # smtplib re-raises it
+                if _timed_out(e)
                 else "closed the connection"
             )
             raise _InDoubt(
@@ -686,43 +767,47 @@ class SmtpSession:
         if code == 250:
             return
         if 400 <= code < 600:  # a reply that refuses it: definitely not accepted
-            if code == 421:
-                self._drop()
+            if code == 421:  # "closing the channel"
+                self._drop(smtp)
             else:
-                self._reset()
+                self._reset(smtp)
             raise DeliveryError(
                 f"the server refused the message to {rcpt}: {code} {_text(reply)}"
             ) from None
-        self._drop()
+        self._drop(smtp)
         raise _InDoubt(
             f"the SMTP server gave an unreadable reply ({code} {_text(reply)}) after the whole "
             f"message to {rcpt} was sent: it may have been accepted, so it is not sent again "
             "without --resend"
         )
 
-    def _reset(self) -> None:
+    def _reset(self, smtp: smtplib.SMTP) -> None:
         """RSET after a refused transaction, so the connection can carry the next one."""
-        if self._smtp is None:
-            return
-        try:
-            self._smtp.rset()
-        except Exception:
-            self._drop()
-
-    def _not_delivered(self, e: BaseException, sender: str, rcpt: str) -> DeliveryError:
-        """The error for a failure before the end of DATA was sent: the message
-        was definitely not accepted (``_Fatal``: neither will the next ones be)."""
         import smtplib
 
+        try:
+            smtp.rset()
+        except (smtplib.SMTPException, OSError):
+            self._drop(smtp)
+
+    def _not_delivered(
+        self, smtp: smtplib.SMTP, e: BaseException, sender: str, rcpt: str
+    ) -> DeliveryError:
+        """The error for a failure before the end of DATA was sent: the message
+        was definitely not accepted (``_Fatal``: neither will the next ones be).
+        A connection the failure closed (a dropped one, a 421) is forgotten."""
+        import smtplib
+
+        answered = isinstance(e, (smtplib.SMTPResponseException, smtplib.SMTPRecipientsRefused))
+        if smtp.sock is None or not answered:
+            self._drop(smtp)
         if isinstance(e, smtplib.SMTPRecipientsRefused):
             code, msg = next(iter(e.recipients.values()))
             return DeliveryError(
                 f"the server rejected recipient {rcpt}: {code} {_text(msg)}",
                 hint="check the address in mail.groups; the other recipients are unaffected",
             )
-        if not isinstance(e, smtplib.SMTPDataError):
-            self._drop()
-        if isinstance(e, smtplib.SMTPSenderRefused):
+        if isinstance(e, smtplib.SMTPSenderRefused) and e.smtp_code != 421:
             if e.smtp_code == 530:
                 return _Fatal(
                     f"the SMTP server at {_where(self.config)} requires a login "
@@ -733,32 +818,36 @@ class SmtpSession:
                 f"the server refused the sender {sender}: {e.smtp_code} {_text(e.smtp_error)}",
                 hint="check mail.from: the server may only accept its own domain",
             )
-        if isinstance(e, smtplib.SMTPServerDisconnected):
-            return DeliveryError(
-                f"the SMTP server closed the connection while sending to {rcpt}, before the "
-                "end of the message: it was not delivered"
-            )
-        if isinstance(e, TimeoutError):
-            return DeliveryError(
-                f"the SMTP server did not answer within {self.config.mail.timeout:g} s "
-                f"while sending to {rcpt}, before the end of the message: it was not delivered"
-            )
         if isinstance(e, smtplib.SMTPResponseException):
             return DeliveryError(
                 f"the server refused the message to {rcpt}: {e.smtp_code} {_text(e.smtp_error)}"
             )
-        return DeliveryError(f"sending to {rcpt} failed: {_text(e)}")
+        if _timed_out(e):
+            return DeliveryError(
+                f"the SMTP server did not answer within {self.config.mail.timeout:g} s "
+                f"while sending to {rcpt}, before the end of the message: it was not delivered"
+            )
+        return DeliveryError(
+            f"the SMTP server closed the connection while sending to {rcpt}, before the "
+            "end of the message: it was not delivered"
+        )
+
+
+def _timed_out(e: BaseException) -> bool:
+    """A socket timeout, also when smtplib re-raised it as SMTPServerDisconnected."""
+    return isinstance(e, TimeoutError) or isinstance(e.__context__, TimeoutError)
 
 
 def _transaction(smtp: smtplib.SMTP, sender: str, rcpt: str, data: bytes) -> int:
     """MAIL, RCPT, DATA and the message up to its final "." (smtplib's sendmail
     without the last reply, which ``SmtpSession.send`` reads itself: a failure
     before this returns means the message was not accepted, one after it leaves
-    it in doubt). Returns the bytes sent."""
+    it in doubt). ``data`` ends with CRLF, as ``Pack.as_bytes`` writes it.
+    Returns the bytes sent."""
     import smtplib
 
     def refused(code: int) -> None:
-        if code == 421:
+        if code == 421:  # the server closes the channel: so do we
             smtp.close()
             return
         with contextlib.suppress(smtplib.SMTPServerDisconnected):
@@ -780,8 +869,6 @@ def _transaction(smtp: smtplib.SMTP, sender: str, rcpt: str, data: bytes) -> int
         refused(code)
         raise smtplib.SMTPDataError(code, reply)
     body = re.sub(rb"(?m)^\.", b"..", data)  # dot-stuffing (RFC 5321 4.5.2)
-    if not body.endswith(b"\r\n"):
-        body += b"\r\n"
     smtp.send(body + b".\r\n")
     return len(body)
 
@@ -810,13 +897,14 @@ class Outcome:
     status: str
     detail: str = ""
     path: Path | None = None
+    subject: str | None = None  # as the ledger has it, for a pack this run did not render
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "group": self.pack.group,
             "recipient": self.pack.recipient,
             "period": self.pack.period,
-            "subject": self.pack.subject,
+            "subject": self.pack.subject if self.subject is None else self.subject,
             "pack_hash": self.pack.pack_hash,
             "status": self.status,
             "detail": self.detail,
@@ -910,13 +998,25 @@ def send_packs(
     after it was sent whole is in doubt (``unknown``). A pack another run is
     sending is waited for (up to ``mail.timeout``) and reported as that run
     left it: confirmed only once it is recorded as sent.
+
+    What the ledger already settles (sent, in flight, in doubt) is read first
+    and never rendered: when every pack was sent, nothing is rendered, claimed
+    or connected to. The others are all rendered before the first message
+    goes out, so a template error stops the run with nothing sent.
     """
     config.mail.require_server()
     report = SendReport()
     fatal: DeliveryError | None = None
     owner = ledger.this_run()
+    settled = [_settled(store, pack, resend) for pack in packs]
+    for pack, done in zip(packs, settled, strict=True):
+        if done is None:
+            pack.render()
     with SmtpSession(config) as session:
-        for number, pack in enumerate(packs, 1):
+        for number, (pack, done) in enumerate(zip(packs, settled, strict=True), 1):
+            if done is not None:
+                report.outcomes.append(done)
+                continue
             c = ledger.claim(
                 store,
                 period=pack.period,
@@ -964,24 +1064,39 @@ def send_packs(
     return report
 
 
+def _settled(store: Store, pack: Pack, resend: bool) -> Outcome | None:
+    """The pack's outcome when the ledger already decides it (sent before, in
+    flight, in doubt: see ``ledger.refusal``); None when this run is to send it."""
+    row = ledger.lookup(store, pack.period, pack.recipient, pack.pack_hash)
+    reason = ledger.refusal(row, resend=resend) if row is not None else ""
+    return _not_claimed(pack, row, reason) if row is not None and reason else None
+
+
 def _not_claimed(pack: Pack, r: ledger.SendRecord, reason: str) -> Outcome:
     """What a pack this run did not send is, as the ledger row says."""
     if reason == "sent":
-        return Outcome(pack, "skipped", f"already sent {_when(r.sent_at)}")
+        return Outcome(pack, "skipped", f"already sent {_when(r.sent_at)}", subject=r.subject)
     if reason == "in_flight":
         return Outcome(
             pack,
             "in_flight",
             f"{r.owner} has been sending it since {_when(r.last_attempt_at)} and has not "
             "recorded the outcome: not confirmed",
+            subject=r.subject,
         )
     if r.status == ledger.UNKNOWN:
-        return Outcome(pack, "unknown", f"in doubt since {_when(r.last_attempt_at)}: {r.error}")
+        return Outcome(
+            pack,
+            "unknown",
+            f"in doubt since {_when(r.last_attempt_at)}: {r.error}",
+            subject=r.subject,
+        )
     return Outcome(
         pack,
         "unknown",
         f"a run ({r.owner}) stopped while sending it at {_when(r.last_attempt_at)}; "
         "it may or may not have arrived",
+        subject=r.subject,
     )
 
 
@@ -1001,8 +1116,10 @@ def _await_other_runs(store: Store, report: SendReport, timeout: float) -> None:
             waiting.discard(i)
             if row.status == ledger.SENT:
                 o.status, o.detail = "skipped", f"sent by {row.owner} {_when(row.sent_at)}"
+                o.subject = row.subject
             elif row.status == ledger.FAILED:
                 o.status, o.detail = "failed", f"{row.owner} could not deliver it: {row.error}"
+                o.subject = row.subject
             else:
                 report.outcomes[i] = _not_claimed(o.pack, row, "unknown")
         if not waiting or time.monotonic() >= deadline:
@@ -1022,6 +1139,8 @@ def write_outbox(
 
     Each outcome's detail says what a real send would do with it now.
     """
+    for pack in packs:  # a template error stops it before the outbox is touched
+        pack.render()
     outbox.mkdir(parents=True, exist_ok=True)
     report = SendReport(dry_run=True)
     for number, pack in enumerate(packs, 1):

@@ -22,14 +22,13 @@ from .config import Config
 from .errors import UsageError
 from .mail import (
     Pack,
-    Renderer,
     SendReport,
     build_all_packs,
     select_groups,
     send_packs,
     write_outbox,
 )
-from .plan import plan_as_of
+from .plan import plan_basis
 from .progress import Progress
 from .store import Store
 from .sync import PullResult, pull
@@ -62,7 +61,6 @@ def run_weekly(
     dry_run: bool = False,
     outbox: Path | None = None,
     resend: bool = False,
-    renderer: Renderer | None = None,
     progress: Progress | None = None,
 ) -> WeeklyRun:
     """Pull every source, then build and send (or, dry, write) every group's packs.
@@ -78,11 +76,9 @@ def run_weekly(
         config.mail.require_server()  # before anything is pulled or rendered
     run = WeeklyRun(as_of)
     run.pulls = pull(config, store, progress=progress)
-    plan = plan_as_of(store, config, as_of)
-    run.note = plan.note
-    run.packs = build_all_packs(
-        config, store, as_of, groups, renderer=renderer, progress=progress, plan=plan
-    )
+    basis = plan_basis(store, config, as_of)
+    run.note = basis.note
+    run.packs = build_all_packs(config, store, as_of, groups, progress=progress, basis=basis)
     if dry_run:
         assert outbox is not None
         run.report = write_outbox(store, run.packs, outbox, progress=progress)

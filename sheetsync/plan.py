@@ -8,6 +8,7 @@ first pulled, and :attr:`PlanAsOf.note` says so once.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -15,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from .config import Config
 from .errors import ConfigError, NoDataError
-from .formatting import Formatter
-from .metrics import QuotaStanding
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .formatting import Formatter
+    from .metrics import QuotaStanding
     from .store import Store
 
 Records = dict[str, list[dict[str, Any]]]
@@ -49,12 +50,7 @@ class PlanAsOf:
     @property
     def note(self) -> str | None:
         """Said once wherever the plan is shown, when ``as_of`` predates the model."""
-        if self.first_pulled is None:
-            return None
-        return (
-            f"The model's history starts on {self.first_pulled:%d %b %Y}, after "
-            f"{self.as_of:%d %b %Y}: this uses the plan as first pulled."
-        )
+        return _first_pulled_note(self.as_of, self.first_pulled)
 
 
 def report_zone(config: Config) -> tzinfo:
@@ -87,19 +83,41 @@ def known_at(store: Store, day: date, zone: tzinfo = UTC) -> datetime:
     return closing or end
 
 
-def plan_as_of(store: Store, config: Config, as_of: date) -> PlanAsOf:
-    """The plan as the model knew it at the end of ``as_of`` (see the module doc
-    and :func:`known_at`), and a week earlier.
+@dataclass(frozen=True)
+class PlanBasis:
+    """What the plan as of a day rests on, found without reading a record: the
+    moment whose records it holds, the moment of the week earlier, and the reads."""
 
-    Raises NoDataError when the model is empty.
-    """
+    as_of: date
+    known_at: datetime  # the records of the plan are those valid at this moment
+    previous_at: datetime | None  # ... and a week earlier (None: first pulled, no history)
+    first_pulled: datetime | None  # set when the model's history starts after ``as_of``
+    reads: tuple[SourceRead, ...]
+
+    @property
+    def note(self) -> str | None:
+        """Said once wherever the plan is shown, when ``as_of`` predates the model."""
+        return _first_pulled_note(self.as_of, self.first_pulled)
+
+
+def _first_pulled_note(as_of: date, first_pulled: datetime | None) -> str | None:
+    if first_pulled is None:
+        return None
+    return (
+        f"The model's history starts on {first_pulled:%d %b %Y}, after "
+        f"{as_of:%d %b %Y}: this uses the plan as first pulled."
+    )
+
+
+def plan_basis(store: Store, config: Config, as_of: date) -> PlanBasis:
+    """Which moments of the model the plan as of ``as_of`` reads (see the module
+    doc and :func:`known_at`). Raises NoDataError when the model is empty."""
     zone = report_zone(config)
     cutoff = known_at(store, as_of, zone)
-    prev_day = as_of - timedelta(days=7)
-    current = store.all_records(as_of=cutoff)
     first: datetime | None = None
-    if any(current.values()):
-        previous = store.all_records(as_of=known_at(store, prev_day, zone))
+    previous_at: datetime | None = None
+    if store.has_records(cutoff):
+        previous_at = known_at(store, as_of - timedelta(days=7), zone)
     else:
         first = store.first_version_at()
         if first is None:
@@ -107,16 +125,53 @@ def plan_as_of(store: Store, config: Config, as_of: date) -> PlanAsOf:
         # every source as first read (a second source may have been pulled later)
         firsts = [snap.taken_at for snap in store.read_snapshots(datetime.max, first=True)]
         cutoff = max([first, *firsts])
-        current = store.all_records(as_of=cutoff)
-        previous = {}
+    return PlanBasis(
+        as_of=as_of,
+        known_at=cutoff,
+        previous_at=previous_at,
+        first_pulled=first,
+        reads=_reads(store, config, cutoff, first is not None, zone),
+    )
+
+
+def plan_digest(store: Store, basis: PlanBasis) -> str:
+    """A digest of the plan :func:`plan_as_of` builds on ``basis``, without reading
+    a record: equal digests, plans that hold and show the same. It covers the record versions it holds
+    now and a week earlier (``Store.versions_digest``), the day, the first-pulled
+    moment and each read as a plan shows it (source, location, local day: a
+    re-read of unchanged sources later the same day is the same plan)."""
+    h = hashlib.sha256(b"sheetsync-plan-v1\0")
+    parts = [
+        basis.as_of.isoformat(),
+        basis.first_pulled.isoformat() if basis.first_pulled else "-",
+        store.versions_digest(basis.known_at),
+        store.versions_digest(basis.previous_at) if basis.previous_at else "-",
+        *(f"{r.source}\x1f{r.location}\x1f{r.read_on.isoformat()}" for r in basis.reads),
+    ]
+    h.update("\0".join(parts).encode())
+    return h.hexdigest()
+
+
+def plan_as_of(
+    store: Store, config: Config, as_of: date, basis: PlanBasis | None = None
+) -> PlanAsOf:
+    """The plan as the model knew it at the end of ``as_of`` (see the module doc
+    and :func:`known_at`), and a week earlier; ``basis``: :func:`plan_basis` of
+    the same day, when the caller has it.
+
+    Raises NoDataError when the model is empty.
+    """
+    basis = basis or plan_basis(store, config, as_of)
+    current = store.all_records(as_of=basis.known_at)
+    previous = store.all_records(as_of=basis.previous_at) if basis.previous_at else {}
     return PlanAsOf(
         as_of=as_of,
         current=current,
         previous=previous if any(previous.values()) else {},
-        previous_as_of=prev_day,
-        first_pulled=first,
-        reads=_reads(store, config, cutoff, first is not None, zone),
-        known_at=cutoff,
+        previous_as_of=as_of - timedelta(days=7),
+        first_pulled=basis.first_pulled,
+        reads=basis.reads,
+        known_at=basis.known_at,
     )
 
 

@@ -60,6 +60,7 @@ from .plan import (
 )
 from .progress import Progress
 from .store import Baseline, record_key
+from .templates import BUILTIN_TEMPLATES, template_dirs_for  # noqa: F401 - re-exported
 from .verdict import Item, Verdict, count_text, pick, rep_item, verdict
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -72,7 +73,6 @@ Records = dict[str, list[dict[str, Any]]]
 
 REPORTS = ("weekly", "executive")
 TITLES = {"weekly": "Weekly sales status", "executive": "Executive summary"}
-BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "report_templates"
 DEFAULT_TIMEOUT = 120.0  # seconds for WeasyPrint to lay out and write one PDF
 
 
@@ -106,17 +106,6 @@ LIMITS = {
         risks=2,
     ),
 }
-
-
-def _builtin_dir() -> Path:
-    """The built-in templates: the checkout's report_templates/, or the installed package."""
-    if (BUILTIN_TEMPLATES / "base.html").is_file() and (
-        BUILTIN_TEMPLATES / "weekly.html"
-    ).is_file():
-        return BUILTIN_TEMPLATES
-    from importlib.resources import files
-
-    return Path(str(files("sheetsync.report_templates")))
 
 
 # =========================================================================== context
@@ -1556,22 +1545,6 @@ def svg_timeline(
 
 
 # =========================================================================== rendering
-
-
-def template_dirs_for(config: Config, template_dirs: Sequence[str | Path] = ()) -> list[Path]:
-    """Template search path: the given dirs, then config's template_dir, then the built-ins."""
-    dirs = [Path(d).resolve() for d in template_dirs]
-    if config.report.template_dir:
-        dirs.append(Path(config.report.template_dir).resolve())
-    for d in dirs:
-        if not d.is_dir():
-            raise ConfigError(f"template directory {d} does not exist")
-    dirs.append(_builtin_dir().resolve())
-    out: list[Path] = []
-    for d in dirs:
-        if d not in out:
-            out.append(d)
-    return out
 
 
 def build_environment(dirs: Sequence[Path], fmt: Formatter) -> jinja2.Environment:

@@ -21,6 +21,7 @@ failing halfway; on PostgreSQL writers run side by side and
 
 from __future__ import annotations
 
+import hashlib
 import json
 import operator
 import re
@@ -109,7 +110,7 @@ def _build_metadata() -> tuple[sa.MetaData, dict[str, sa.Table]]:
         sa.Column("period", sa.String(64), nullable=False),  # e.g. "2026-W49"
         sa.Column("group_name", sa.String(200), nullable=False),
         sa.Column("recipient", sa.String(320), nullable=False),
-        sa.Column("pack_hash", sa.String(128), nullable=False),  # content of the pack
+        sa.Column("pack_hash", sa.String(128), nullable=False),  # what the pack is made of
         sa.Column("status", sa.String(20), nullable=False),  # sending|sent|failed|unknown
         sa.Column("attempts", sa.Integer, nullable=False, default=0),
         sa.Column("first_attempt_at", sa.DateTime),
@@ -622,6 +623,34 @@ class Store:
             yield from result.partitions()
         finally:
             result.close()
+
+    def has_records(self, as_of: datetime) -> bool:
+        """Whether any table held a record at ``as_of``."""
+        with self.engine.connect() as c:
+            for name in TABLES:
+                t = SCHEMA[name]
+                if c.execute(_valid_at(t, sa.select(t.c._id), as_of).limit(1)).first():
+                    return True
+        return False
+
+    def versions_digest(self, as_of: datetime) -> str:
+        """A digest of which record versions were valid at ``as_of``: it changes
+        whenever ``all_records(as_of)`` would, without reading a record.
+
+        A version is only ever added (with an id larger than every earlier one)
+        or closed (its ``_valid_to`` set, once); its values never change and it
+        is never deleted. So the set valid at a moment only loses ids it had
+        and gains new, larger ones: with as many in as out, the ids' sum grows.
+        Per table, the count and the sum of the ids therefore name the set.
+        """
+        h = hashlib.sha256(b"sheetsync-versions-v1\0")
+        with self.engine.connect() as c:
+            for name in TABLES:
+                t = SCHEMA[name]
+                q = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(t.c._id), 0))
+                n, total = c.execute(_valid_at(t, q, as_of)).one()
+                h.update(f"{name}:{int(n)}:{int(total)}\0".encode())
+        return h.hexdigest()
 
     def current_rows_of(
         self, conn: sa.Connection, table: str, keys: Iterable[str]

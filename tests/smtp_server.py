@@ -13,7 +13,21 @@ purpose, the way real servers do:
   the message is sent (definitely not delivered);
 * ``stall``: {recipient: seconds}: the message is accepted (queued) at the
   end of DATA, but the reply comes that late (a client that gave up first
-  does not know it was delivered, and it was).
+  does not know it was delivered, and it was);
+* ``data_reply``: {recipient: reply}: the whole message arrives, and the
+  server answers this instead of accepting it (``452 4.3.1 ...``, ``554 ...``,
+  ``421 ...``);
+* ``mail_reply``: the answer to every MAIL FROM instead of 250;
+* ``rcpt_reply``: {recipient: reply} to its RCPT TO (``421 ...``, ``452 ...``);
+  ``rcpt_stall``: {recipient: seconds} before answering it; ``rcpt_forget``:
+  answered 250 but not recorded, so DATA is refused (``503 ... need RCPT``);
+* ``hide``: EHLO keywords not offered (``{"AUTH"}``, ``{"STARTTLS"}``);
+  ``offer``: {keyword: line} offered in its place (``{"AUTH": "AUTH XOAUTH2"}``);
+* ``drop_at``: commands (``EHLO``, ``RSET``, ``QUIT``) answered by closing the
+  connection.
+
+``ehlos`` counts the EHLO greetings (two per STARTTLS session): zero means
+no client connected. ``quit_seen`` is set when a client says QUIT.
 
 ``data_for`` lists the recipients of every message that reached the end of
 DATA, accepted or not.
@@ -111,7 +125,50 @@ class Handler:
     drop_at_rcpt: set[str] = field(default_factory=set)
     stall: dict[str, float] = field(default_factory=dict)
     data_for: list[list[str]] = field(default_factory=list)
+    data_reply: dict[str, str] = field(default_factory=dict)
+    mail_reply: str | None = None
+    rcpt_reply: dict[str, str] = field(default_factory=dict)
+    rcpt_stall: dict[str, float] = field(default_factory=dict)
+    rcpt_forget: set[str] = field(default_factory=set)
+    hide: set[str] = field(default_factory=set)
+    offer: dict[str, str] = field(default_factory=dict)
+    drop_at: set[str] = field(default_factory=set)
+    ehlos: int = 0
+    quit_seen: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        with self.lock:
+            self.ehlos += 1
+        if "EHLO" in self.drop_at:
+            server.transport.close()
+        session.host_name = hostname  # what aiosmtpd does itself without this hook
+        out = []
+        for r in responses:
+            keyword = r[4:].split(" ")[0].upper()
+            if keyword in self.offer:
+                out.append(r[:4] + self.offer[keyword])
+            elif keyword not in self.hide:
+                out.append(r)
+        return out
+
+    async def handle_RSET(self, server, session, envelope):
+        if "RSET" in self.drop_at:
+            server.transport.close()
+        return "250 OK"
+
+    async def handle_QUIT(self, server, session, envelope):
+        self.quit_seen.set()
+        if "QUIT" in self.drop_at:
+            server.transport.close()
+        return "221 Bye"
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        if self.mail_reply:
+            return self.mail_reply
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.drop_at_rcpt:
@@ -119,7 +176,14 @@ class Handler:
             return "421 4.4.2 closing"  # never reaches the client
         if address in self.reject:
             return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
-        envelope.rcpt_tos.append(address)
+        if address in self.rcpt_stall:
+            import asyncio
+
+            await asyncio.sleep(self.rcpt_stall[address])
+        if address in self.rcpt_reply:
+            return self.rcpt_reply[address]
+        if address not in self.rcpt_forget:
+            envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
@@ -132,6 +196,11 @@ class Handler:
                 self.dropped.append(list(envelope.rcpt_tos))
             server.transport.close()  # no reply: the client sees a dropped connection
             return "421 4.4.2 closing"  # never reaches the client
+        refusal = next(
+            (self.data_reply[r] for r in envelope.rcpt_tos if r in self.data_reply), None
+        )
+        if refusal:
+            return refusal
         auth = session.auth_data
         with self.lock:
             self.messages.append(
