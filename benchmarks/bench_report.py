@@ -15,6 +15,7 @@ printed (the machine may be shared); the bare table, the slowest, once.
 Targets (issue 18): weekly ≤ 5 s, executive ≤ 1.5 s.
 
     .venv/bin/python benchmarks/bench_report.py [--repeat 3]
+    .venv/bin/python benchmarks/bench_report.py out/bench   # also keep the two PDFs there
 """
 
 from __future__ import annotations
@@ -139,7 +140,9 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per report; the best counts")
-    repeat = parser.parse_args().repeat
+    parser.add_argument("keep", nargs="?", type=Path, help="directory to keep the two PDFs in")
+    args = parser.parse_args()
+    repeat = args.repeat
 
     model = build_model()
     rows = sum(len(model[t]) for t in ("projects", "milestones", "quotas", "budget"))
@@ -181,6 +184,12 @@ def main() -> None:
         f"bare HTML table  : {t_bare:6.2f} s  {pages(bare_pdf):4d} pages  (WeasyPrint, same rows)"
     )
     print(f"weekly / bare    : {t_week / t_bare:6.2f}×  (target ≤ 1.0)")
+    if args.keep:  # keep the PDFs, to look at every page
+        keep = args.keep
+        keep.mkdir(parents=True, exist_ok=True)
+        (keep / "executive.pdf").write_bytes(exec_pdf)
+        (keep / "weekly.pdf").write_bytes(week_pdf)
+        print(f"PDFs kept in {keep}")
 
 
 if __name__ == "__main__":
