@@ -1733,9 +1733,9 @@ class _FewerCollections:
 
     WeasyPrint allocates millions of short-lived objects while the layout's
     boxes stay alive, so the default thresholds run the collector hundreds of
-    times per report, each pass walking everything already allocated: about a
-    sixth of a long report's render (issue 18). Cycles are still collected,
-    just less often."""
+    times per report, each older-generation pass walking everything still
+    alive: over a tenth of the weekly report's render (issue 18). Cycles are
+    still collected, just less often."""
 
     THRESHOLDS = (50_000, 20, 100)
 
