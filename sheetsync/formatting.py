@@ -37,8 +37,13 @@ class Formatter:
     @classmethod
     def for_config(cls, config: Any) -> Formatter:
         """The formatter of a config's ``[report]`` locale and currency and ``[rag]`` thresholds."""
+        return cls(*cls.settings(config))
+
+    @staticmethod
+    def settings(config: Any) -> tuple[str, str, tuple[float, float]]:
+        """What a config's formatter is made of: (locale, currency, RAG thresholds)."""
         rag = config.rag
-        return cls(config.report.locale, config.report.currency, (rag.green_at, rag.amber_at))
+        return config.report.locale, config.report.currency, (rag.green_at, rag.amber_at)
 
     def money(self, v: float | None) -> str:
         from babel.numbers import format_currency

@@ -176,10 +176,10 @@ def render_summary(config: Config, variables: dict[str, Any]) -> tuple[str, str]
     """
     import jinja2
 
-    from .report import Formatter, build_environment, template_error
+    from .report import environment, template_error
 
     dirs = template_dirs_for(config)
-    env = build_environment(dirs, Formatter.for_config(config))
+    env = environment(dirs, config)
     text_env = env.overlay(autoescape=False)
     try:
         text = text_env.get_template(SUMMARY_TEXT).render(variables)
