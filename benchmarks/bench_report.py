@@ -12,6 +12,7 @@ Prints, in one run:
 Imports and a first warm-up render are excluded from the timings.
 
     .venv/bin/python benchmarks/bench_report.py
+    .venv/bin/python benchmarks/bench_report.py out/bench   # also keep the two PDFs there
 """
 
 from __future__ import annotations
@@ -165,6 +166,12 @@ def main() -> None:
         f"bare HTML table  : {t_bare:6.2f} s  {pages(bare_pdf):4d} pages  (WeasyPrint, same rows)"
     )
     print(f"weekly / bare    : {t_week / t_bare:6.2f}×  (target ≤ 1.0)")
+    if len(sys.argv) > 1:  # keep the PDFs, to look at every page
+        keep = Path(sys.argv[1])
+        keep.mkdir(parents=True, exist_ok=True)
+        (keep / "executive.pdf").write_bytes(exec_pdf)
+        (keep / "weekly.pdf").write_bytes(week_pdf)
+        print(f"PDFs kept in {keep}")
 
 
 if __name__ == "__main__":

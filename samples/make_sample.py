@@ -23,6 +23,11 @@ Usage::
 
     python samples/make_sample.py               # writes samples/sales_plan.xlsx
     python samples/make_sample.py -o /tmp/x.xlsx
+    python samples/make_sample.py --last-week   # also sales_plan_2026-11-23.xlsx
+
+``--last-week`` also writes the same plan as it stood a week earlier (a few
+cells differ: see :func:`last_week`), which ``./run sample`` imports first with
+``sheetsync pull --as-of 2026-11-23`` so the first report has "what changed".
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "sales_plan.xlsx"
+LAST_WEEK = date(2026, 11, 23)
+LAST_WEEK_OUTPUT = DEFAULT_OUTPUT.with_name(f"sales_plan_{LAST_WEEK.isoformat()}.xlsx")
 
 SEED = 20261130
 TODAY = date(2026, 11, 30)
@@ -651,6 +658,33 @@ def build_workbook() -> Workbook:
     return wb
 
 
+def _cell(ws: Worksheet, headers: tuple[str, ...], match: dict[str, object], column: str):
+    """The cell of ``column`` in the (single) row whose cells equal ``match``."""
+    idx = {h: i + 1 for i, h in enumerate(headers)}
+    for row in range(2, ws.max_row + 1):
+        if all(ws.cell(row, idx[h]).value == v for h, v in match.items()):
+            return ws.cell(row, idx[column])
+    raise LookupError(f"{ws.title}: no row with {match}")
+
+
+def last_week(wb: Workbook) -> Workbook:
+    """The plan as it stood on 23 Nov 2026: the partner programme (G-06) was on
+    track and due on 27 Nov, cold calling (G-05) at 700 calls and on track, Tom
+    Okafor's November sales $40,000 lower, direct mail within plan ($44,000)."""
+    ms = wb["Milestones"]
+    _cell(ms, MILESTONE_HEADERS, {"Milestone ID": "G-06"}, "Status").value = "On track"
+    _cell(ms, MILESTONE_HEADERS, {"Milestone ID": "G-06"}, "Due date").value = date(2026, 11, 27)
+    _cell(ms, MILESTONE_HEADERS, {"Milestone ID": "G-05"}, "Status").value = "On track"
+    _cell(ms, MILESTONE_HEADERS, {"Milestone ID": "G-05"}, "Actual").value = 700
+    q = wb["Quotas"]
+    month = {"Salesperson": "Tom Okafor", "Month": date(2026, 11, 1)}
+    tom = _cell(q, QUOTA_HEADERS, month, "Sales ($)")
+    tom.value -= 40_000
+    b = _cell(wb["Budget"], BUDGET_HEADERS, {"Category": "Direct mail"}, "Spent ($)")
+    b.value = 44_000
+    return wb
+
+
 def save_deterministic(wb: Workbook, path: Path) -> None:
     """Save like ``Workbook.save`` but keep our timestamps, inside and out.
 
@@ -684,9 +718,18 @@ def main(argv: list[str] | None = None) -> Path:
         default=DEFAULT_OUTPUT,
         help=f"where to write the workbook (default: {DEFAULT_OUTPUT.name} next to this script)",
     )
+    parser.add_argument(
+        "--last-week",
+        action="store_true",
+        help=f"also write the plan as of {LAST_WEEK.isoformat()} to {LAST_WEEK_OUTPUT.name}",
+    )
     args = parser.parse_args(argv)
     save_deterministic(build_workbook(), args.output)
     print(f"wrote {args.output}")
+    if args.last_week:
+        out = args.output.with_name(LAST_WEEK_OUTPUT.name)
+        save_deterministic(last_week(build_workbook()), out)
+        print(f"wrote {out}")
     return args.output
 
 

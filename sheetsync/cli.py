@@ -411,12 +411,19 @@ def _print_errors(errors: list, label: str) -> None:
 
 
 @cli.command()
-@sources_argument
+@click.argument("sources", nargs=-1, metavar="[SOURCE]... [FILE]", shell_complete=_complete_sources)
 @click.option(
     "--skip-invalid", is_flag=True, help="Import the valid rows; report the skipped ones."
 )
 @click.option(
     "--full", is_flag=True, help="Read and compare every source, even one unchanged since."
+)
+@click.option(
+    "--as-of",
+    type=DayType(),
+    default=None,
+    help="Import FILE, a dated copy of the workbook, as the plan at the end of this day "
+    "(oldest copies first).",
 )
 @rebind_option
 @json_option
@@ -427,6 +434,7 @@ def pull(
     skip_invalid: bool,
     rebind: bool,
     full: bool,
+    as_of: date | None,
     as_json: bool,
 ) -> None:
     """Read sources (default: all) into the model, all or nothing.
@@ -436,22 +444,35 @@ def pull(
     A source whose file (or Google revision) and mapping are the same as at
     its last pull, with nothing changed in the model since, is not read
     again: the pull only records that it looked (--full reads it anyway).
+    With --as-of DAY FILE, FILE (an old copy or backup of the workbook) is read
+    in place of the source's workbook and dated the end of DAY, so reports see
+    history; refused when the model already changed after DAY.
 
     \b
-    Example:
+    Examples:
         sheetsync pull plan
+        sheetsync pull --as-of 2026-11-23 "sales_plan 23 Nov.xlsx"
     """
     from .reading import last_pulled, start_reads
 
+    config, at = app.config, None
+    if as_of is not None:
+        *names, file = sources or ("",)
+        if not file.lower().endswith((".xlsx", ".xlsm")):
+            raise UsageError("--as-of needs the dated copy to import: pull --as-of DAY FILE")
+        from .plan import end_of_day, report_zone
+
+        config, name = config.with_copy(Path(file), tuple(names))
+        sources, at = (name,), end_of_day(as_of, report_zone(config))
     # Parsing runs while the database code loads, unless the model's last
     # pull of the source read these very bytes (the pull then decides).
-    hold = None if full else last_pulled(app.db or app.config.default_db_url())
-    reads = start_reads(app.config, sources, hold=hold)
+    hold = None if full else last_pulled(app.db or config.default_db_url())
+    reads = start_reads(config, sources, hold=hold)
     try:
         from .sync import pull as do_pull
 
         results = do_pull(
-            app.config,
+            config,
             app.store,
             sources,
             skip_invalid=skip_invalid,
@@ -459,6 +480,7 @@ def pull(
             full=full,
             progress=app.progress(),
             reads=reads,
+            at=at,
         )
     finally:
         reads.release()
@@ -581,7 +603,7 @@ def status(app: App, as_of: Any, as_json: bool) -> None:
     if as_json:
         _print_json(s)
         return
-    f = Formatter(app.config.report.locale, app.config.report.currency)
+    f = Formatter.for_config(app.config)
     money, pct = f.money, f.pct
     out = [click.style(f"Plan status as of {f.day(day)}", bold=True)]
     if s["coverage"]:

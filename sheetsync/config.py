@@ -7,13 +7,14 @@ columns and read-only (formula) columns. Paths are relative to the config file.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import ConfigError
+from .errors import ConfigError, UsageError
 from .model import TABLES, Table, key_title, with_key
 from .periods import weekday_number
 
@@ -61,6 +62,7 @@ class SourceConfig:
     retries: int = 5
     levels: tuple[str, ...] = ()  # mindmap: the table each depth of the tree fills
     skip_root: bool = False  # mindmap: the root only holds a title
+    copy_of: Path | None = None  # xlsx: ``path`` is a dated copy of this workbook (pull --as-of)
 
     @property
     def location(self) -> str:
@@ -74,6 +76,8 @@ class RagSettings:
     green_at: float = 0.95  # pace ratio (actual / expected-by-now) at or above: green
     amber_at: float = 0.80  # at or above: amber; below: red
     at_risk_days: int = 14  # milestone due within this many days and behind: at risk
+    delivery_red_late: int = 2  # a project's delivery is Red from this many late milestones
+    delivery_amber_late: int = 1  # ... Amber from this many late (or any at risk)
 
 
 @dataclass(frozen=True)
@@ -152,6 +156,21 @@ class Config:
     def table_spec(self, name: str) -> Table:
         """The ``Table`` spec of ``name`` under this config: its configured key, or the built-in one."""
         return self.specs.get(name) or TABLES[name]
+
+    def with_copy(self, file: Path, names: tuple[str, ...] = ()) -> tuple[Config, str]:
+        """This config reading ``file`` (a dated copy of a workbook) in place of the
+        workbook of the one named xlsx source (or the only one), and that source's name."""
+        xlsx = [s for s in self.select_sources(names) if s.kind == "xlsx"]
+        if len(xlsx) != 1:
+            raise UsageError(
+                f"{file.name}: a copy of which workbook? "
+                + ("no xlsx source is configured" if not xlsx else "several xlsx sources"),
+                hint="name the source before the file: sheetsync pull --as-of DAY SOURCE FILE",
+            )
+        if not file.is_file():
+            raise UsageError(f"{file}: no such file")
+        src = dataclasses.replace(xlsx[0], path=file.resolve(), copy_of=xlsx[0].path)
+        return dataclasses.replace(self, sources={**self.sources, src.name: src}), src.name
 
     def select_sources(self, names: tuple[str, ...] | list[str] = ()) -> list[SourceConfig]:
         if not names:
@@ -449,7 +468,7 @@ def _report(section: dict[str, Any], root: Path) -> ReportSettings:
 
 
 #: Keys of [rag].
-RAG_KEYS = ("green_at", "amber_at", "at_risk_days")
+RAG_KEYS = ("green_at", "amber_at", "at_risk_days", "delivery_red_late", "delivery_amber_late")
 
 
 def _rag(section: dict[str, Any]) -> RagSettings:
@@ -459,9 +478,16 @@ def _rag(section: dict[str, Any]) -> RagSettings:
         green_at=float(_take(section, "green_at", (int, float), w, 0.95)),
         amber_at=float(_take(section, "amber_at", (int, float), w, 0.80)),
         at_risk_days=_take(section, "at_risk_days", int, w, 14),
+        delivery_red_late=_take(section, "delivery_red_late", int, w, 2),
+        delivery_amber_late=_take(section, "delivery_amber_late", int, w, 1),
     )
     if rag.amber_at > rag.green_at:
         raise ConfigError("rag: amber_at must not be above green_at")
+    if not 1 <= rag.delivery_amber_late <= rag.delivery_red_late:
+        raise ConfigError(
+            "rag: expected 1 <= delivery_amber_late <= delivery_red_late, found "
+            f"{rag.delivery_amber_late} and {rag.delivery_red_late}"
+        )
     return rag
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -20,8 +20,11 @@ class Formatter:
 
     DASH = "—"
 
-    def __init__(self, locale: str, currency: str) -> None:
+    def __init__(self, locale: str, currency: str, bounds: Sequence[float] = ()) -> None:
+        """``bounds``: the RAG thresholds a percentage is read against (see :meth:`pct_at`)."""
         from babel import Locale, UnknownLocaleError
+
+        self.bounds = tuple(bounds)
 
         try:
             self.locale = Locale.parse(locale.replace("-", "_"))
@@ -30,6 +33,12 @@ class Formatter:
         self.currency = currency
         pattern = self.locale.currency_formats["standard"].pattern
         self._money_pattern = re.sub(r"\.0+", "", pattern.split(";")[0])
+
+    @classmethod
+    def for_config(cls, config: Any) -> Formatter:
+        """The formatter of a config's ``[report]`` locale and currency and ``[rag]`` thresholds."""
+        rag = config.rag
+        return cls(config.report.locale, config.report.currency, (rag.green_at, rag.amber_at))
 
     def money(self, v: float | None) -> str:
         from babel.numbers import format_currency
@@ -57,6 +66,20 @@ class Formatter:
         base = self.locale.percent_formats[None].pattern.split(";")[0]
         fmt = base.replace("#,##0", "#,##0." + "0" * digits) if digits else base
         return format_percent(v, format=fmt, locale=self.locale)
+
+    def pct_at(self, v: float | None) -> str:
+        """A percentage read against the RAG thresholds: as many decimals as it takes
+        for the text to stay on the value's side of each (94.8%, never 95% in Amber)."""
+        from .metrics import pct_shown
+
+        if v is None:
+            return self.pct(v)
+        shown, digits = pct_shown(v, self.bounds)
+        return self.pct(shown, digits)
+
+    def times(self, v: float | None) -> str:
+        """A multiple: ``2.7×``."""
+        return self.DASH if v is None else f"{self.num(v, 1)}×"
 
     def pp(self, v: float | None) -> str:
         """A change in percentage points: ``+4.2 pp``."""
@@ -119,6 +142,10 @@ class Formatter:
             return self.money(v)
         if kind == "percent":
             return self.pct(v)
+        if kind == "pace":
+            return self.pct_at(v)
+        if kind == "times":
+            return self.times(v)
         if kind == "count":
             return self.num(v, 0)
         return self.DASH if v is None else str(v)
@@ -129,6 +156,8 @@ class Formatter:
             "money_short": self.money_short,
             "signed_money": self.signed_money,
             "pct": self.pct,
+            "pct_at": self.pct_at,
+            "times": self.times,
             "pp": self.pp,
             "num": self.num,
             "day": self.day,

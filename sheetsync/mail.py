@@ -78,11 +78,15 @@ def _fmt_date(d: date, locale: str) -> str:
     return format_date(d, "d MMM y", locale=locale)
 
 
-def pack_subject(config: Config, group: RecipientGroup, as_of: date) -> str:
-    """``Northwind Traders sales status — week 49, 2026 (30 Nov 2026)``.
+def pack_subject(
+    config: Config, group: RecipientGroup, as_of: date, verdict: str | None = None
+) -> str:
+    """``Northwind Traders sales status — week 49, 2026 (30 Nov 2026): 94% of plan,
+    $1.2M projected gap``.
 
     The period is in the subject so that weekly packs do not collapse into one
-    thread; a group filtered to teams says which.
+    thread; a group filtered to teams says which; ``verdict`` is the report's
+    short verdict (:attr:`sheetsync.verdict.Verdict.short`).
     """
     y, w, _ = as_of.isocalendar()
     subject = (
@@ -91,6 +95,8 @@ def pack_subject(config: Config, group: RecipientGroup, as_of: date) -> str:
     )
     if group.teams:
         subject += f" · {', '.join(group.teams)}"
+    if verdict:
+        subject += f": {verdict}"
     return subject
 
 
@@ -127,7 +133,7 @@ def summary_variables(
     y, w, _ = as_of.isocalendar()
     variables = ctx.variables()
     variables["email"] = {
-        "subject": pack_subject(config, group, as_of),
+        "subject": pack_subject(config, group, as_of, ctx.verdict.short),
         "heading": f"Sales status — week {w}, {y}",
         "as_of": _fmt_date(as_of, config.report.locale),
         "colors": colors,
@@ -168,7 +174,7 @@ def render_summary(config: Config, variables: dict[str, Any]) -> tuple[str, str]
     from .report import Formatter, build_environment, template_dirs_for, template_error
 
     dirs = template_dirs_for(config)
-    env = build_environment(dirs, Formatter(config.report.locale, config.report.currency))
+    env = build_environment(dirs, Formatter.for_config(config))
     text_env = env.overlay(autoescape=False)
     try:
         text = text_env.get_template(SUMMARY_TEXT).render(variables)
@@ -399,8 +405,8 @@ class PackBuilder:
                     + (f" ({', '.join(group.teams)} quotas only)" if group.teams else ""),
                 )
             )
-        subject = pack_subject(cfg, group, self.as_of)
         variables = summary_variables(cfg, self.plan, group, attachments)
+        subject = variables["email"]["subject"]
         text, html = render_summary(cfg, variables)
         sender = cfg.mail.sender
         pack_hash = _hash_content(sender, subject, text, html, attachments)

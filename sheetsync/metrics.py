@@ -27,6 +27,7 @@ Definitions (they are also stated in each report's footnote):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -39,9 +40,18 @@ GREEN, AMBER, RED, GREY = "green", "amber", "red", "grey"
 RAG_LABELS = {GREEN: "Green", AMBER: "Amber", RED: "Red", GREY: "n/a"}
 
 DONE, LATE, AT_RISK, ON_TRACK = "done", "late", "at_risk", "on_track"
-MILESTONE_CATEGORIES = (LATE, AT_RISK, ON_TRACK, DONE)
-CATEGORY_LABELS = {DONE: "Done", LATE: "Late", AT_RISK: "At risk", ON_TRACK: "On track"}
-CATEGORY_RAG = {DONE: GREEN, ON_TRACK: GREEN, AT_RISK: AMBER, LATE: RED}
+NOT_STARTED = "not_started"
+MILESTONE_CATEGORIES = (LATE, AT_RISK, ON_TRACK, NOT_STARTED, DONE)
+CATEGORY_LABELS = {
+    DONE: "Done",
+    LATE: "Late",
+    AT_RISK: "At risk",
+    ON_TRACK: "On track",
+    NOT_STARTED: "Not started",
+}
+#: A milestone's colour: Done and Not started are states of their own, shown
+#: neutral (a plan not begun yet is neither good nor bad news).
+CATEGORY_RAG = {DONE: GREY, NOT_STARTED: GREY, ON_TRACK: GREEN, AT_RISK: AMBER, LATE: RED}
 
 
 # --------------------------------------------------------------------------- basics
@@ -127,12 +137,37 @@ class Rag:
         return RAG_LABELS[self.status]
 
 
+def pct_shown(v: float, bounds: Sequence[float] = ()) -> tuple[float, int]:
+    """The value a percentage is written as and its decimals, so that the text
+    stays on the same side of every threshold in ``bounds`` as the value: 94.8 %
+    against a 95 % threshold is "94.8%", never "95%" in Amber. Whole percents
+    when they suffice, up to 2 decimals; a value still rounding up onto a
+    threshold is cut instead (94.9999999 % is "94.99%")."""
+    if not math.isfinite(v):
+        return v, 0
+    near = round(v, 12)  # as rag_for_pace compares it
+
+    def same_side(shown: float) -> bool:
+        return all((shown >= b) == (near >= b) for b in bounds)
+
+    for digits in (0, 1, 2):
+        if same_side(round(v * 100, digits) / 100):
+            return v, digits
+    return math.floor(v * 10_000) / 10_000, 2
+
+
+def rag_bounds(settings: RagSettings) -> tuple[float, float]:
+    """The pace thresholds a percentage is compared with (green, amber)."""
+    return (settings.green_at, settings.amber_at)
+
+
 def rag_for_pace(pace: float | None, settings: RagSettings, what: str = "pace") -> Rag:
     """RAG of a pace ratio against the configured thresholds, with its reason."""
     g, a = settings.green_at, settings.amber_at
     if pace is None:
         return Rag(GREY, None, f"no {what}: nothing was expected yet")
-    pct = f"{pace:.0%}"
+    shown, digits = pct_shown(pace, rag_bounds(settings))
+    pct = f"{shown:.{digits}%}"
     near = round(pace, 12)  # 0.08 / 0.1 is 0.7999999999999999: at the threshold, not below
     if near >= g:
         return Rag(GREEN, pace, f"{what} {pct} ≥ {g:.0%} (green threshold)")
@@ -144,12 +179,19 @@ def rag_for_pace(pace: float | None, settings: RagSettings, what: str = "pace") 
 def rag_rules(settings: RagSettings) -> list[str]:
     """The RAG rules in words, for a report's footnote."""
     g, a, d = settings.green_at, settings.amber_at, settings.at_risk_days
+    red, amber = settings.delivery_red_late, settings.delivery_amber_late
     return [
         f"Pace = actual ÷ expected by now on a straight line through each period. "
-        f"Green: pace ≥ {g:.0%}. Amber: {a:.0%} ≤ pace < {g:.0%}. Red: pace < {a:.0%}.",
-        f"Milestones: Done when marked done or complete; Late when past due and not done, "
-        f"or marked Late; At risk when marked At risk, or due within {d} days with progress "
-        f"behind a straight line from its start to its due date.",
+        f"Green: pace ≥ {g:.0%}. Amber: {a:.0%} ≤ pace < {g:.0%}. Red: pace < {a:.0%}. "
+        "A figure next to a threshold keeps a decimal (94.8%).",
+        f"Milestones: Done when marked done or its target is reached; Late when past due and "
+        f"not done, or marked Late; At risk when marked so, or due within {d} days and behind "
+        f"a straight line from start to due; Not started when marked so or its start lies "
+        f"ahead; else On track. Done and Not started are grey.",
+        f"Projects have two statuses. Goal: the worst checkpoint not yet reached (paced like "
+        f"a quota; past due and not reached is Red). Delivery: Red from {red} late "
+        f"milestone{'s' if red != 1 else ''}, Amber from {amber} late or any at risk, else "
+        f"Green ([rag] delivery_red_late, delivery_amber_late).",
         "A blank Sales cell is not reported yet (a 0 is zero): attainment, pace and "
         "projection run through the last period whose actuals are in. Projection = actual at "
         "its daily run-rate since the first period with a quota, extended to the end of the "
@@ -208,6 +250,7 @@ class Pace:
     rag: Rag
     members: int = 1  # reps summed into this figure (1 for one rep's own)
     members_reported: int = 0  # of them, those with an actual entered
+    daily_rate: float | None = None  # closed per day so far, the projection's run rate
 
     @property
     def reported(self) -> bool:
@@ -222,6 +265,17 @@ class Pace:
     def behind(self) -> float:
         """How far below the straight line (0 when at or above it)."""
         return max(self.expected - self.actual, 0.0)
+
+    @property
+    def weekly_run_rate(self) -> float | None:
+        """Closed per week so far (:attr:`daily_rate` × 7): the rate the projection runs at."""
+        rate = self.daily_rate
+        return None if rate is None else rate * 7
+
+    @property
+    def projected_shortfall(self) -> float | None:
+        """How far the run-rate projection ends below the target (0 when it makes it)."""
+        return None if self.projection is None else gap(self.target, self.projection)
 
 
 def in_actual(p: Part, as_of: date) -> bool:
@@ -260,6 +314,7 @@ def pace_parts(parts: Sequence[Part], as_of: date, settings: RagSettings) -> Pac
         pace = ratio(actual, expected)
         projection = run_rate_projection(actual, s, e, covered)
         rag = rag_for_pace(pace, settings)
+    rate = ratio(actual, elapsed_days(s, e, covered)) if covered is not None else None
     missing = gap(target, actual)
     return Pace(
         start=s,
@@ -278,6 +333,7 @@ def pace_parts(parts: Sequence[Part], as_of: date, settings: RagSettings) -> Pac
         rag=rag,
         members=1,
         members_reported=1 if covered else 0,
+        daily_rate=rate,
     )
 
 
@@ -323,6 +379,8 @@ def combine_paces(paces: Sequence[Pace], as_of: date, settings: RagSettings) -> 
         rag=rag,
         members=members,
         members_reported=members_reported,
+        # each rep at his own rate: the rate the summed projection runs at
+        daily_rate=sum(p.daily_rate or 0.0 for p in reported) if reported else None,
     )
 
 
@@ -349,6 +407,44 @@ class QuotaLine:
     quota: float
     closed: float | None  # None: not reported yet
     index: int = -1  # position of its record in the quotas given (see sheetsync.explain)
+    pipeline: float | None = None  # open pipeline for the period (None: not mapped or blank)
+
+
+@dataclass(frozen=True)
+class PipelineCoverage:
+    """Open pipeline of one quota period against what is still to close in it."""
+
+    period: str  # "2026-12"
+    start: date
+    end: date
+    pipeline: float
+    quota: float
+    open_quota: float  # quota − closed so far (>= 0)
+    coverage: float | None  # pipeline ÷ open quota
+
+
+def pipeline_coverage(
+    lines: Sequence[QuotaLine], as_of: date, settled_only: bool = False
+) -> list[PipelineCoverage]:
+    """Coverage of the quota periods still running after ``as_of`` (the current one
+    unless it ends that day, and the next), where any of their quota lines has a
+    pipeline figure (nothing when pipeline is not mapped). What is closed counts
+    as the quota figures count it (:func:`line_part`)."""
+    periods = sorted({(q.start, q.end, q.period) for q in lines if q.end > as_of})
+    periods = [p for p in periods if not any(o[0] >= p[0] and o[1] < p[1] for o in periods)]
+    out = []
+    for start, end, label in periods[:2]:
+        sel = [q for q in lines if q.period == label]
+        if all(q.pipeline is None for q in sel):
+            continue
+        quota = sum(q.quota for q in sel)
+        closed = sum(line_part(q, as_of, settled_only).actual or 0.0 for q in sel)
+        open_quota = max(quota - closed, 0.0)
+        pipe = sum(q.pipeline or 0.0 for q in sel)
+        out.append(
+            PipelineCoverage(label, start, end, pipe, quota, open_quota, ratio(pipe, open_quota))
+        )
+    return out
 
 
 @dataclass(frozen=True)
@@ -367,6 +463,22 @@ class TeamStanding:
     period: Pace | None
     ytd: Pace
     reps: list[RepStanding]
+
+
+@dataclass(frozen=True)
+class PeriodTotal:
+    """One quota period of the year, all reps together."""
+
+    period: str
+    start: date
+    end: date
+    quota: float
+    closed: float | None  # None: no actuals entered for it
+    forecast: float | None  # run-rate forecast, for a period after the actuals
+
+    @property
+    def variance(self) -> float | None:
+        return None if self.closed is None else self.closed - self.quota
 
 
 @dataclass(frozen=True)
@@ -394,6 +506,7 @@ class QuotaStanding:
     skipped: int  # quota rows whose period cannot be read
     lines: list[QuotaLine]  # the fiscal year's quota lines (after the team filter)
     settled_only: bool = False  # read after as_of: a running period's actuals are left out
+    pipeline: list[PipelineCoverage] = ()  # type: ignore[assignment]  # current and next period
 
     @property
     def quotas_end_early(self) -> bool:
@@ -404,6 +517,30 @@ class QuotaStanding:
     def outside_data(self) -> bool:
         """The model holds quotas, but none in the fiscal year of ``as_of``."""
         return self.ytd is None and self.span is not None
+
+    def by_period(self) -> list[PeriodTotal]:
+        """The year's quota and closed summed per quota period, in order, with the
+        actuals counted as :attr:`ytd` counts them (:func:`line_part`). A period
+        begun after the day actuals are entered through has its run-rate forecast:
+        each rep's :attr:`Pace.daily_rate` over the period's days, as the
+        projection runs."""
+        rates = {r.rep: r.ytd.daily_rate for r in self.reps}
+        totals: dict[tuple[date, date, str], list[float | None]] = {}
+        for ln in self.lines:
+            t = totals.setdefault((ln.start, ln.end, ln.period), [0.0, None, None])
+            t[0] = (t[0] or 0.0) + ln.quota
+            part = line_part(ln, self.as_of, self.settled_only)
+            if part.actual is not None and in_actual(part, self.as_of):
+                t[1] = (t[1] or 0.0) + part.actual
+            rate = rates.get(ln.rep)
+            if rate is not None:
+                t[2] = (t[2] or 0.0) + rate * days_inclusive(ln.start, ln.end)
+        covered = self.ytd.covered if self.ytd else None
+        out = []
+        for (s, e, label), (quota, closed, forecast) in sorted(totals.items()):
+            ahead = covered is not None and s > covered
+            out.append(PeriodTotal(label, s, e, quota or 0.0, closed, forecast if ahead else None))
+        return out
 
     def suggested_as_of(self) -> date | None:
         """A day inside the data to suggest when ``as_of`` lies outside it."""
@@ -428,7 +565,7 @@ def quota_lines(
         if b is None:
             skipped += 1
             continue
-        closed = q.get("closed")
+        closed, pipe = q.get("closed"), q.get("pipeline")
         out.append(
             QuotaLine(
                 rep=str(q.get("rep") or ""),
@@ -440,9 +577,17 @@ def quota_lines(
                 quota=float(q.get("quota") or 0.0),
                 closed=None if closed is None else float(closed),
                 index=index,
+                pipeline=None if pipe is None else float(pipe),
             )
         )
     return out, skipped
+
+
+def line_part(q: QuotaLine, as_of: date, settled_only: bool = False) -> Part:
+    """A quota line as the :class:`Part` its rep is paced on. ``settled_only``: a
+    running period's actual was read after ``as_of``, so it may hold sales after
+    that day; it is left out rather than spread over it."""
+    return Part(q.start, q.end, q.quota, None if settled_only and q.end > as_of else q.closed)
 
 
 def _sort_text(v: Any) -> str:
@@ -486,12 +631,7 @@ def quota_standing(
         pstart, pend = period_bounds(plabel)
 
     def parts(items: Iterable[QuotaLine]) -> list[Part]:
-        # settled_only: a running period's actual was read after as_of, so it may
-        # hold sales after that day; it is left out rather than spread over it.
-        return [
-            Part(q.start, q.end, q.quota, None if settled_only and q.end > as_of else q.closed)
-            for q in items
-        ]
+        return [line_part(q, as_of, settled_only) for q in items]
 
     def in_period(items: list[QuotaLine]) -> Pace | None:
         sel = [q for q in items if q.start >= pstart and q.end <= pend]
@@ -550,6 +690,7 @@ def quota_standing(
         skipped=skipped,
         lines=rows,
         settled_only=settled_only,
+        pipeline=pipeline_coverage(lines, as_of, settled_only),
     )
 
 
@@ -634,7 +775,39 @@ def classify_milestone(
             )
         elif expected is None and progress < 0.5:
             return state(AT_RISK, f"due {when}, only {progress:.0%} done")
+    if status == "not started" or (
+        not status and not progress and start is not None and start > as_of
+    ):
+        begins = f", starts {start.isoformat()}" if start is not None and start > as_of else ""
+        return state(NOT_STARTED, f"not started{begins}")
     return state(ON_TRACK, "on schedule")
+
+
+def project_delivery(counts: Mapping[str, int], settings: RagSettings) -> Rag:
+    """A project's delivery status from its milestones (the rule in :func:`rag_rules`)."""
+    late, risk = counts.get(LATE, 0), counts.get(AT_RISK, 0)
+    why = ", ".join(
+        f"{n} {word}" for n, word in ((late, "late"), (risk, "at risk")) if n
+    )  # "1 late, 2 at risk"
+    if late >= settings.delivery_red_late:
+        return Rag(RED, late, why)
+    if late >= settings.delivery_amber_late or risk:
+        return Rag(AMBER, late, why)
+    if not any(counts.values()):
+        return Rag(GREY, None, "no milestones")
+    return Rag(GREEN, 0, "no milestone late or at risk")
+
+
+def project_goal(checkpoints: Sequence[Checkpoint]) -> Rag:
+    """A project's goal status: the worst checkpoint not yet reached."""
+    if not checkpoints:
+        return Rag(GREY, None, "no goal figures")
+    open_ = [c for c in checkpoints if not c.reached]
+    if not open_:
+        return Rag(GREEN, 1.0, "every checkpoint reached")
+    order = {RED: 0, AMBER: 1, GREY: 2, GREEN: 3}
+    worst = min(open_, key=lambda c: (order[c.rag.status], c.due))
+    return Rag(worst.rag.status, worst.pace, f"{worst.label}: {worst.rag.explanation}")
 
 
 def count_categories(states: Iterable[MilestoneState]) -> dict[str, int]:

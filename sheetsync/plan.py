@@ -70,7 +70,7 @@ def report_zone(config: Config) -> tzinfo:
         ) from None
 
 
-def _end_of(day: date, zone: tzinfo) -> datetime:
+def end_of_day(day: date, zone: tzinfo) -> datetime:
     """The last moment of ``day`` in ``zone``, as the model stores times (naive UTC)."""
     local = datetime.combine(day, time.max, tzinfo=zone)
     return local.astimezone(UTC).replace(tzinfo=None)
@@ -82,8 +82,8 @@ def known_at(store: Store, day: date, zone: tzinfo = UTC) -> datetime:
     the next day (the Monday 07:00 ``run weekly`` that pulls the week's last
     figures), when there is one. Later reads do not move it, so a pack for a
     week says the same whenever it is rendered."""
-    end = _end_of(day, zone)
-    closing = store.first_read_between(end, _end_of(day + timedelta(days=1), zone))
+    end = end_of_day(day, zone)
+    closing = store.first_read_between(end, end_of_day(day + timedelta(days=1), zone))
     return closing or end
 
 

@@ -835,6 +835,21 @@ class Store:
 
     # ------------------------------------------------------------ snapshots
 
+    def last_write_at(self, conn: sa.Connection | None = None) -> datetime | None:
+        """When the model last changed: its newest record version or snapshot (None: empty)."""
+        snaps = SCHEMA["snapshots"]
+        queries = [
+            sa.select(sa.func.max(sa.func.coalesce(SCHEMA[n].c._valid_to, SCHEMA[n].c._valid_from)))
+            for n in TABLES
+        ]  # a deleted record's _valid_to is a write too
+        queries.append(sa.select(sa.func.max(snaps.c.taken_at)))
+        if conn is None:
+            with self.engine.connect() as c:
+                times = [c.execute(q).scalar() for q in queries]
+        else:
+            times = [conn.execute(q).scalar() for q in queries]
+        return max((t for t in times if t is not None), default=None)
+
     def first_version_at(self) -> datetime | None:
         """When the model's oldest record version was written (None: empty model)."""
         with self.engine.connect() as c:

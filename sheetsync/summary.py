@@ -13,7 +13,7 @@ from .config import Config
 from .formatting import Formatter
 from .plan import PlanAsOf, coverage_line, quota_notes, require_in_range, through_text
 
-STATES = (m.DONE, m.LATE, m.AT_RISK, m.ON_TRACK)
+STATES = (m.DONE, m.LATE, m.AT_RISK, m.ON_TRACK, m.NOT_STARTED)
 
 
 def _project_entry(key: str, name: str, owner: str | None) -> dict[str, Any]:
@@ -71,7 +71,7 @@ def summarize(plan: PlanAsOf, config: Config, teams: tuple[str, ...] = ()) -> di
         ):
             entry["due"] += 1
 
-    fmt = Formatter(config.report.locale, config.report.currency)
+    fmt = Formatter.for_config(config)
     q = None
     if records.get("quotas"):
         q = m.quota_standing(

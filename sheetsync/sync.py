@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from .config import Config, SourceConfig
-from .errors import CellError, ConflictError, RefusedError, ValidationError
+from .errors import CellError, ConflictError, RefusedError, UsageError, ValidationError
 from .mapping import MappedTable, picker
 from .merge import (
     CellChange,
@@ -97,8 +97,14 @@ def pull(
     full: bool = False,
     progress: Progress | None = None,
     reads: PendingReads | None = None,
+    at: datetime | None = None,
 ) -> list[PullResult]:
     """Read the selected sources into the model in one transaction.
+
+    ``at`` dates the versions and snapshots written (a dated copy of a workbook,
+    imported as of the end of its day, see :func:`end_of_day`); refused with
+    UsageError when the model already changed after it: dated copies go in
+    oldest first.
 
     Raises ValidationError (writing nothing) when any source has a problem,
     unless ``skip_invalid``, which imports the valid rows and reports the rest.
@@ -124,6 +130,7 @@ def pull(
                 rebind=rebind,
                 full=full,
                 progress=progress,
+                at=at,
             )
     finally:
         pending.release()
@@ -140,6 +147,7 @@ def _pull(
     rebind: bool,
     full: bool,
     progress: Progress | None,
+    at: datetime | None = None,
 ) -> list[PullResult]:
     sources = pending.sources
     config = pending.config
@@ -181,7 +189,9 @@ def _pull(
         current = {
             t: store.current_rows(conn, t) for s in todo if s.name not in settled for t in s.tables
         }
-        at = utcnow()  # after the locks: versions never predate the ones they replace
+        if at is not None:
+            _refuse_dated_pull(store, conn, at)
+        at = at or utcnow()  # after the locks: versions never predate the ones they replace
         results = []
         written: set[str] = set()
         for s in sources:
@@ -373,6 +383,19 @@ def _record_unchanged(
         conn, last.id, at=at, summary=summary, content_hash=last.content_hash
     )
     return result
+
+
+def _refuse_dated_pull(store: Store, conn: Any, at: datetime) -> None:
+    """Refuse a dated pull stamped ``at`` into a model that changed after it."""
+    latest = store.last_write_at(conn)
+    if latest is not None and latest > at:
+        raise UsageError(
+            f"the model already holds versions from {latest:%Y-%m-%d %H:%M} UTC, after the "
+            f"end of the copy's day ({at:%Y-%m-%d %H:%M} UTC): a dated copy cannot go "
+            "before them",
+            hint="import dated copies oldest first, into a model with no later pull "
+            "(e.g. a fresh --db)",
+        )
 
 
 def _apply_table(
@@ -599,12 +622,13 @@ def plan_source(
 
 def source_binding(source: SourceConfig) -> str:
     """Which file or spreadsheet ``source`` is: the workbook's absolute path, or
-    the spreadsheet's URL (made of its key, however the config spells it)."""
+    the spreadsheet's URL (made of its key, however the config spells it). A dated
+    copy (``pull --as-of``) is read in place of its workbook, which stays bound."""
     if source.kind == "gsheets":
         from .sources.gsheets import spreadsheet_key
 
         return f"https://docs.google.com/spreadsheets/d/{spreadsheet_key(source.location)}"
-    return str(source.path)
+    return str(source.copy_of or source.path)
 
 
 def check_binding(store: Store, conn: Any, source: SourceConfig, *, rebind: bool) -> str:

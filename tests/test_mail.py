@@ -199,8 +199,10 @@ teams = ["Enterprise"]
     subject = f"Northwind Traders sales status — week {w}, {y} ({AS_OF.day} {AS_OF:%b %Y})"
     ceo = server.handler.to("ceo@northwind.example")[0].message
     lead = server.handler.to("ent.lead@northwind.example")[0].message
-    assert ceo["Subject"] == subject
-    assert lead["Subject"] == subject + " · Enterprise"
+    # the verdict in a few words, from the same figures as the report (94% of plan)
+    assert ceo["Subject"] == subject + ": 94% of plan, $1.2M projected gap"
+    assert lead["Subject"].startswith(subject + " · Enterprise: ")
+    assert "% of plan" in lead["Subject"]
     assert ceo["To"] == "ceo@northwind.example"
     assert ceo["From"] == "Northwind Sales Ops <salesops@northwind.example>"
     assert ceo["Auto-Submitted"] == "auto-generated"

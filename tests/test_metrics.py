@@ -140,7 +140,7 @@ AS_OF = date(2026, 11, 30)
             m.ON_TRACK,
         ),
         ({"status": "Not started", "due": date(2026, 12, 5)}, m.AT_RISK),
-        ({"status": "Not started", "due": date(2027, 2, 5)}, m.ON_TRACK),
+        ({"status": "Not started", "due": date(2027, 2, 5)}, m.NOT_STARTED),
         ({"status": None, "due": date(2027, 2, 5), "target_value": 5, "actual_value": 5}, m.DONE),
     ],
 )  # fmt: skip
@@ -150,7 +150,7 @@ def test_milestone_classification(record, category):
 
 def test_at_risk_window_is_configurable():
     rec = {"status": "Not started", "due": date(2026, 12, 20)}
-    assert m.classify_milestone(rec, AS_OF, RAG).category == m.ON_TRACK  # 20 days away
+    assert m.classify_milestone(rec, AS_OF, RAG).category == m.NOT_STARTED  # 20 days away
     wide = RagSettings(at_risk_days=30)
     state = m.classify_milestone(rec, AS_OF, wide)
     assert state.category == m.AT_RISK and "not started" in state.reason
@@ -254,3 +254,61 @@ def test_a_plan_read_later_never_spreads_a_running_month_over_the_days_before():
     assert read_later.ytd.covered == date(2026, 10, 31)  # November was still running
     assert read_later.ytd.pace == pytest.approx(1.0)  # not 100 closed in one day: 3,000 %
     assert read_later.period is not None and not read_later.period.reported
+
+
+# --------------------------------------------------------------------------- issue 15
+
+
+@pytest.mark.parametrize(
+    ("pace", "status", "text"),
+    [(0.948, m.AMBER, "94.8%"), (0.95, m.GREEN, "95%"), (0.7996, m.RED, "79.96%"),
+     (0.80, m.AMBER, "80%"), (0.9249, m.AMBER, "92%")],
+)  # fmt: skip
+def test_chip_text_agrees_with_the_legend_at_the_boundaries(pace, status, text):
+    from sheetsync.formatting import Formatter
+
+    fmt = Formatter("en_US", "USD", m.rag_bounds(RAG))
+    rag = m.rag_for_pace(pace, RAG)
+    assert rag.status == status
+    assert fmt.pct_at(pace) == text
+    assert rag.explanation.startswith(f"pace {text} ")
+    # the legend's words: Green >= 95 %, Amber 80 % <= pace < 95 %
+    assert ("≥ 95%" in rag.explanation) == (status == m.GREEN)
+
+
+def test_not_started_and_done_are_states_of_their_own():
+    ns = m.classify_milestone({"status": "Not started", "due": date(2027, 3, 31)}, AS_OF, RAG)
+    ahead = m.classify_milestone(
+        {"status": None, "start": date(2027, 1, 4), "due": date(2027, 3, 31)}, AS_OF, RAG
+    )
+    done = m.classify_milestone({"status": "Done", "due": date(2026, 10, 1)}, AS_OF, RAG)
+    assert (ns.label, ns.rag) == ("Not started", m.GREY)
+    assert ahead.category == m.NOT_STARTED and "starts 2027-01-04" in ahead.reason
+    assert (done.label, done.rag) == ("Done", m.GREY)
+
+
+def test_project_delivery_follows_the_configured_rule():
+    counts = dict.fromkeys(m.MILESTONE_CATEGORIES, 0)
+    assert m.project_delivery({**counts, m.ON_TRACK: 3}, RAG).status == m.GREEN
+    assert m.project_delivery({**counts, m.LATE: 1}, RAG).status == m.AMBER
+    assert m.project_delivery({**counts, m.AT_RISK: 2}, RAG).status == m.AMBER
+    assert m.project_delivery({**counts, m.LATE: 2}, RAG).status == m.RED
+    strict = RagSettings(delivery_red_late=1, delivery_amber_late=1)
+    assert m.project_delivery({**counts, m.LATE: 1}, strict).status == m.RED
+    assert "Red from 1 late milestone," in m.rag_rules(strict)[2]
+
+
+def test_pipeline_coverage_of_the_next_period():
+    quotas = [
+        {"rep": "A", "team": "T", "period": "2026-11", "quota": 100.0, "closed": 90.0,
+         "pipeline": 50.0},
+        {"rep": "A", "team": "T", "period": "2026-12", "quota": 100.0, "closed": None,
+         "pipeline": 270.0},
+    ]  # fmt: skip
+    q = m.quota_standing(quotas, AS_OF, RAG)
+    assert [(p.period, p.coverage) for p in q.pipeline] == [("2026-12", pytest.approx(2.7))]
+    mid = m.quota_standing(quotas, date(2026, 11, 15), RAG)
+    assert [p.period for p in mid.pipeline] == ["2026-11", "2026-12"]
+    assert mid.pipeline[0].coverage == pytest.approx(50 / 10)  # against the open 10
+    no_pipe = [{k: v for k, v in r.items() if k != "pipeline"} for r in quotas]
+    assert m.quota_standing(no_pipe, AS_OF, RAG).pipeline == []

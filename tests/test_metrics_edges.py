@@ -25,10 +25,10 @@ AS_OF = date(2026, 11, 30)
     [
         (0.95 + EPS, m.GREEN, "pace 95% ≥ 95% (green threshold)"),
         (0.95, m.GREEN, "pace 95% ≥ 95% (green threshold)"),  # at the threshold: green
-        (0.95 - EPS, m.AMBER, "pace 95% is below 95% but ≥ 80%"),
+        (0.95 - EPS, m.AMBER, "pace 94.99% is below 95% but ≥ 80%"),  # never "95%" in Amber
         (0.80 + EPS, m.AMBER, "pace 80% is below 95% but ≥ 80%"),
         (0.80, m.AMBER, "pace 80% is below 95% but ≥ 80%"),  # at the threshold: amber
-        (0.80 - EPS, m.RED, "pace 80% is below 80% (amber threshold)"),
+        (0.80 - EPS, m.RED, "pace 79.99% is below 80% (amber threshold)"),
         (0.0, m.RED, "pace 0% is below 80% (amber threshold)"),
         (-0.5, m.RED, "pace -50% is below 80% (amber threshold)"),
         (2.5, m.GREEN, "pace 250% ≥ 95% (green threshold)"),
@@ -60,15 +60,16 @@ def test_rag_thresholds_from_the_config_and_the_name_of_the_figure():
 
 def test_rag_rules_state_the_configured_numbers():
     rules = m.rag_rules(RagSettings(green_at=0.9, amber_at=0.7, at_risk_days=10))
-    assert rules[0].endswith("Green: pace ≥ 90%. Amber: 70% ≤ pace < 90%. Red: pace < 70%.")
+    assert "Green: pace ≥ 90%. Amber: 70% ≤ pace < 90%. Red: pace < 70%." in rules[0]
     assert "due within 10 days" in rules[1]
-    assert rules[2] == (
+    assert "Delivery: Red from 2 late milestones, Amber from 1 late or any at risk" in rules[2]
+    assert rules[3] == (
         "A blank Sales cell is not reported yet (a 0 is zero): attainment, pace and "
         "projection run through the last period whose actuals are in. Projection = actual at "
         "its daily run-rate since the first period with a quota, extended to the end of the "
         "last one. Needed/week = gap ÷ weeks left in the period."
     )
-    assert len(rules) == 3
+    assert len(rules) == 4
 
 
 # ------------------------------------------------------------------ zero and missing
@@ -201,7 +202,7 @@ def ms(**fields):
         ),
         # the at-risk window: 14 days is inside, 15 outside
         (ms(status="Not started", due=AS_OF + timedelta(days=14)), m.AT_RISK, "due in 14 days, not started"),
-        (ms(status="Not started", due=AS_OF + timedelta(days=15)), m.ON_TRACK, "on schedule"),
+        (ms(status="Not started", due=AS_OF + timedelta(days=15)), m.NOT_STARTED, "not started"),
         # no start date: no straight line, half done is the bar
         (ms(due=date(2026, 12, 5), actual_value=0.49), m.AT_RISK, "due in 5 days, only 49% done"),
         (ms(due=date(2026, 12, 5), actual_value=0.5), m.ON_TRACK, "on schedule"),
@@ -232,7 +233,13 @@ def test_classify_milestone(record, category, reason):
     assert state.label == m.CATEGORY_LABELS[category]
     assert (
         state.rag
-        == {m.DONE: m.GREEN, m.ON_TRACK: m.GREEN, m.AT_RISK: m.AMBER, m.LATE: m.RED}[category]
+        == {
+            m.DONE: m.GREY,  # Done and Not started are states of their own, neutral
+            m.NOT_STARTED: m.GREY,
+            m.ON_TRACK: m.GREEN,
+            m.AT_RISK: m.AMBER,
+            m.LATE: m.RED,
+        }[category]
     )
 
 
@@ -269,7 +276,13 @@ def test_milestone_progress(record, progress):
 
 def test_count_categories_lists_every_category():
     states = [m.classify_milestone(r, AS_OF, RAG) for r in (ms(status="Done"), ms(), ms())]
-    assert m.count_categories(states) == {m.LATE: 0, m.AT_RISK: 0, m.ON_TRACK: 2, m.DONE: 1}
+    assert m.count_categories(states) == {
+        m.LATE: 0,
+        m.AT_RISK: 0,
+        m.ON_TRACK: 2,
+        m.NOT_STARTED: 0,
+        m.DONE: 1,
+    }
     assert list(m.count_categories([])) == list(m.MILESTONE_CATEGORIES)
 
 
