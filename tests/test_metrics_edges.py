@@ -826,3 +826,229 @@ def test_a_plan_read_later_keeps_a_period_that_ended_on_the_day():
     q = m.quota_standing(quotas, OCT[1], RAG, settled_only=True)
     assert q.settled_only and q.ytd is not None
     assert q.ytd.covered == OCT[1] and q.ytd.actual == 100.0 and q.covered_label == "2026-10"
+
+
+# ------------------------------------------------------------------ shown percentages
+
+
+@pytest.mark.parametrize(
+    ("value", "bounds", "shown"),
+    [
+        (0.5, (), (0.5, 0)),
+        (0.95, (0.95, 0.8), (0.95, 0)),  # at a threshold: whole
+        (0.948, (0.95, 0.8), (0.948, 1)),  # 95% would say Green
+        (0.9499, (0.95, 0.8), (0.9499, 2)),  # 95.0% too
+        (0.9499999, (0.95, 0.8), (0.9499, 2)),  # cut, not rounded onto the line
+        (0.08 / 0.1, (0.95, 0.8), (0.08 / 0.1, 0)),  # float noise at a threshold is at it
+        (0.9512, (0.951,), (0.9512, 1)),  # 95% would fall below 95.1%
+        (-0.5, (0.95, 0.8), (-0.5, 0)),
+    ],
+)
+def test_a_shown_percentage_stays_on_its_side_of_every_threshold(value, bounds, shown):
+    assert m.pct_shown(value, bounds) == shown
+
+
+def test_a_percentage_that_is_not_a_number_is_shown_as_it_is():
+    assert m.pct_shown(float("inf"), (0.95,)) == (float("inf"), 0)
+    v, digits = m.pct_shown(float("nan"), (0.95,))
+    assert v != v and digits == 0
+
+
+def test_rag_bounds_are_the_pace_thresholds():
+    assert m.rag_bounds(RagSettings(green_at=0.9, amber_at=0.7)) == (0.9, 0.7)
+
+
+# ------------------------------------------------------------------ run rates
+
+
+def test_the_run_rate_behind_the_projection():
+    ann, bob, cy, dee = _paces()
+    assert ann.daily_rate == pytest.approx(130 / 46)  # Oct 1 .. Nov 15
+    assert ann.weekly_run_rate == pytest.approx(130 / 46 * 7)
+    assert ann.projection == pytest.approx(ann.daily_rate * 61)
+    assert ann.projected_shortfall == pytest.approx(200 - 130 / 46 * 61)
+    assert dee.daily_rate == 0.0 and dee.weekly_run_rate == 0.0
+    assert dee.projected_shortfall == 100.0
+    for p in (bob, cy):  # nothing entered: no rate, no projection
+        assert p.daily_rate is None and p.weekly_run_rate is None
+        assert p.projected_shortfall is None
+    ahead = m.pace_parts([m.Part(*NOV, 100.0, 60.0)], MID_NOV, RAG)
+    assert ahead.projection == pytest.approx(120.0) and ahead.projected_shortfall == 0.0
+    team = m.combine_paces([ann, bob, cy, dee], MID_NOV, RAG)
+    assert team.daily_rate == pytest.approx(130 / 46)  # Dee's 0 a day adds nothing
+    assert team.weekly_run_rate == pytest.approx(130 / 46 * 7)
+    assert m.combine_paces([bob, cy], MID_NOV, RAG).daily_rate is None
+
+
+# ------------------------------------------------------------------ pipeline coverage
+
+
+def _pipe(rep, period, quota, closed, pipeline, team="T") -> dict:
+    return {"rep": rep, "team": team, "period": period, "quota": quota, "closed": closed,
+            "pipeline": pipeline}  # fmt: skip
+
+
+def test_pipeline_coverage_of_the_running_and_the_next_period_only():
+    lines, _ = m.quota_lines(
+        [
+            _pipe("A", "2026-10", 100.0, 100.0, 999.0),  # over
+            _pipe("A", "2026-11", 100.0, 30.0, 140.0),
+            _pipe("B", "2026-11", 200.0, None, None),  # no pipeline: counts 0, its quota counts
+            _pipe("A", "2026-12", 100.0, None, 50.0),
+            _pipe("A", "2027-01", 100.0, None, 80.0),  # third: not shown
+            _pipe("B", "2026-Q4", 300.0, None, 500.0),  # holds November: the month is shown
+        ]
+    )
+    cov = m.pipeline_coverage(lines, MID_NOV)
+    assert cov == [
+        m.PipelineCoverage("2026-11", *NOV, 140.0, 300.0, 270.0, 140 / 270),
+        m.PipelineCoverage("2026-12", *DEC, 50.0, 100.0, 100.0, 0.5),
+    ]
+    # on its last day a period is no longer running: December and January
+    months = [x for x in lines if x.period != "2026-Q4"]
+    assert [c.period for c in m.pipeline_coverage(months, NOV[1])] == ["2026-12", "2027-01"]
+
+
+def test_pipeline_coverage_counts_closed_as_the_quota_figures_do():
+    lines, _ = m.quota_lines(
+        [_pipe("A", "2026-11", 100.0, 120.0, 10.0), _pipe("A", "2026-12", 100.0, None, None)]
+    )
+    over = m.pipeline_coverage(lines, MID_NOV)
+    # closed beyond the quota: nothing open, no ratio; December has no pipeline at all
+    assert over == [m.PipelineCoverage("2026-11", *NOV, 10.0, 100.0, 0.0, None)]
+    # read later, November's actual may hold sales after the day: left out
+    later = m.pipeline_coverage(lines, MID_NOV, settled_only=True)
+    assert later[0].open_quota == 100.0 and later[0].coverage == pytest.approx(0.1)
+    q = m.quota_standing(
+        [_pipe("A", "2026-11", 100.0, 120.0, 10.0)], MID_NOV, RAG, settled_only=True
+    )
+    assert q.pipeline == later
+
+
+# ------------------------------------------------------------------ per period
+
+
+def test_by_period_sums_each_period_and_forecasts_the_ones_ahead():
+    quotas = [
+        _line("Ann", "A", "2026-10", 100.0, 100.0),
+        _line("Ann", "A", "2026-11", 100.0, 30.0),
+        _line("Ann", "A", "2026-12", 100.0, 5.0),  # entered ahead of December: not counted yet
+        _line("Bob", "B", "2026-10", 100.0, 90.0),
+        _line("Bob", "B", "2026-11", 100.0, None),
+        _line("Bob", "B", "2026-12", 100.0, None),
+        _line("Cy", "B", "2026-12", 50.0, None),  # no actuals: no rate to forecast with
+    ]
+    q = m.quota_standing(quotas, MID_NOV, RAG)
+    assert q.ytd is not None and q.ytd.covered == MID_NOV
+    ann_rate, bob_rate = 130 / 46, 90 / 31  # through Nov 15 and Oct 31
+    oct_, nov, dec = q.by_period()
+    assert (oct_.period, oct_.start, oct_.end) == ("2026-10", *OCT)
+    assert (oct_.quota, oct_.closed, oct_.forecast, oct_.variance) == (200.0, 190.0, None, -10.0)
+    assert (nov.period, nov.quota, nov.closed, nov.forecast) == ("2026-11", 200.0, 30.0, None)
+    assert (dec.period, dec.start, dec.end) == ("2026-12", *DEC)
+    assert dec.quota == 250.0 and dec.closed is None and dec.variance is None
+    assert dec.forecast == pytest.approx((ann_rate + bob_rate) * 31)
+
+
+def test_by_period_without_actuals_or_quotas():
+    blank = m.quota_standing([_line("Ann", "A", "2026-11", 100.0, None), _line("Ann", "A", "2026-12", 10.0, None)],
+                             MID_NOV, RAG)  # fmt: skip
+    assert [(p.period, p.quota, p.closed, p.forecast) for p in blank.by_period()] == [
+        ("2026-11", 100.0, None, None), ("2026-12", 10.0, None, None)]  # fmt: skip
+    assert m.quota_standing([], MID_NOV, RAG).by_period() == []
+    later = m.quota_standing(
+        [_line("Ann", "A", "2026-11", 100.0, 40.0)], MID_NOV, RAG, settled_only=True
+    )
+    assert [(p.closed, p.forecast) for p in later.by_period()] == [(None, None)]
+
+
+# ------------------------------------------------------------------ project statuses
+
+
+@pytest.mark.parametrize(
+    ("counts", "rag"),
+    [
+        ({}, m.Rag(m.GREY, None, "no milestones")),
+        ({m.DONE: 2, m.NOT_STARTED: 1}, m.Rag(m.GREEN, 0, "no milestone late or at risk")),
+        ({m.ON_TRACK: 3}, m.Rag(m.GREEN, 0, "no milestone late or at risk")),
+        ({m.AT_RISK: 2}, m.Rag(m.AMBER, 0, "2 at risk")),
+        ({m.LATE: 1}, m.Rag(m.AMBER, 1, "1 late")),
+        ({m.LATE: 1, m.AT_RISK: 2}, m.Rag(m.AMBER, 1, "1 late, 2 at risk")),
+        ({m.LATE: 2, m.ON_TRACK: 9}, m.Rag(m.RED, 2, "2 late")),
+        ({m.LATE: 3, m.AT_RISK: 1}, m.Rag(m.RED, 3, "3 late, 1 at risk")),
+    ],
+)
+def test_project_delivery(counts, rag):
+    full = {**dict.fromkeys(m.MILESTONE_CATEGORIES, 0), **counts}
+    assert m.project_delivery(full, RAG) == rag
+    assert m.project_delivery(counts, RAG) == rag  # a category left out counts 0
+
+
+def test_project_delivery_thresholds_from_the_config():
+    wide = RagSettings(delivery_red_late=3, delivery_amber_late=2)
+    assert m.project_delivery({m.LATE: 1}, wide) == m.Rag(
+        m.GREEN, 0, "no milestone late or at risk"
+    )
+    assert m.project_delivery({m.LATE: 2}, wide).status == m.AMBER
+    assert m.project_delivery({m.LATE: 3}, wide).status == m.RED
+
+
+def test_project_goal_is_its_worst_open_checkpoint():
+    start = date(2026, 1, 1)
+    assert m.project_goal([]) == m.Rag(m.GREY, None, "no goal figures")
+    done = m.pace_checkpoints(10.0, 40.0, start, [("Y1", date(2026, 12, 31), 30.0)], AS_OF, RAG)
+    assert m.project_goal(done) == m.Rag(m.GREEN, 1.0, "every checkpoint reached")
+    cps = m.pace_checkpoints(
+        10.0,
+        20.0,
+        start,
+        [
+            ("Y1", date(2026, 12, 31), 15.0),  # reached
+            ("Y3", date(2028, 12, 31), 100.0),  # far behind: red, but due later
+            ("Y2", date(2027, 12, 31), 95.0),  # red too, due first
+            ("H1", date(2026, 6, 30), 12.0),  # reached
+        ],
+        AS_OF,
+        RAG,
+    )
+    y2 = next(c for c in cps if c.label == "Y2")
+    assert y2.rag.status == m.RED
+    assert m.project_goal(cps) == m.Rag(m.RED, y2.pace, f"Y2: {y2.rag.explanation}")
+    # an amber one is better than a red one, whatever its due date
+    amber = m.pace_checkpoints(0.0, 8.5, start, [("A", date(2027, 1, 1), 10.0)], AS_OF, RAG)
+    red = m.pace_checkpoints(0.0, 1.0, start, [("R", date(2027, 6, 1), 10.0)], AS_OF, RAG)
+    assert amber[0].rag.status == m.AMBER and red[0].rag.status == m.RED
+    assert m.project_goal(amber + red).explanation.startswith("R: ")
+    grey = m.pace_checkpoints(
+        0.0, 0.0, date(2027, 1, 1), [("G", date(2027, 6, 1), 10.0)], AS_OF, RAG
+    )
+    assert grey[0].rag.status == m.GREY
+    assert m.project_goal(grey + amber).explanation.startswith("A: ")
+
+
+# ------------------------------------------------------------------ not started
+
+
+@pytest.mark.parametrize(
+    ("record", "category", "reason"),
+    [
+        (ms(status="Not started", due=date(2027, 3, 31)), m.NOT_STARTED, "not started"),
+        (ms(status="not started", start=date(2027, 1, 4), due=date(2027, 3, 31)), m.NOT_STARTED,
+         "not started, starts 2027-01-04"),
+        (ms(status=None, start=date(2027, 1, 4), due=date(2027, 3, 31)), m.NOT_STARTED,
+         "not started, starts 2027-01-04"),
+        (ms(status=None, start=date(2027, 1, 4), due=date(2027, 3, 31), actual_value=0.0), m.NOT_STARTED,
+         "not started, starts 2027-01-04"),
+        # it starts today, or something is done already, or someone works on it: on track
+        (ms(status=None, start=AS_OF, due=date(2027, 3, 31)), m.ON_TRACK, "on schedule"),
+        (ms(status=None, start=date(2027, 1, 4), due=date(2027, 3, 31), actual_value=0.1), m.ON_TRACK,
+         "on schedule"),
+        (ms(status="In progress", start=date(2027, 1, 4), due=date(2027, 3, 31)), m.ON_TRACK,
+         "on schedule"),
+        (ms(status=None, due=date(2027, 3, 31)), m.ON_TRACK, "on schedule"),
+    ],
+)  # fmt: skip
+def test_not_started(record, category, reason):
+    state = m.classify_milestone(record, AS_OF, RAG)
+    assert (state.category, state.reason) == (category, reason)
+    assert state.rag == (m.GREY if category == m.NOT_STARTED else m.GREEN)
