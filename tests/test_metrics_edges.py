@@ -60,7 +60,11 @@ def test_rag_thresholds_from_the_config_and_the_name_of_the_figure():
 
 def test_rag_rules_state_the_configured_numbers():
     rules = m.rag_rules(RagSettings(green_at=0.9, amber_at=0.7, at_risk_days=10))
-    assert "Green: pace ≥ 90%. Amber: 70% ≤ pace < 90%. Red: pace < 70%." in rules[0]
+    assert rules[0] == (
+        "Pace = actual ÷ expected by now on a straight line through each period. "
+        "Green: pace ≥ 90%. Amber: 70% ≤ pace < 90%. Red: pace < 70%. "
+        "A figure next to a threshold keeps a decimal (94.8%)."
+    )
     assert "due within 10 days" in rules[1]
     assert "Delivery: Red from 2 late milestones, Amber from 1 late or any at risk" in rules[2]
     assert rules[3] == (
@@ -909,6 +913,19 @@ def test_pipeline_coverage_of_the_running_and_the_next_period_only():
     assert [c.period for c in m.pipeline_coverage(months, NOV[1])] == ["2026-12", "2027-01"]
 
 
+def test_pipeline_coverage_shows_the_month_of_a_quarter_that_begins_with_it():
+    lines, _ = m.quota_lines(
+        [
+            _pipe("A", "2026-Q4", 300.0, None, 500.0),
+            _pipe("A", "2026-10", 100.0, None, None),  # no pipeline: skipped, not the end
+            _pipe("A", "2026-11", 100.0, None, 70.0),
+        ]
+    )
+    assert m.pipeline_coverage(lines, date(2026, 10, 15)) == [
+        m.PipelineCoverage("2026-11", *NOV, 70.0, 100.0, 100.0, 0.7)
+    ]
+
+
 def test_pipeline_coverage_counts_closed_as_the_quota_figures_do():
     lines, _ = m.quota_lines(
         [_pipe("A", "2026-11", 100.0, 120.0, 10.0), _pipe("A", "2026-12", 100.0, None, None)]
@@ -1033,6 +1050,10 @@ def test_project_goal_is_its_worst_open_checkpoint():
     ("record", "category", "reason"),
     [
         (ms(status="Not started", due=date(2027, 3, 31)), m.NOT_STARTED, "not started"),
+        (ms(status="Not started", start=AS_OF, due=date(2027, 3, 31)), m.NOT_STARTED,
+         "not started"),  # its start is not ahead any more
+        (ms(status="Not started", start=date(2026, 9, 1), due=date(2027, 3, 31)),
+         m.NOT_STARTED, "not started"),
         (ms(status="not started", start=date(2027, 1, 4), due=date(2027, 3, 31)), m.NOT_STARTED,
          "not started, starts 2027-01-04"),
         (ms(status=None, start=date(2027, 1, 4), due=date(2027, 3, 31)), m.NOT_STARTED,
