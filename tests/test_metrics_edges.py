@@ -1073,3 +1073,40 @@ def test_not_started(record, category, reason):
     state = m.classify_milestone(record, AS_OF, RAG)
     assert (state.category, state.reason) == (category, reason)
     assert state.rag == (m.GREY if category == m.NOT_STARTED else m.GREEN)
+
+
+def test_by_period_on_the_first_day_of_a_period_with_its_actual_in():
+    quotas = [
+        _line("Ann", "A", "2026-11", 100.0, 100.0),
+        _line("Ann", "A", "2026-12", 0.0, 4.0),  # no quota this month, 4 closed on the 1st
+        _line("Ann", "A", "2027-01", 100.0, None),
+    ]
+    q = m.quota_standing(quotas, DEC[0], RAG)
+    assert q.ytd is not None and q.ytd.covered == DEC[0]
+    nov, dec = q.by_period()
+    # December is begun and entered: its closed, no forecast; its quota is a real 0
+    assert (dec.period, dec.quota, dec.closed, dec.forecast) == ("2026-12", 0.0, 4.0, None)
+    assert dec.variance == 4.0 and nov.variance == 0.0
+
+
+def test_project_goal_ranks_grey_between_amber_and_green():
+    start = date(2026, 1, 1)
+    line = [("L", date(2027, 6, 1), 10.0)]
+    grey = m.pace_checkpoints(0.0, 0.0, date(2027, 1, 1), line, AS_OF, RAG)  # not begun
+    amber = m.pace_checkpoints(0.0, 4.9, start, [("A", date(2027, 9, 1), 10.0)], AS_OF, RAG)
+    green = m.pace_checkpoints(0.0, 9.9, start, [("G", date(2026, 12, 31), 10.0)], AS_OF, RAG)
+    assert [c.rag.status for c in grey + amber + green] == [m.GREY, m.AMBER, m.GREEN]
+    assert m.project_goal(grey + amber).explanation.startswith("A: ")  # amber, though due later
+    assert m.project_goal(green + grey).explanation.startswith("L: ")  # grey, though due later
+
+
+def test_pipeline_coverage_of_overlapping_periods_shows_both():
+    # fiscal quarters from February next to calendar quarters: neither holds the other
+    lines, _ = m.quota_lines(
+        [_pipe("A", "FY2027-Q1", 300.0, None, 30.0), _pipe("B", "2026-Q2", 300.0, None, 60.0)], 2
+    )
+    cov = m.pipeline_coverage(lines, date(2026, 3, 10))
+    assert [(c.period, c.start, c.end) for c in cov] == [
+        ("FY2027-Q1", date(2026, 2, 1), date(2026, 4, 30)),
+        ("2026-Q2", date(2026, 4, 1), date(2026, 6, 30)),
+    ]
