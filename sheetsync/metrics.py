@@ -583,7 +583,7 @@ def quota_lines(
     return out, skipped
 
 
-def line_part(q: QuotaLine, as_of: date, settled_only: bool = False) -> Part:
+def line_part(q: QuotaLine, as_of: date, settled_only: bool) -> Part:
     """A quota line as the :class:`Part` its rep is paced on. ``settled_only``: a
     running period's actual was read after ``as_of``, so it may hold sales after
     that day; it is left out rather than spread over it."""

@@ -1110,3 +1110,10 @@ def test_pipeline_coverage_of_overlapping_periods_shows_both():
         ("FY2027-Q1", date(2026, 2, 1), date(2026, 4, 30)),
         ("2026-Q2", date(2026, 4, 1), date(2026, 6, 30)),
     ]
+
+
+def test_pipeline_coverage_of_a_quarter_and_its_first_month_shows_the_month():
+    lines, _ = m.quota_lines(
+        [_pipe("A", "2026-Q4", 300.0, None, 500.0), _pipe("A", "2026-10", 100.0, None, 90.0)]
+    )
+    assert [c.period for c in m.pipeline_coverage(lines, date(2026, 10, 15))] == ["2026-10"]
