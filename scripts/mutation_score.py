@@ -4,8 +4,8 @@ Usage: mutmut results --all true | python scripts/mutation_score.py docs/mutatio
 
 The equivalent mutants are the `sheetsync.<module>.x_<function>__mutmut_<n>` names in
 backticks at the start of a list item in the given markdown file (under any heading but
-"Deferred"). Functions listed under the "## Deferred" heading (`sheetsync.metrics.x_pace_parts`,
-being rewritten elsewhere) are scored apart: each module's line gives the score with and
+"Deferred"). Functions listed under the "## Deferred" heading (code being rewritten
+elsewhere; none at present) are scored apart: each module's line gives the score with and
 without them. A mutant that makes the tests hang (timeout) counts as killed. Exit status 1
 when a module is below 90 % of its non-equivalent mutants killed (deferred ones left out).
 """

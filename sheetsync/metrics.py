@@ -583,15 +583,11 @@ def quota_lines(
     return out, skipped
 
 
-def line_part(q: QuotaLine, as_of: date, settled_only: bool = False) -> Part:
+def line_part(q: QuotaLine, as_of: date, settled_only: bool) -> Part:
     """A quota line as the :class:`Part` its rep is paced on. ``settled_only``: a
     running period's actual was read after ``as_of``, so it may hold sales after
     that day; it is left out rather than spread over it."""
     return Part(q.start, q.end, q.quota, None if settled_only and q.end > as_of else q.closed)
-
-
-def _sort_text(v: Any) -> str:
-    return "" if v is None else str(v).casefold()
 
 
 def quota_standing(
@@ -656,12 +652,12 @@ def quota_standing(
                 pace_parts(parts(items), as_of, settings),
             )
         )
-    reps.sort(key=lambda r: (_sort_text(r.team), _sort_text(r.rep)))
+    reps.sort(key=lambda r: (r.team.casefold(), r.rep.casefold()))
     team_reps: dict[str, list[RepStanding]] = {}
     for r in reps:
         team_reps.setdefault(r.team, []).append(r)
     team_list = []
-    for team, rs in sorted(team_reps.items(), key=lambda kv: _sort_text(kv[0])):
+    for team, rs in team_reps.items():  # in team order: the reps are sorted by team
         ytd_team = combined([r.ytd for r in rs])
         assert ytd_team is not None
         team_list.append(

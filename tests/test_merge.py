@@ -18,7 +18,17 @@ from typing import Any
 import pytest
 
 from sheetsync.mapping import MappedTable
-from sheetsync.merge import TablePlan, append_values, cell_value, plan_table, same, show
+from sheetsync.merge import (
+    CellChange,
+    Conflict,
+    RowChange,
+    TablePlan,
+    append_values,
+    cell_value,
+    plan_table,
+    same,
+    show,
+)
 from sheetsync.model import MILESTONES, Record, Table, with_key
 from sheetsync.store import record_key
 
@@ -730,3 +740,28 @@ def test_append_values_shapes_like_the_column() -> None:
         "C": 3,
         "D": date(2026, 3, 1),
     }
+
+
+def test_a_mind_maps_changes_are_named_by_their_node() -> None:
+    node = "goals.xmind › Growth › Kick-off"
+    sheet = ms(1, key="M-1")
+    rows = {kind: RowChange("Milestones", "M-1", sheet, kind, row=3, node=node)
+            for kind in ("append", "insert", "delete_model", "delete_sheet", "gone_from_model")}  # fmt: skip
+    assert {kind: r.line() for kind, r in rows.items()} == {
+        "append": f"+ row    {node}: M-1 (new in the model)",
+        "insert": f"+ model  {node}: M-1 (new in the map)",
+        "delete_model": f"- model  M-1 (row deleted from {node})",
+        "delete_sheet": f"- row    {node}: M-1 (deleted from the model; clearing the row)",
+        "gone_from_model": f"? row    {node}: M-1 is not in the model any more; kept "
+        "(use --delete-rows to clear it)",
+    }
+    cell = CellChange("Milestones", "C3", "Actual", "M-1", "actual_value", 2, 1, "sheet", node=node)
+    assert cell.line() == f"→ sheet  {node} (Actual): 2 → 1"
+    clash = Conflict("Milestones", "C3", "Actual", "M-1", "actual_value", 1, 2, 0, node=node)
+    assert clash.line() == f"conflict {node} (Actual): sheet 1, model 2, last sync 0"
+    gone = Conflict("Milestones", "", "Actual", "M-1", "actual_value", None, 2, 0,
+                    kind="deleted_in_sheet", node=node)  # fmt: skip
+    assert gone.line() == (
+        f"conflict {node}: M-1 was deleted from the sheet but its Actual changed in the model "
+        "since the last sync"
+    )
