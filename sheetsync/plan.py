@@ -45,16 +45,9 @@ class PlanAsOf:
     first_pulled: datetime | None  # set when the model's history starts after ``as_of``
     reads: tuple[SourceRead, ...]
     known_at: datetime | None = None  # the moment whose records ``current`` holds
-
-    @property
-    def note(self) -> str | None:
-        """Said once wherever the plan is shown, when ``as_of`` predates the model."""
-        if self.first_pulled is None:
-            return None
-        return (
-            f"The model's history starts on {self.first_pulled:%d %b %Y}, after "
-            f"{self.as_of:%d %b %Y}: this uses the plan as first pulled."
-        )
+    #: Said once wherever the plan is shown, when ``as_of`` predates the model
+    #: (dates in the report's one style, :meth:`Formatter.day`).
+    note: str | None = None
 
 
 def report_zone(config: Config) -> tzinfo:
@@ -109,7 +102,16 @@ def plan_as_of(store: Store, config: Config, as_of: date) -> PlanAsOf:
         cutoff = max([first, *firsts])
         current = store.all_records(as_of=cutoff)
         previous = {}
+    note = None
+    if first is not None:
+        fmt = Formatter.for_config(config)
+        note = (
+            f"The model's history starts on "
+            f"{fmt.day(first.replace(tzinfo=UTC).astimezone(zone).date())}, after "
+            f"{fmt.day(as_of)}: this uses the plan as first pulled."
+        )
     return PlanAsOf(
+        note=note,
         as_of=as_of,
         current=current,
         previous=previous if any(previous.values()) else {},

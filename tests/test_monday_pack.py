@@ -172,7 +172,7 @@ def test_first_report_shows_what_changed_and_opens_with_the_verdict(
 
     eml = sorted((out / "outbox").glob("*executives-ceo*.eml"))[0]
     msg = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
-    assert msg["Subject"].endswith("(30 Nov 2026): 94% of plan, $1.2M projected gap")
+    assert msg["Subject"].endswith("(Nov 30, 2026): 94% of plan, $1.2M projected gap")
     html = msg.get_body(("html",)).get_content()
     assert "in the attached report" not in html
     # the verdict and the exceptions come before the first KPI card

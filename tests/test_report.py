@@ -549,7 +549,7 @@ def test_empty_or_too_early_model(tmp_path, config, sample_records):
     # the report uses the plan as first pulled, says so, and has no week-over-week
     later = load_store(tmp_path / "later.db", [(datetime(2026, 12, 2, 8), sample_records)])
     html = report.render_report(later, config, as_of=AS_OF, fmt="html").decode()
-    assert "history starts on 02 Dec 2026, after 30 Nov 2026" in html
+    assert "history starts on Dec 2, 2026, after Nov 30, 2026" in html
     assert "Weekly sales status" in html
 
 
