@@ -78,7 +78,7 @@ DEFAULT_TIMEOUT = 120.0  # seconds for WeasyPrint to lay out and write one PDF
 
 @dataclass(frozen=True)
 class Limits:
-    """How much detail a report shows before it says "N more in the workbook"."""
+    """How much detail a report shows before it says "+ N more, not listed here"."""
 
     attention: int = 8  # per list in "needs attention"
     changes: int = 12  # milestone moves
