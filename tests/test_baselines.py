@@ -64,7 +64,7 @@ def test_report_variance_against_a_baseline(dated, tmp_path: Path) -> None:
     v = _variance_of(html)["all"]
     assert "Against the baseline “agreed” (Nov 16, 2026)" in v
     assert "G-05 Cold-calling campaign to lapsed accounts Dec 11, 2026 Dec 23, 2026 +12 days" in v
-    assert "G-11 January kickoff prep new Jan 8 —" in v
+    assert "G-11 January kickoff prep new Jan 8, 2027 —" in v
     assert "U-07 30% of customers upgraded 30 35 +5" in v
     assert re.search(r"Marcus Bell Enterprise \$[\d,]+ \$[\d,]+ \+\$5,000", v)
     assert "UPSELL / Upgrade incentives $50,000 — -$50,000" in v.replace("−", "-")
