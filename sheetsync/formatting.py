@@ -112,19 +112,12 @@ class Formatter:
         return ("+" if v > 0 else "−" if v < 0 else "") + self.money(abs(v))
 
     def day(self, d: date | None) -> str:
+        """The one date style of every report and email: the locale's medium date,
+        always with its year ("Nov 30, 2026", "30 Nov 2026"), so that two years in
+        view are never confused."""
         from babel.dates import format_date
 
         return self.DASH if d is None else format_date(d, "medium", locale=self.locale)
-
-    def day_long(self, d: date | None) -> str:
-        from babel.dates import format_date
-
-        return self.DASH if d is None else format_date(d, "full", locale=self.locale)
-
-    def day_short(self, d: date | None) -> str:
-        from babel.dates import format_skeleton
-
-        return self.DASH if d is None else format_skeleton("MMMd", d, locale=self.locale)
 
     def month(self, d: date | None) -> str:
         from babel.dates import format_skeleton
@@ -166,8 +159,6 @@ class Formatter:
             "pp": self.pp,
             "num": self.num,
             "day": self.day,
-            "day_long": self.day_long,
-            "day_short": self.day_short,
             "month": self.month,
             "period_name": self.period_name,
             "fmt": self.value,

@@ -77,10 +77,11 @@ def period_key(as_of: date) -> str:
     return f"{y:04d}-W{w:02d}"
 
 
-def _fmt_date(d: date, locale: str) -> str:
-    from babel.dates import format_date
+def _fmt_date(d: date, config: Config) -> str:
+    """A date in the reports' one style (:meth:`Formatter.day`)."""
+    from .formatting import Formatter
 
-    return format_date(d, "d MMM y", locale=locale)
+    return Formatter.for_config(config).day(d)
 
 
 def pack_subject(
@@ -94,10 +95,7 @@ def pack_subject(
     short verdict (:attr:`sheetsync.verdict.Verdict.short`).
     """
     y, w, _ = as_of.isocalendar()
-    subject = (
-        f"{config.report.company} sales status — week {w}, {y} "
-        f"({_fmt_date(as_of, config.report.locale)})"
-    )
+    subject = f"{config.report.company} sales status — week {w}, {y} ({_fmt_date(as_of, config)})"
     if group.teams:
         subject += f" · {', '.join(group.teams)}"
     if verdict:
@@ -140,7 +138,7 @@ def summary_variables(
     variables["email"] = {
         "subject": pack_subject(config, group, as_of, ctx.verdict.short),
         "heading": f"Sales status — week {w}, {y}",
-        "as_of": _fmt_date(as_of, config.report.locale),
+        "as_of": _fmt_date(as_of, config),
         "colors": colors,
         "attachments": [
             {"filename": a.filename, "description": a.description, "size": _size(len(a.data))}

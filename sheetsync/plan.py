@@ -46,11 +46,9 @@ class PlanAsOf:
     first_pulled: datetime | None  # set when the model's history starts after ``as_of``
     reads: tuple[SourceRead, ...]
     known_at: datetime | None = None  # the moment whose records ``current`` holds
-
-    @property
-    def note(self) -> str | None:
-        """Said once wherever the plan is shown, when ``as_of`` predates the model."""
-        return _first_pulled_note(self.as_of, self.first_pulled)
+    #: Said once wherever the plan is shown, when ``as_of`` predates the model
+    #: (dates in the report's one style, :meth:`Formatter.day`).
+    note: str | None = None
 
 
 def report_zone(config: Config) -> tzinfo:
@@ -93,19 +91,23 @@ class PlanBasis:
     previous_at: datetime | None  # ... and a week earlier (None: first pulled, no history)
     first_pulled: datetime | None  # set when the model's history starts after ``as_of``
     reads: tuple[SourceRead, ...]
-
-    @property
-    def note(self) -> str | None:
-        """Said once wherever the plan is shown, when ``as_of`` predates the model."""
-        return _first_pulled_note(self.as_of, self.first_pulled)
+    #: Said once wherever the plan is shown, when ``as_of`` predates the model
+    #: (dates in the report's one style, :meth:`Formatter.day`).
+    note: str | None = None
 
 
-def _first_pulled_note(as_of: date, first_pulled: datetime | None) -> str | None:
+def _first_pulled_note(
+    config: Config, zone: tzinfo, as_of: date, first_pulled: datetime | None
+) -> str | None:
     if first_pulled is None:
         return None
+    from .formatting import Formatter  # Babel only when there is a note to write
+
+    fmt = Formatter.for_config(config)
+    first_day = first_pulled.replace(tzinfo=UTC).astimezone(zone).date()
     return (
-        f"The model's history starts on {first_pulled:%d %b %Y}, after "
-        f"{as_of:%d %b %Y}: this uses the plan as first pulled."
+        f"The model's history starts on {fmt.day(first_day)}, after "
+        f"{fmt.day(as_of)}: this uses the plan as first pulled."
     )
 
 
@@ -131,6 +133,7 @@ def plan_basis(store: Store, config: Config, as_of: date) -> PlanBasis:
         previous_at=previous_at,
         first_pulled=first,
         reads=_reads(store, config, cutoff, first is not None, zone),
+        note=_first_pulled_note(config, zone, as_of, first),
     )
 
 
@@ -165,6 +168,7 @@ def plan_as_of(
     current = store.all_records(as_of=basis.known_at)
     previous = store.all_records(as_of=basis.previous_at) if basis.previous_at else {}
     return PlanAsOf(
+        note=basis.note,
         as_of=as_of,
         current=current,
         previous=previous if any(previous.values()) else {},

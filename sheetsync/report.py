@@ -13,7 +13,7 @@ Templates receive the fields of :class:`ReportContext` as variables (``meta``,
 ``kpis``, ``attention`` ...; see its docstring) plus ``report`` (the context
 itself). Numbers stay numbers in the context; templates format them with the
 locale-aware filters ``money``, ``money_short``, ``pct``, ``pp``, ``num``,
-``day``, ``day_short`` and ``month``.
+``day`` (the one date style, with its year) and ``month``.
 
 Safety: autoescape is on, undefined variables are errors, cell text is never
 compiled as a template, WeasyPrint may only fetch files inside the template
@@ -80,7 +80,7 @@ DEFAULT_TIMEOUT = 120.0  # seconds for WeasyPrint to lay out and write one PDF
 
 @dataclass(frozen=True)
 class Limits:
-    """How much detail a report shows before it says "N more in the workbook"."""
+    """How much detail a report shows before it says "+ N more, not listed here"."""
 
     attention: int = 8  # per list in "needs attention"
     changes: int = 12  # milestone moves
@@ -197,6 +197,21 @@ class BudgetRow:
     over: float  # spent - planned when over plan, else 0
     share: float | None  # spent / planned
     notes: str | None
+
+    @property
+    def spend_to_revenue(self) -> float | None:
+        return m.ratio(self.spent, self.revenue)
+
+
+@dataclass(frozen=True)
+class BudgetGroup:
+    """One project's budget: its subtotal (every line) and the lines shown."""
+
+    project: str  # the project's key, as the budget lines name it
+    name: str | None  # the project's name (None: no such project in the plan)
+    totals: m.BudgetTotals
+    lines: list[BudgetRow]  # shown (over plan first), within the report's line limit
+    lines_total: int
 
 
 @dataclass(frozen=True)
@@ -323,6 +338,8 @@ class ReportContext:
     reps_total: int: number of reps in the model (after the team filter).
     budget_lines: list[BudgetRow]: budget lines shown (over plan first, limited).
     budget_lines_total: int
+    budget_groups: list[BudgetGroup]: every project's budget subtotal, most over plan
+        first, with its lines while the line limit lasts.
     charts: Charts: inline SVG charts.
     rag_rules: list[str]: the RAG and pacing rules in words, for the footnote.
     rag_settings: RagSettings: the thresholds themselves.
@@ -357,6 +374,7 @@ class ReportContext:
     reps_total: int
     budget_lines: list[BudgetRow]
     budget_lines_total: int
+    budget_groups: list[BudgetGroup]
     charts: Charts
     rag_rules: list[str]
     rag_settings: RagSettings
@@ -555,7 +573,7 @@ def _changes(
         if (p.status or "") != (r.status or ""):
             diffs.append(f"status {_fmt_change_value(p.status)} → {_fmt_change_value(r.status)}")
         if p.due != r.due:
-            diffs.append(f"due {fmt.day_short(p.due)} → {fmt.day_short(r.due)}")
+            diffs.append(f"due {fmt.day(p.due)} → {fmt.day(r.due)}")
         if (p.progress is None) != (r.progress is None) or (
             p.progress is not None
             and r.progress is not None
@@ -610,6 +628,13 @@ def _changes(
 
 # --------------------------------------------------------------------------- budget
 
+#: What a dash means wherever a figure would be (every report's footnote).
+DASH_NOTE = (
+    "— stands for no figure: a blank cell, or a ratio with nothing to divide by "
+    "(spend to revenue with no revenue attributed); $0 is a zero that was entered. "
+    "A subtotal sums the figures entered."
+)
+
 
 def _budget_rows(budget: list[dict[str, Any]]) -> list[BudgetRow]:
     rows = []
@@ -630,6 +655,34 @@ def _budget_rows(budget: list[dict[str, Any]]) -> list[BudgetRow]:
         )
     rows.sort(key=lambda r: (-r.over, _sort_text(r.project), _sort_text(r.category)))
     return rows
+
+
+def _budget_groups(
+    rows: Mapping[str, list[BudgetRow]],
+    raw: Mapping[str, list[dict[str, Any]]],
+    names: Mapping[str, Any],
+    limit: int,
+) -> list[BudgetGroup]:
+    """Every project's budget subtotal (:func:`metrics.budget_totals` of all its
+    lines), the projects most over plan first, each with its lines (over plan
+    first) while ``limit`` lines last."""
+    order = sorted(rows, key=lambda k: (-sum(b.over for b in rows[k]), _sort_text(k)))
+    out, left = [], limit
+    for key in order:
+        lines = rows[key]
+        shown = lines[: max(left, 0)]
+        left -= len(shown)
+        name = names.get(key)
+        out.append(
+            BudgetGroup(
+                key,
+                None if name is None else str(name),
+                m.budget_totals(raw.get(key, [])),
+                shown,
+                len(lines),
+            )
+        )
+    return out
 
 
 # --------------------------------------------------------------------------- build
@@ -708,6 +761,7 @@ def build_context(
     notes = ([note] if note else []) + (
         quota_notes(q, fmt) if q else ["The model holds no quotas: quota figures are left out."]
     )
+    notes.append(DASH_NOTE)
 
     # Projects ---------------------------------------------------------------
     ms_by_project: dict[str, list[dict]] = defaultdict(list)
@@ -723,6 +777,7 @@ def build_context(
     for b in current.get("budget", []):
         raw_budget_by_project[str(b.get("project") or "")].append(b)
 
+    names = {str(p.get("key")): p.get("name") for p in current.get("projects", [])}
     sections: list[ProjectSection] = []
     goals_behind: list[GoalCheckpoint] = []
     horizon_end = as_of + timedelta(days=14)
@@ -922,6 +977,9 @@ def build_context(
         reps_total=len(q.reps) if q else 0,
         budget_lines=cur.budget[: lim.budget_lines],
         budget_lines_total=len(cur.budget),
+        budget_groups=_budget_groups(
+            budget_by_project, raw_budget_by_project, names, lim.budget_lines
+        ),
         charts=charts,
         rag_rules=m.rag_rules(rag),
         rag_settings=rag,
@@ -1541,7 +1599,7 @@ def svg_timeline(
     out.append(
         f'<line x1="{xa:.1f}" y1="{top - 12}" x2="{xa:.1f}" y2="{h + 2}" stroke="#1a1a1a" stroke-width="1" stroke-dasharray="2 2"/>'
     )
-    out.append(_t(xa, h + 11, f"as of {fmt.day_short(as_of)}", 7, "middle", font_weight="bold"))
+    out.append(_t(xa, h + 11, f"as of {fmt.day(as_of)}", 7, "middle", font_weight="bold"))
     name = str(project.get("name") or project.get("key") or "")
     return _svg(width, h + 14, "".join(out), f"Milestone timeline: {name}")
 

@@ -105,7 +105,7 @@ def test_the_readme_main_job_passes_on_any_day(tmp_path: Path, clock: datetime) 
         said = "this uses the plan as first pulled" in results[name].output
         assert said == late, (name, results[name].output)
     weekly = pdf_text((out / "weekly.pdf").read_bytes())
-    assert "As of Monday, November 30, 2026" in weekly
+    assert "As of Nov 30, 2026 ·" in weekly  # the one date style, with its year
     assert "$14,309,598 of $15,261,000 through November 2026" in weekly
     read_on = f"{clock:%b} {clock.day}, {clock.year}"
     assert f"Actuals through November 2026 · plan read {read_on} from sales_plan.xlsx" in weekly
@@ -145,7 +145,7 @@ def test_a_monday_run_reports_the_week_that_ended(tmp_path: Path) -> None:
             email.message_from_bytes(x, policy=email.policy.default)
             for x in (first[name], later[name])
         )
-        assert a["Subject"] == b["Subject"] and "(29 Nov 2026)" in a["Subject"]
+        assert a["Subject"] == b["Subject"] and "(Nov 29, 2026)" in a["Subject"]
         assert a["X-Sheetsync-Pack"] == b["X-Sheetsync-Pack"]  # same period and content
 
 
@@ -288,6 +288,6 @@ def test_the_week_is_closed_in_the_reports_time_zone(tmp_path: Path) -> None:
             (msg["Subject"], msg["X-Sheetsync-Pack"], msg.get_body(("plain",)).get_content())
         )
     (s1, p1, t1), (s2, p2, t2) = packs
-    assert "week 49" in s1 and "(6 Dec 2026)" in s1
+    assert "week 49" in s1 and "(Dec 6, 2026)" in s1
     assert (s1, p1) == (s2, p2), "a re-run the same morning sent a different pack"
     assert "plan read Dec 7, 2026" in " ".join(t1.split())  # the local day of the 07:00 read

@@ -317,7 +317,7 @@ def test_a_dry_run_needs_no_mail_host(pulled, run_cli, tmp_path):
     assert r.exit_code == 0, r.output
     eml = next(box.glob("*enterprise.lead*.eml")).read_bytes()
     subject = email.message_from_bytes(eml, policy=email.policy.default)["Subject"]
-    assert "(29 Nov 2026) · Enterprise: " in subject, subject  # then the short verdict
+    assert "(Nov 29, 2026) · Enterprise: " in subject, subject  # then the short verdict
 
 
 # ------------------------------------------------------------------ 12. --team

@@ -63,8 +63,8 @@ def test_report_variance_against_a_baseline(dated, tmp_path: Path) -> None:
     html = out.read_text(encoding="utf-8")
     v = _variance_of(html)["all"]
     assert "Against the baseline “agreed” (Nov 16, 2026)" in v
-    assert "G-05 Cold-calling campaign to lapsed accounts Dec 11 Dec 23 +12 days" in v
-    assert "G-11 January kickoff prep new Jan 8 —" in v
+    assert "G-05 Cold-calling campaign to lapsed accounts Dec 11, 2026 Dec 23, 2026 +12 days" in v
+    assert "G-11 January kickoff prep new Jan 8, 2027 —" in v
     assert "U-07 30% of customers upgraded 30 35 +5" in v
     assert re.search(r"Marcus Bell Enterprise \$[\d,]+ \$[\d,]+ \+\$5,000", v)
     assert "UPSELL / Upgrade incentives $50,000 — -$50,000" in v.replace("−", "-")
@@ -116,7 +116,7 @@ def test_a_baseline_survives_later_pulls_and_a_key_change(dated, tmp_path: Path)
     v = _variance_of(out.read_text(encoding="utf-8"))["all"]
     assert "Upgrade incentives / UPSELL $50,000 — -$50,000" in v.replace("−", "-")
     assert "Budget plan" in v and v.count("Sales enablement") == 0  # unchanged lines still match
-    assert "G-05 Cold-calling campaign to lapsed accounts Dec 11 Dec 23 +12 days" in v
+    assert "G-05 Cold-calling campaign to lapsed accounts Dec 11, 2026 Dec 23, 2026 +12 days" in v
 
 
 def test_a_baseline_survives_a_schema_migration(dated, tmp_path: Path) -> None:
@@ -150,4 +150,6 @@ def test_a_baseline_survives_a_schema_migration(dated, tmp_path: Path) -> None:
     with engine.connect() as conn:
         assert current_revision(conn) == HEAD
     engine.dispose()
-    assert "G-05 Cold-calling campaign to lapsed accounts Dec 11 Dec 23 +12 days" in before
+    assert (
+        "G-05 Cold-calling campaign to lapsed accounts Dec 11, 2026 Dec 23, 2026 +12 days" in before
+    )

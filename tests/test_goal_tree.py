@@ -95,12 +95,12 @@ def test_weekly_report_draws_each_projects_tree(weekly, sample_dir, run_cli):
     assert "Goal tree 5 of 10 milestones done · 4 of 10 tasks done (40%)" in text
     assert "Goal tree 3 of 10 milestones done · 2 of 6 tasks done (33%)" in text
     assert (
-        "Late Partner referral programme live Karen Liu · due Nov 13 · tasks 0 of 2 done (0%)"
+        "Late Partner referral programme live Karen Liu · due Nov 13, 2026 · tasks 0 of 2 done (0%)"
         in text
     )
-    assert "Partner agreement legal review Late · Karen Liu · Nov 6" in text
+    assert "Partner agreement legal review Late · Karen Liu · Nov 6, 2026" in text
     assert (
-        "At risk Cold-calling campaign to lapsed accounts Chris Evans · due Dec 11 · tasks 2 of 3 done (67%)"
+        "At risk Cold-calling campaign to lapsed accounts Chris Evans · due Dec 11, 2026 · tasks 2 of 3 done (67%)"
         in text
     )
     exec_pdf = sample_dir / "exec.pdf"

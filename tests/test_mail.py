@@ -196,7 +196,7 @@ teams = ["Enterprise"]
     assert all(m.tls and m.login == USERNAME for m in server.messages)
 
     y, w, _ = AS_OF.isocalendar()
-    subject = f"Northwind Traders sales status — week {w}, {y} ({AS_OF.day} {AS_OF:%b %Y})"
+    subject = f"Northwind Traders sales status — week {w}, {y} ({AS_OF:%b} {AS_OF.day}, {AS_OF.year})"  # the one date style
     ceo = server.handler.to("ceo@northwind.example")[0].message
     lead = server.handler.to("ent.lead@northwind.example")[0].message
     # the verdict in a few words, from the same figures as the report (94% of plan)

@@ -172,10 +172,42 @@ def test_first_report_shows_what_changed_and_opens_with_the_verdict(
 
     eml = sorted((out / "outbox").glob("*executives-ceo*.eml"))[0]
     msg = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
-    assert msg["Subject"].endswith("(30 Nov 2026): 94% of plan, $1.2M projected gap")
+    assert msg["Subject"].endswith("(Nov 30, 2026): 94% of plan, $1.2M projected gap")
     html = msg.get_body(("html",)).get_content()
     assert "in the attached report" not in html
     # the verdict and the exceptions come before the first KPI card
     assert html.index("Year to date 94% of plan") < html.index("What needs a decision")
     assert html.index("What needs a decision") < html.index("Attainment year to date")
     assert ">Amber</strong>" in html  # a card names its status in words
+
+
+def test_budget_has_per_project_subtotals_and_spend_to_revenue_with_the_dash_defined() -> None:
+    from sheetsync import report
+    from sheetsync.formatting import Formatter
+    from sheetsync.reading import read_source
+
+    config = load_config(SAMPLES / "sheetsync.toml")
+    records = read_source(config, config.select_sources()[0]).records()
+    ctx = report.build_context(records, {}, config, name="weekly", as_of=date(2026, 11, 30))
+    fmt = Formatter.for_config(config)
+    text = pdf_text(report.render_pdf(ctx, config))
+    lines = records["budget"]
+    projects = sorted({b["project"] for b in lines})
+    assert sorted(g.project for g in ctx.budget_groups) == projects
+    for key in projects:
+        mine = [b for b in lines if b["project"] == key]
+        planned = sum(b["planned"] or 0 for b in mine)
+        spent = sum(b["spent"] or 0 for b in mine)
+        revenue = sum(b["attributed_revenue"] or 0 for b in mine)
+        name = next(p["name"] for p in records["projects"] if p["key"] == key)
+        # the subtotal row: planned, spent, spent %, revenue, spend to revenue
+        row = (
+            f"{key} {name} · {len(mine)} lines {fmt.money(planned)} {fmt.money(spent)} "
+            f"{fmt.pct(spent / planned)} {fmt.money(revenue)} {fmt.pct(spent / revenue)}"
+        )
+        assert row in text.replace("▲ ", ""), row
+    # a line with no revenue has no spend-to-revenue: a dash, defined in the footnote
+    blank = next(b for b in lines if not b["attributed_revenue"])
+    assert f"{blank['category']} {fmt.money(blank['planned'])}" in text
+    assert "— stands for no figure: a blank cell, or a ratio with nothing to divide by" in text
+    assert "$0 is a zero that was entered" in text

@@ -25,7 +25,7 @@ def test_pull_then_report(sample_dir, run_cli, tmp_path):
     assert out.read_bytes().startswith(b"%PDF")
     text = _text(out)
     assert "Weekly sales status" in text and "NORTHWIND TRADERS" in text
-    assert "As of Wednesday, December 2, 2026" in text
+    assert "As of Dec 2, 2026" in text
     assert "Actuals through November 2026 · plan read Dec 2, 2026 from sales_plan.xlsx" in text
 
     html = tmp_path / "exec.html"
