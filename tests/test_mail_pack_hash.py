@@ -193,7 +193,7 @@ def shows_new_template(before, after) -> None:
 
 
 def shows_email_template(before, after) -> None:
-    line = "See the attached report, as of 30 Nov 2026."
+    line = "See the attached report, as of Nov 30, 2026."
     assert line not in text_body(before) and line in text_body(after)
 
 
