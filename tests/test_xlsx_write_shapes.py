@@ -323,3 +323,65 @@ def test_backups_to_another_file_system_are_copied(tmp_path: Path) -> None:
         for f in folder.glob("*"):
             f.unlink()
         folder.rmdir()
+
+
+def test_none_into_cells_and_rows_that_do_not_exist_writes_nothing(tmp_path: Path) -> None:
+    p = build(tmp_path / "none.xlsx", sheet_xml(ROWS))
+    before = p.read_bytes()
+    result = patch_workbook(p, [CellWrite("S", "C1", None), CellWrite("S", "A5", None)])
+    assert result.written == []
+    assert p.read_bytes() == before
+
+
+def test_dates_before_march_1900_skip_the_phantom_leap_day(tmp_path: Path) -> None:
+    from datetime import date
+
+    p = build(tmp_path / "dt.xlsx", sheet_xml(ROWS))
+    patch_workbook(p, [CellWrite("S", "A1", date(1900, 1, 2))])
+    assert b'<c r="A1"><v>2</v></c>' in member(p, SHEET_PART)
+
+
+def test_append_below_the_last_row_of_the_sheet_is_refused(tmp_path: Path) -> None:
+    body = '<sheetData><row r="1048576"><c r="A1048576"><v>1</v></c></row></sheetData>'
+    p = build(tmp_path / "full.xlsx", sheet_xml(body))
+    before = p.read_bytes()
+    with pytest.raises(WorkbookError, match="no room for more rows"):
+        patch_workbook(p, [], [RowAppend("S", {"A": 2})])
+    assert p.read_bytes() == before
+
+
+def test_a_shared_formula_without_its_master_is_not_carried_down(tmp_path: Path) -> None:
+    body = (
+        '<sheetData><row r="1"><c r="A1"><v>1</v></c>'
+        '<c r="B1"><f t="shared" si="7"/><v>2</v></c></row></sheetData>'
+    )
+    p = build(tmp_path / "sh.xlsx", sheet_xml(body))
+    result = patch_workbook(p, [CellWrite("S", "A1", 3)], [RowAppend("S", {"A": 4})])
+    assert any("B2" in w and "(shared)" in w for w in result.warnings), result.warnings
+    got = values(p)
+    assert (got["A1"], got["A2"], "B2" in got) == (3, 4, False)
+    assert b'<c r="B1"><f t="shared" si="7"/>' in member(p, SHEET_PART)
+
+
+def test_a_temp_file_of_a_running_process_is_kept(tmp_path: Path) -> None:
+    import os
+
+    p = build(tmp_path / "live.xlsx", sheet_xml(ROWS))
+    live = tmp_path / f".live.xlsx.sheetsync-{os.getppid()}.tmp"
+    live.write_bytes(b"another writer's work")
+    patch_workbook(p, [CellWrite("S", "A1", 6)])
+    assert live.read_bytes() == b"another writer's work"
+    assert values(p)["A1"] == 6
+
+
+def test_a_name_too_long_to_open_is_named(tmp_path: Path) -> None:
+    with pytest.raises(WorkbookError, match=r"cannot be opened \(File name too long\)"):
+        uncalculated_cells(tmp_path / ("x" * 300 + ".xlsx"), ["S"])
+
+
+def test_shift_formula_leaves_names_past_the_last_column_alone() -> None:
+    # XFZ1 / ZZZ9 look like refs but lie past column XFD: they are names, not moved
+    from sheetsync.sources.xlsx_write import shift_formula
+
+    assert shift_formula("XFZ1+A1", 1) == "XFZ1+A2"
+    assert shift_formula("ZZZ9*2", 1, 1) == "ZZZ9*2"
