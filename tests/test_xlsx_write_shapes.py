@@ -385,3 +385,30 @@ def test_shift_formula_leaves_names_past_the_last_column_alone() -> None:
 
     assert shift_formula("XFZ1+A1", 1) == "XFZ1+A2"
     assert shift_formula("ZZZ9*2", 1, 1) == "ZZZ9*2"
+
+
+def test_a_table_without_an_autofilter_is_extended(tmp_path: Path) -> None:
+    body = (
+        '<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>K</t></is></c>'
+        '<c r="B1" t="inlineStr"><is><t>V</t></is></c></row>'
+        '<row r="2"><c r="A2"><v>1</v></c><c r="B2"><v>2</v></c></row></sheetData>'
+    )
+    table = (
+        f'<table {NS} id="1" name="T" displayName="T" ref="A1:B2">'
+        '<tableColumns count="2"><tableColumn id="1" name="K"/><tableColumn id="2" name="V"/>'
+        "</tableColumns></table>"
+    )
+    p = build(tmp_path / "tf.xlsx", sheet_xml(body), tables={"table1.xml": table})
+    patch_workbook(p, [], [RowAppend("S", {"A": 3, "B": 4})])
+    assert member(p, "xl/tables/table1.xml") == table.replace("A1:B2", "A1:B3").encode()
+    assert values(p) == {"A1": "K", "B1": "V", "A2": 1, "B2": 2, "A3": 3, "B3": 4}
+
+
+def test_a_forced_write_through_a_symlink_keeps_the_link(tmp_path: Path) -> None:
+    target = build(tmp_path / "real.xlsx", sheet_xml(ROWS))
+    link = tmp_path / "link.xlsx"
+    link.symlink_to(target)
+    (tmp_path / "~$real.xlsx").write_bytes(b"lock")  # ignored: forced
+    patch_workbook(link, [CellWrite("S", "A1", 11)], force=True)
+    assert link.is_symlink()
+    assert values(target) == {"A1": 11, "B1": 2}
