@@ -1,0 +1,115 @@
+"""The store's less-travelled paths, on a real SQLite file and real PostgreSQL:
+bulk writes reported in chunks, a busy SQLite model, rekey's early returns.
+
+Tests taking ``store``/``store_url`` run on both databases (see tests/pg.py).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from pg import *  # noqa: F403  (fixtures: store_url, store, pg_database_url)
+
+import sheetsync.store as store_module
+from sheetsync.errors import RefusedError
+from sheetsync.model import TABLES, with_key
+from sheetsync.store import SCHEMA, Store, utcnow
+
+
+def test_a_bulk_write_reports_its_progress_chunk_by_chunk(store, monkeypatch):
+    """Many rows: several full statements (SQLite) or batches (PostgreSQL),
+    then the rest; each reported as written, the last at the total."""
+    monkeypatch.setattr(store_module, "BULK_CHUNK", 500)
+    n = 1234
+    projects = [
+        {"key": f"P{i:04d}", "name": f"Project {i}", "start": date(2026, 1, 1 + i % 28)}
+        for i in range(n)
+    ]
+    seen: list[tuple[int, int]] = []
+    with store.transaction() as conn:
+        store.apply(
+            conn,
+            "projects",
+            projects,
+            [],
+            source="plan",
+            at=utcnow(),
+            progress=lambda done, total: seen.append((done, total)),
+        )
+    assert seen == [(500, n), (1000, n), (n, n)]
+    got = {p["key"]: p for p in store.records("projects")}
+    assert len(got) == n
+    assert got["P0999"]["name"] == "Project 999"
+    assert got["P1233"]["start"] == date(2026, 1, 1 + 1233 % 28)
+
+
+def test_opening_a_model_another_writer_holds_is_refused_clearly(tmp_path: Path, monkeypatch):
+    """A model that needs its schema made while another connection holds the
+    SQLite write lock: refused (busy), not a half-made schema."""
+    monkeypatch.setattr(store_module, "_BUSY_TIMEOUT_MS", 50)
+    path = tmp_path / "model.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        with pytest.raises(RefusedError) as e:
+            Store(f"sqlite:///{path}")
+        assert "is busy: another sheetsync is upgrading or writing it" in str(e.value)
+        assert e.value.hint == "try again when it has finished"
+        holder.execute("ROLLBACK")
+    finally:
+        holder.close()
+    store = Store(f"sqlite:///{path}")  # free again: made at once
+    try:
+        assert store.records("projects") == []
+    finally:
+        store.close()
+
+
+def test_a_writer_that_waited_out_the_busy_timeout_is_refused(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(store_module, "_BUSY_TIMEOUT_MS", 50)
+    url = f"sqlite:///{tmp_path / 'model.db'}"
+    a, b = Store(url), Store(url)
+    try:
+        with a.transaction():
+            with pytest.raises(RefusedError) as e, b.transaction():
+                pass
+            assert str(e.value).startswith("another sheetsync is writing to this model and has")
+        with b.transaction() as conn:  # a committed: b writes
+            b.apply(conn, "projects", [{"key": "P1", "name": "p"}], [], source="t", at=utcnow())
+        assert [p["key"] for p in a.records("projects")] == ["P1"]
+    finally:
+        a.close()
+        b.close()
+
+
+def test_other_database_errors_in_a_transaction_pass_through(tmp_path: Path):
+    """Only a busy database becomes RefusedError; any other failure is raised as it was."""
+    store = Store(f"sqlite:///{tmp_path / 'model.db'}")
+    try:
+        with (
+            pytest.raises(sa.exc.OperationalError, match="no such table"),
+            store.transaction() as c,
+        ):
+            c.exec_driver_sql("UPDATE no_such_table SET x = 1")
+    finally:
+        store.close()
+
+
+def test_rekey_to_the_key_in_use_changes_nothing(store):
+    with store.transaction() as conn:
+        store.apply(conn, "projects", [{"key": "P1", "name": "p"}], [], source="t", at=utcnow())
+    by_name = with_key(TABLES["projects"], ("name",))
+    with store.transaction() as conn:
+        assert store.rekey(conn, TABLES["projects"]) is None  # the built-in key already
+        assert store.rekey(conn, by_name, apply=False).records == 1  # only checked
+        assert store.model_key(conn, "projects") == ("key",)
+        assert store.rekey(conn, by_name).records == 1
+        assert store.rekey(conn, by_name) is None  # moved already
+        assert store.model_key(conn, "projects") == ("name",)
+    with store.engine.connect() as c:
+        keys = c.execute(sa.select(SCHEMA["projects"].c._key)).scalars().all()
+    assert keys == ["p"]
