@@ -6,7 +6,9 @@ Tests taking ``store``/``store_url`` run on both databases (see tests/pg.py).
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import zlib
 from datetime import date
 from pathlib import Path
 
@@ -15,9 +17,9 @@ import sqlalchemy as sa
 from pg import *  # noqa: F403  (fixtures: store_url, store, pg_database_url)
 
 import sheetsync.store as store_module
-from sheetsync.errors import RefusedError
+from sheetsync.errors import ConfigError, RefusedError
 from sheetsync.model import TABLES, with_key
-from sheetsync.store import SCHEMA, Store, utcnow
+from sheetsync.store import SCHEMA, Store, iter_values, load_values, utcnow
 
 
 def test_a_bulk_write_reports_its_progress_chunk_by_chunk(store, monkeypatch):
@@ -113,3 +115,67 @@ def test_rekey_to_the_key_in_use_changes_nothing(store):
     with store.engine.connect() as c:
         keys = c.execute(sa.select(SCHEMA["projects"].c._key)).scalars().all()
     assert keys == ["p"]
+
+
+def test_a_folder_that_cannot_be_made_is_a_config_error(tmp_path: Path):
+    """``create_folder`` makes the model's own folder, never missing parents."""
+    folder = tmp_path / "missing" / ".sheetsync"
+    with pytest.raises(ConfigError) as e:
+        Store(f"sqlite:///{folder / 'model.db'}", create_folder=True)
+    assert str(e.value).startswith(f"cannot create the model's folder {folder}: ")
+    assert not (tmp_path / "missing").exists()
+
+
+# ---------------------------------------------------------------- snapshots in other forms
+
+QUOTA_FIELDS = ["rep", "team", "quota", "period"]
+QUOTA_ROWS = [[f"Rep {i}", "North, [West]", 1.5 * i, "2026-01"] for i in range(40)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # json.dumps' default separators (", " and ": "): no table head as orjson writes it
+        json.dumps({"quotas": {"fields": QUOTA_FIELDS, "rows": QUOTA_ROWS}}),
+        # rows, then a member other than "key": no table tail as encode_rows writes it
+        json.dumps(
+            {"quotas": {"fields": QUOTA_FIELDS, "rows": QUOTA_ROWS, "note": "old"}},
+            separators=(",", ":"),
+        ),
+    ],
+    ids=["spaced", "extra-member"],
+)
+def test_snapshots_in_another_form_are_decoded_whole(monkeypatch, text):
+    monkeypatch.setattr(store_module._Inflater, "PIECE", 64)
+    blob = zlib.compress(text.encode(), 1)
+    parts = list(iter_values(blob))
+    assert [r for _, _, rows in parts for r in rows] == QUOTA_ROWS
+    assert {(name, tuple(fields)) for name, fields, _ in parts} == {("quotas", tuple(QUOTA_FIELDS))}
+    assert load_values(blob)["quotas"]["rows"] == QUOTA_ROWS
+
+
+def test_records_with_different_fields_round_trip_through_a_snapshot(store):
+    """Records not read from one sheet (some lack fields) are stored field by field."""
+    records = [
+        {"key": "P1", "name": "One", "start": date(2026, 7, 1)},
+        {"key": "P2", "name": "Two", "owner": "Karen Liu"},
+    ]
+    with store.transaction() as conn:
+        sid = store.add_snapshot(
+            conn,
+            source="plan",
+            kind="push",
+            at=utcnow(),
+            content_hash=None,
+            summary={},
+            values={"projects": records},
+        )
+        chunks = list(store.snapshot_chunks(sid, conn))
+    got = store.snapshot_values(sid)["projects"]
+    assert [(p["key"], p["start"], p["owner"], p["goal"]) for p in got] == [
+        ("P1", date(2026, 7, 1), None, None),
+        ("P2", None, "Karen Liu", None),
+    ]
+    ((name, fields, rows),) = chunks
+    assert name == "projects" and fields == [f.name for f in TABLES["projects"].fields]
+    assert rows[0][fields.index("start")] == date(2026, 7, 1)
