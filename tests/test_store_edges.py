@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import zlib
 from datetime import date
 from pathlib import Path
@@ -179,3 +180,42 @@ def test_records_with_different_fields_round_trip_through_a_snapshot(store):
     ((name, fields, rows),) = chunks
     assert name == "projects" and fields == [f.name for f in TABLES["projects"].fields]
     assert rows[0][fields.index("start")] == date(2026, 7, 1)
+
+
+def test_rekey_that_a_rival_finished_while_it_waited_changes_nothing(pg_database_url):
+    """PostgreSQL: two runs move the same table to a new key at once; the one
+    that waited for the other's lock finds the move made and does nothing."""
+    a, b = Store(pg_database_url), Store(pg_database_url)
+    by_name = with_key(TABLES["projects"], ("name",))
+    done: list[object] = []
+    try:
+        with a.transaction() as conn:
+            a.apply(conn, "projects", [{"key": "P1", "name": "p"}], [], source="t", at=utcnow())
+
+        def second() -> None:
+            with b.transaction() as conn:
+                done.append(b.rekey(conn, by_name))
+
+        with a.transaction() as conn:
+            assert a.rekey(conn, by_name).records == 1  # holds keys:projects until commit
+            t = threading.Thread(target=second)
+            t.start()
+            # until b waits for the advisory lock (it read the old key before it)
+            with a.engine.connect() as watch:
+                waiting = sa.text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                )
+                blocked = False
+                for _ in range(100_000):
+                    blocked = bool(watch.execute(waiting).scalar())
+                    if blocked or not t.is_alive():
+                        break
+            assert blocked and t.is_alive() and done == []
+        t.join(10)
+        assert not t.is_alive() and done == [None]
+        with a.engine.connect() as c:
+            assert a.model_key(c, "projects") == ("name",)
+            assert c.execute(sa.select(SCHEMA["projects"].c._key)).scalars().all() == ["p"]
+    finally:
+        a.close()
+        b.close()
