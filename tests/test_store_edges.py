@@ -10,7 +10,7 @@ import json
 import sqlite3
 import threading
 import zlib
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,15 @@ from pg import *  # noqa: F403  (fixtures: store_url, store, pg_database_url)
 import sheetsync.store as store_module
 from sheetsync.errors import ConfigError, RefusedError
 from sheetsync.model import TABLES, with_key
-from sheetsync.store import SCHEMA, Store, iter_values, load_values, utcnow
+from sheetsync.store import (
+    SCHEMA,
+    Store,
+    iter_values,
+    load_values,
+    record_key,
+    record_keys,
+    utcnow,
+)
 
 
 def test_a_bulk_write_reports_its_progress_chunk_by_chunk(store, monkeypatch):
@@ -48,6 +56,13 @@ def test_a_bulk_write_reports_its_progress_chunk_by_chunk(store, monkeypatch):
     assert len(got) == n
     assert got["P0999"]["name"] == "Project 999"
     assert got["P1233"]["start"] == date(2026, 1, 1 + 1233 % 28)
+    # whole statements only (1000 = 2 x 500 rows), nothing to report to
+    milestones = [{"key": f"M{i}", "project": "P0001", "name": f"M {i}"} for i in range(1000)]
+    with store.transaction() as conn:
+        store.apply(conn, "milestones", milestones, [], source="plan", at=utcnow())
+    assert sorted(m["key"] for m in store.records("milestones")) == sorted(
+        m["key"] for m in milestones
+    )
 
 
 def test_opening_a_model_another_writer_holds_is_refused_clearly(tmp_path: Path, monkeypatch):
@@ -169,15 +184,17 @@ def test_records_with_different_fields_round_trip_through_a_snapshot(store):
             at=utcnow(),
             content_hash=None,
             summary={},
-            values={"projects": records},
+            values={"projects": records, "budget": []},
         )
         chunks = list(store.snapshot_chunks(sid, conn))
+    assert store.snapshot_values(sid)["budget"] == []
     got = store.snapshot_values(sid)["projects"]
     assert [(p["key"], p["start"], p["owner"], p["goal"]) for p in got] == [
         ("P1", date(2026, 7, 1), None, None),
         ("P2", None, "Karen Liu", None),
     ]
-    ((name, fields, rows),) = chunks
+    ((name, fields, rows), (empty, _, none)) = chunks
+    assert (empty, none) == ("budget", [])
     assert name == "projects" and fields == [f.name for f in TABLES["projects"].fields]
     assert rows[0][fields.index("start")] == date(2026, 7, 1)
 
@@ -216,6 +233,121 @@ def test_rekey_that_a_rival_finished_while_it_waited_changes_nothing(pg_database
         with a.engine.connect() as c:
             assert a.model_key(c, "projects") == ("name",)
             assert c.execute(sa.select(SCHEMA["projects"].c._key)).scalars().all() == ["p"]
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_snapshot_without_values_reads_as_none(store):
+    with store.transaction() as conn:
+        sid = store.add_snapshot(
+            conn,
+            source="plan",
+            kind="sync",
+            at=utcnow(),
+            content_hash=None,
+            summary={},
+            values=None,
+        )
+    assert store.snapshot_values(sid) == {}
+    assert store.snapshot_keys(sid) == {}
+
+
+def test_snapshot_keys_under_a_key_the_snapshot_lacks_come_from_the_model(store):
+    """A snapshot taken under the built-in key, without the new key's field:
+    its records are found through the current records, under the new key."""
+    at = utcnow()
+    projects = [
+        {"key": "P1", "name": "One", "owner": "Karen"},
+        {"key": "P2", "name": "Two", "owner": "Dana"},
+        {"key": "P3", "name": "Three", "owner": "Lee"},
+    ]
+    with store.transaction() as conn:
+        store.apply(conn, "projects", projects, [], source="plan", at=at)
+        sid = store.add_snapshot(
+            conn,
+            source="plan",
+            kind="pull",
+            at=at,
+            content_hash=None,
+            summary={},
+            values={"projects": [{"key": p["key"], "name": p["name"]} for p in projects[:2]]},
+        )
+    by_owner = {"projects": with_key(TABLES["projects"], ("owner",))}
+    assert store.snapshot_keys(sid) == {"projects": {"P1", "P2"}}
+    assert store.snapshot_keys(sid, specs=by_owner) == {"projects": {"Karen", "Dana"}}
+    with store.engine.connect() as c:
+        among = {"projects": {"Dana", "Lee"}}
+        assert store.snapshot_keys(sid, c, by_owner, among) == {"projects": {"Dana"}}
+        assert store.snapshot_keys(sid, c, by_owner, {"tasks": {"T1"}}) == {}
+
+
+def test_records_by_a_key_the_model_does_not_store_them_under(store):
+    with store.transaction() as conn:
+        store.apply(conn, "projects", [{"key": "P1", "name": "One"}], [], source="t", at=utcnow())
+        by_name = with_key(TABLES["projects"], ("name",))
+        assert {k: p["key"] for k, p in store.keyed(conn, "projects", by_name).items()} == {
+            "One": "P1"
+        }
+        assert store.rekey(conn, with_key(TABLES["tasks"], ("name",)), apply=False) is None
+        assert store.model_key(conn, "tasks") == ("key",)  # only checked: not remembered
+
+
+def test_record_keys_of_records_lacking_a_key_field_are_made_one_by_one():
+    spec = TABLES["milestones"]
+    records = [{"key": "M1", "name": "x"}, {"name": "no key"}]
+    assert record_keys(spec, records) == [record_key(spec, r) for r in records]
+    assert record_keys(spec, records)[0] == "M1"
+
+
+def test_versions_digest_and_last_write_follow_the_writes(store):
+    t0, t1, t2 = (datetime(2026, 11, d, 9, 0) for d in (2, 9, 16))
+    assert store.last_write_at() is None
+    empty = store.versions_digest(t0)
+    with store.transaction() as conn:
+        store.apply(conn, "projects", [{"key": "P1", "name": "a"}], [], source="t", at=t1)
+        assert store.last_write_at(conn) == t1
+    first = store.versions_digest(t1)
+    assert first != empty and store.versions_digest(t0) == empty
+    with store.transaction() as conn:
+        store.apply(conn, "projects", [], ["P1"], source="t", at=t2)  # deleted: a write too
+    assert store.last_write_at() == t2
+    assert store.versions_digest(t1) == first and store.versions_digest(t2) == empty
+    assert store.has_records(t1) and not store.has_records(t2)
+
+
+def test_model_urls_without_a_folder_check(tmp_path: Path):
+    """In memory: no folder; ``migrate=False``: the file opened as it is."""
+    memory = Store("sqlite:///:memory:")
+    try:
+        assert memory.dialect == "sqlite"
+    finally:
+        memory.close()
+    path = tmp_path / "plain.db"
+    plain = Store(f"sqlite:///{path}", migrate=False)
+    try:
+        with plain.engine.connect() as c:
+            assert c.exec_driver_sql("SELECT name FROM sqlite_master").all() == []
+    finally:
+        plain.close()
+    with pytest.raises(ConfigError, match="does not exist") as e:
+        Store(f"sqlite:///{tmp_path / 'nowhere' / 'model.db'}")
+    assert "create it first" in e.value.hint
+
+
+def test_lock_names_other_than_sources_are_refused_by_name(pg_database_url):
+    a, b = Store(pg_database_url), Store(pg_database_url)
+    try:
+        with a.transaction() as c1:
+            a.lock(c1, "send:2026-W49")
+            a.lock(c1, "baseline:q3")
+            for name, says in [
+                ("send:2026-W49", "another sheetsync is sending '2026-W49' from this model"),
+                ("baseline:q3", "another sheetsync holds 'baseline:q3' in this model"),
+            ]:
+                with pytest.raises(RefusedError) as e, b.transaction() as c2:
+                    b.lock(c2, name, wait=False)
+                assert str(e.value).startswith(says + "; try again when it has finished")
     finally:
         a.close()
         b.close()
