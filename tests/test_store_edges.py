@@ -271,11 +271,17 @@ def test_snapshot_keys_under_a_key_the_snapshot_lacks_come_from_the_model(store)
             at=at,
             content_hash=None,
             summary={},
-            values={"projects": [{"key": p["key"], "name": p["name"]} for p in projects[:2]]},
+            values={
+                "projects": [{"key": p["key"], "name": p["name"]} for p in projects[:2]],
+                "budget": [],  # its key's fields are there: nothing to look up
+            },
         )
     by_owner = {"projects": with_key(TABLES["projects"], ("owner",))}
-    assert store.snapshot_keys(sid) == {"projects": {"P1", "P2"}}
-    assert store.snapshot_keys(sid, specs=by_owner) == {"projects": {"Karen", "Dana"}}
+    assert store.snapshot_keys(sid) == {"projects": {"P1", "P2"}, "budget": set()}
+    assert store.snapshot_keys(sid, specs=by_owner) == {
+        "projects": {"Karen", "Dana"},
+        "budget": set(),
+    }
     with store.engine.connect() as c:
         among = {"projects": {"Dana", "Lee"}}
         assert store.snapshot_keys(sid, c, by_owner, among) == {"projects": {"Dana"}}
