@@ -238,7 +238,7 @@ def test_rekey_that_a_rival_finished_while_it_waited_changes_nothing(pg_database
         b.close()
 
 
-def test_a_snapshot_without_values_reads_as_none(store):
+def test_a_snapshot_without_values_reads_as_empty(store):
     with store.transaction() as conn:
         sid = store.add_snapshot(
             conn,
