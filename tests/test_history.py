@@ -105,4 +105,4 @@ def test_report_what_changed_and_changes_command_agree(dated, tmp_path: Path) ->
     )
     assert re.search(r"New milestones:</strong>\s*G-11 January kickoff prep", section)
     assert [c["key"] for c in ch["milestones"]["added"]] == ["G-11"]
-    assert "G-05" in section and "due Dec 18 → Dec 23" in section
+    assert "G-05" in section and "due Dec 18, 2026 → Dec 23, 2026" in section
