@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .grid import cell_ref
+
 EXIT_CODES_HELP = """\b
 Exit codes:
   0  success
@@ -74,7 +76,7 @@ class CellError:
 
     @property
     def where(self) -> str:
-        ref = f"'{self.sheet}'!{self.cell}" if self.cell else f"'{self.sheet}'"
+        ref = cell_ref(self.sheet, self.cell)
         return f"{ref} ({self.column})" if self.column else ref
 
     def __str__(self) -> str:

@@ -19,7 +19,7 @@ from . import metrics as m
 from .config import Config
 from .errors import NoDataError, UsageError
 from .formatting import Formatter
-from .grid import a1
+from .grid import a1, cell_ref
 from .model import Table, key_texts, resolve_teams
 from .plan import PlanAsOf, require_in_range, through_text
 from .store import SCHEMA, Store, load_values
@@ -37,7 +37,7 @@ class Cell:
 
     @property
     def address(self) -> str:
-        return f"'{self.sheet}'!{a1(self.row, self.column)}"
+        return cell_ref(self.sheet, a1(self.row, self.column))
 
 
 class Provenance:
@@ -126,7 +126,7 @@ def cell_ranges(cells: Iterable[Cell]) -> str:
                 runs.append((r, r))
         for first, last in runs:
             ref = a1(first, col) if first == last else f"{a1(first, col)}:{a1(last, col)}"
-            out.append(ref if sheet == last_sheet else f"'{sheet}'!{ref}")
+            out.append(ref if sheet == last_sheet else cell_ref(sheet, ref))
             last_sheet = sheet
     return ", ".join(out)
 
@@ -154,7 +154,7 @@ class Input:
         parts, sheet = [], None
         for c in shown:
             ref = a1(c.row, c.column)
-            parts.append(ref if c.sheet == sheet else f"'{c.sheet}'!{ref}")
+            parts.append(ref if c.sheet == sheet else cell_ref(c.sheet, ref))
             sheet = c.sheet
         return ", ".join(parts) + (" …" if len(cells) > len(shown) else "")
 

@@ -1,9 +1,12 @@
-"""A worksheet's values as a grid, with A1 addresses. No I/O."""
+"""Cell addresses and cell values shared by every source: A1 references, sheet-title quoting,
+spreadsheet serial dates, and a worksheet's values as a grid. No I/O."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 
@@ -33,6 +36,69 @@ def parse_a1(ref: str) -> tuple[int, int]:
     """ "E14" → (14, 5): 1-based row and column."""
     letters = ref.rstrip("0123456789")
     return int(ref[len(letters) :]), column_index(letters)
+
+
+_A1 = re.compile(r"^\$?([A-Za-z]{1,3})\$?([1-9]\d*)$")
+
+
+def parse_a1_strict(ref: str) -> tuple[int, int]:
+    """ " $E$14 " → (14, 5), or ValueError when ``ref`` is not one cell's address."""
+    m = _A1.match(ref.strip())
+    if not m:
+        raise ValueError(f"not a cell reference: {ref!r}")
+    return int(m.group(2)), column_index(m.group(1))
+
+
+def quote_sheet(title: str) -> str:
+    """A sheet title as a formula or API range writes it: ``Dana's plan`` → ``'Dana''s plan'``."""
+    return "'" + title.replace("'", "''") + "'"
+
+
+def cell_ref(sheet: str, cell: str | None = None) -> str:
+    """``'Projects'!E2`` (or ``'Projects'`` without a cell): where messages point."""
+    return f"{quote_sheet(sheet)}!{cell}" if cell else quote_sheet(sheet)
+
+
+# ---------------------------------------------------------------- serial dates
+# Spreadsheets count days from 1899-12-30 (Excel's 1904 system: from 1904-01-01).
+# Excel (not Google Sheets) also counts Lotus 1-2-3's phantom 29 Feb 1900 as serial 60,
+# so its serials below 61 are one day ahead of the calendar: ``phantom_leap_day=True``.
+
+EPOCH_1900 = datetime(1899, 12, 30)
+EPOCH_1904 = datetime(1904, 1, 1)
+_MARCH_1900 = datetime(1900, 3, 1)
+MAX_SERIAL = 2_958_466  # 31 Dec 9999 + 1
+
+
+def to_serial(
+    value: date | datetime | time, *, date1904: bool = False, phantom_leap_day: bool = False
+) -> int | float:
+    """A date, datetime or time of day as a serial number: whole days are ints."""
+    if isinstance(value, time):
+        return (
+            value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
+        ) / 86400
+    moment = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
+    moment = moment.replace(tzinfo=None)
+    delta = moment - (EPOCH_1904 if date1904 else EPOCH_1900)
+    serial: int | float = delta.days
+    if delta.seconds or delta.microseconds:
+        serial = delta.days + (delta.seconds + delta.microseconds / 1e6) / 86400
+    if phantom_leap_day and not date1904 and moment < _MARCH_1900:
+        serial -= 1
+    return serial
+
+
+def serial_to_date(
+    serial: float, *, date1904: bool = False, phantom_leap_day: bool = False
+) -> date:
+    """The calendar day of a serial number (its time of day dropped); ValueError out of range."""
+    if not 0 < serial < MAX_SERIAL:
+        raise ValueError(f"{serial!r} is not a date serial")
+    days = int(serial)
+    if phantom_leap_day and not date1904 and days < 61:
+        days += 1  # Excel's 1..59 are 1 Jan..28 Feb 1900; 60 is the day that never was
+    return (EPOCH_1904 if date1904 else EPOCH_1900).date() + timedelta(days=days)
 
 
 CHUNK_ROWS = 50_000  # rows converted at a time

@@ -20,7 +20,7 @@ from typing import Any
 
 from .config import TableMapping
 from .errors import CellError
-from .grid import Grid, a1
+from .grid import Grid, a1, serial_to_date
 from .model import KEY_JOIN, Field, Record, Table, fills_key, join_key, key_texts_of_columns
 from .periods import MONTHS, parse_period
 
@@ -44,8 +44,6 @@ _NUMBER_JUNK = re.compile(r"[\s\u00a0\u202f,'’_]|[$€£¥₹]|\b(?:usd|eur|gb
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$", re.I)
 TRUE_WORDS = {"yes", "y", "true", "t", "1", "x", "✓", "✔", "☑", "✅", "done", "on"}
 FALSE_WORDS = {"no", "n", "false", "f", "0", "✗", "✘", "☐", "off", ""}
-EXCEL_EPOCH_1900 = date(1899, 12, 30)
-EXCEL_EPOCH_1904 = date(1904, 1, 1)
 
 
 def _show(value: object) -> str:
@@ -86,9 +84,10 @@ def to_number(value: Any) -> float | None:
 
 
 def _serial_to_date(serial: float, date1904: bool) -> date:
-    if not 0 < serial < 2_958_466:
-        raise Invalid(f"{_show(serial)} is not a date")
-    return (EXCEL_EPOCH_1904 if date1904 else EXCEL_EPOCH_1900) + timedelta(days=int(serial))
+    try:
+        return serial_to_date(serial, date1904=date1904)
+    except ValueError:
+        raise Invalid(f"{_show(serial)} is not a date") from None
 
 
 _ISO = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ t].*)?$", re.I)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
-from .grid import a1, column_letter
+from .grid import a1, cell_ref, column_letter
 from .mapping import MappedTable
 from .model import Record
 from .store import record_key
@@ -79,7 +79,7 @@ class CellChange:
 
     def line(self) -> str:
         arrow = "→ sheet" if self.to == "sheet" else "→ model"
-        where = self.node or f"'{self.sheet}'!{self.cell}"
+        where = self.node or cell_ref(self.sheet, self.cell)
         return f"{arrow}  {where} ({self.column}): {show(self.old)} → {show(self.new)}"
 
     def as_dict(self) -> dict[str, Any]:
@@ -113,7 +113,7 @@ class Conflict:
 
     def line(self) -> str:
         if self.kind == "cell":
-            where = self.node or f"'{self.sheet}'!{self.cell}"
+            where = self.node or cell_ref(self.sheet, self.cell)
             return (
                 f"conflict {where} ({self.column}): sheet {show(self.sheet_value)}, "
                 f"model {show(self.model_value)}, last sync {show(self.base_value)}"
@@ -122,7 +122,7 @@ class Conflict:
         deleted, edited = (
             ("sheet", "model") if self.kind == "deleted_in_sheet" else ("model", "sheet")
         )
-        where = self.node or (f"'{self.sheet}'!{self.cell}" if self.cell else f"'{self.sheet}'")
+        where = self.node or cell_ref(self.sheet, self.cell)
         return (
             f"conflict {where}: {shown} was deleted from the {deleted} but its {self.column} "
             f"changed in the {edited} since the last sync"
@@ -153,7 +153,7 @@ class RowChange:
 
     def line(self) -> str:
         shown = self.key.replace("\x1f", " / ")
-        where = f"'{self.sheet}'!{self.row}:{self.row}" if self.row else f"'{self.sheet}'"
+        where = cell_ref(self.sheet, f"{self.row}:{self.row}" if self.row else None)
         where = self.node or where
         return {
             "append": f"+ row    {where}: {shown} (new in the model)",

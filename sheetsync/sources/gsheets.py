@@ -43,8 +43,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import grid
 from ..errors import ConfigError, RemoteError, WorkbookError
-from ..grid import column_letter
+from ..grid import column_letter, quote_sheet
 
 if TYPE_CHECKING:
     from google.auth.credentials import Credentials
@@ -69,7 +70,6 @@ GOOGLE_HOSTS = (
     "https://www.googleapis.com",
     "https://oauth2.googleapis.com",
 )
-EPOCH = dt.date(1899, 12, 30)  # Google Sheets (and Excel 1900) serial day 0
 
 Cells = list[list[object]]
 
@@ -293,18 +293,9 @@ def spreadsheet_key(key_or_url: str) -> str:
 
 def to_serial(value: dt.date | dt.datetime | dt.time) -> int | float:
     """A date, datetime or time as a Sheets serial number (days since 1899-12-30)."""
-    if isinstance(value, dt.datetime):
-        naive = value.replace(tzinfo=None)
-        delta = naive - dt.datetime.combine(EPOCH, dt.time())
-        serial = delta.days + (delta.seconds + delta.microseconds / 1e6) / 86400
-        return int(serial) if float(serial).is_integer() else serial
-    if isinstance(value, dt.date):
-        return (value - EPOCH).days
-    if isinstance(value, dt.time):
-        return (
-            value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
-        ) / 86400
-    raise TypeError(value)
+    if not isinstance(value, dt.date | dt.time):
+        raise TypeError(value)
+    return grid.to_serial(value)
 
 
 def _to_api(value: object) -> object:
@@ -326,25 +317,13 @@ def _to_api(value: object) -> object:
     return str(value)
 
 
-_A1 = re.compile(r"^\$?([A-Za-z]{1,3})\$?([1-9]\d*)$")
-
-
 def _parse_a1(ref: str) -> tuple[int, int]:
-    m = _A1.match(ref.strip())
-    if not m:
-        raise ValueError(f"not a cell reference: {ref!r}")
-    col = 0
-    for ch in m.group(1).upper():
-        col = col * 26 + ord(ch) - 64
-    return int(m.group(2)) - 1, col - 1
+    row, col = grid.parse_a1_strict(ref)
+    return row - 1, col - 1
 
 
 def _col_letters(col0: int) -> str:
     return column_letter(col0 + 1)
-
-
-def _quote(title: str) -> str:
-    return "'" + title.replace("'", "''") + "'"
 
 
 # ------------------------------------------------------------------- the sheet
@@ -456,7 +435,7 @@ class GoogleSheet:
             resp = self._call(
                 self.http.values_batch_get,
                 self.key,
-                [_quote(n) for n in names],
+                [quote_sheet(n) for n in names],
                 {
                     "valueRenderOption": "UNFORMATTED_VALUE",
                     "dateTimeRenderOption": "SERIAL_NUMBER",
@@ -492,7 +471,7 @@ class GoogleSheet:
             meta = self._call(
                 self.http.fetch_sheet_metadata,
                 self.key,
-                {"fields": self.GRID_FIELDS, "ranges": [_quote(n) for n in names]},
+                {"fields": self.GRID_FIELDS, "ranges": [quote_sheet(n) for n in names]},
             )
         except RemoteError:
             self._require(names)

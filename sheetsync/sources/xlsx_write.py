@@ -71,7 +71,7 @@ from typing import BinaryIO
 from xml.etree import ElementTree as ET
 
 from ..errors import RefusedError, WorkbookError
-from ..grid import column_index, column_letter
+from ..grid import column_index, column_letter, to_serial
 from .changes import CellValue, CellWrite, RowAppend, file_sha256
 from .xlsx_deps import Dirty, Formula, Parsed, defined_names, parse_formula, stale_cells
 
@@ -580,8 +580,6 @@ def _range_ref(r1: int, c1: int, r2: int, c2: int) -> str:
 _XML_ESC = {ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;"}
 _BAD_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 _LITERAL_ESCAPE = re.compile("_(x[0-9A-Fa-f]{4}_)")
-_EPOCH_1900 = datetime(1899, 12, 30)
-_EPOCH_1904 = datetime(1904, 1, 1)
 
 
 def _xml_text(s: str) -> str:
@@ -600,16 +598,6 @@ def _xml_unescape(s: str) -> str:
         return {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}.get(e, m.group())
 
     return re.sub(r"&(#x[0-9A-Fa-f]+|#[0-9]+|\w+);", one, s)
-
-
-def _serial(value: date | datetime, date1904: bool) -> float:
-    dt = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day)
-    dt = dt.replace(tzinfo=None)
-    delta = dt - (_EPOCH_1904 if date1904 else _EPOCH_1900)
-    serial = delta.days + delta.seconds / 86400 + delta.microseconds / 86_400_000_000
-    if not date1904 and dt < datetime(1900, 3, 1):
-        serial -= 1  # Excel's phantom 1900-02-29
-    return serial
 
 
 def _number(x: float | int) -> bytes:
@@ -1123,7 +1111,7 @@ class _Sheet:
         if isinstance(value, date | datetime):
             if self.date_style is not None and not re.search(rb"\ss\s*=", attrs):
                 attrs += b' s="' + str(self.date_style).encode() + b'"'
-            value = _serial(value, self.date1904)
+            value = to_serial(value, date1904=self.date1904, phantom_leap_day=True)
         if isinstance(value, int | float):
             return (
                 b"<"
