@@ -16,7 +16,7 @@ import click
 from .cli import App, _print_json, _table, json_option, pass_app, week_as_of_option
 
 if TYPE_CHECKING:
-    from .mail import SendReport
+    from .mail.send import SendReport
 
 _MARKS = {
     "sent": ("✓ sent", "green"),
@@ -101,7 +101,7 @@ def _show(app: App, report: SendReport, period: str) -> None:
 
 
 def _period(as_of: date) -> str:
-    from .mail import period_key
+    from .mail.message import period_key
 
     return period_key(as_of)
 
@@ -145,7 +145,8 @@ def send(
         sheetsync send                                # every group, this week
         sheetsync send --resend --to cfo@example.com  # once more, on purpose
     """
-    from .mail import build_all_packs, only_recipients, send_packs, write_outbox
+    from .mail.pack import build_all_packs, only_recipients
+    from .mail.send import send_packs, write_outbox
     from .plan import plan_basis
 
     day = app.week_end(as_of)
@@ -210,7 +211,7 @@ def history(
         sheetsync history --json | jq '.[] | select(.outcome != "sent")'
     """
     from .errors import UsageError
-    from .ledger import history as ledger_history
+    from .mail.ledger import history as ledger_history
 
     if as_of is not None:
         week = _period(as_of.date())

@@ -17,9 +17,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import ROOT, SAMPLES
 
-from sheetsync import ledger
 from sheetsync.cli import cli
 from sheetsync.config import load_config, parse_config
+from sheetsync.mail import ledger
 from sheetsync.store import Store, utcnow
 
 
