@@ -391,7 +391,7 @@ def test_no_color_and_dumb_terminals_get_plain_text(pulled, env):
 
 
 def test_a_dumb_terminal_gets_no_status_line(monkeypatch):
-    from sheetsync.terminal import wanted
+    from sheetsync.cli.terminal import wanted
 
     master, slave = os.openpty()
     with os.fdopen(slave, "w") as tty:
