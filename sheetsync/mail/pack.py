@@ -79,7 +79,8 @@ class PackBuilder(PackContents):
     file of the template search path, the group's scope (reports, teams,
     workbook), the day and sheetsync's version. So the send ledger can say that
     a pack was already sent without its PDFs being made. Its content is made
-    when first asked for, once per group, each (report, teams) PDF once.
+    when first asked for, once per group, each (report, teams) PDF once (the
+    rendering half, :class:`sheetsync.mail.content.PackContents`).
     """
 
     def __init__(
