@@ -193,3 +193,16 @@ class RefusedError(SheetsyncError):
     """A write refused for safety: the file changed on disk or is open in Excel."""
 
     exit_code = 5
+
+
+class AlreadyReported(SheetsyncError):
+    """A failure the command has already shown in full (each bad cell, each
+    conflict): the CLI's edge exits with its code and prints nothing more."""
+
+
+class InvalidCellsFound(AlreadyReported, ValidationError):
+    """``validate`` found cells that do not fit the model and listed them (exit 2)."""
+
+
+class ConflictsFound(AlreadyReported, ConflictError):
+    """A plan (``diff``, ``sync --dry-run``) listed conflicts: exit 3, as a real sync ends."""

@@ -20,14 +20,9 @@ from typing import Any
 
 from .config import Config
 from .errors import UsageError
-from .mail import (
-    Pack,
-    SendReport,
-    build_all_packs,
-    select_groups,
-    send_packs,
-    write_outbox,
-)
+from .mail.message import Pack
+from .mail.pack import build_all_packs, select_groups
+from .mail.send import SendReport, send_packs, write_outbox
 from .plan import plan_basis
 from .progress import Progress
 from .store import Store

@@ -17,9 +17,9 @@ import pytest
 from click.testing import CliRunner
 from conftest import ROOT, SAMPLES
 
-from sheetsync import ledger
 from sheetsync.cli import cli
 from sheetsync.config import load_config, parse_config
+from sheetsync.mail import ledger
 from sheetsync.store import Store, utcnow
 
 
@@ -391,7 +391,7 @@ def test_no_color_and_dumb_terminals_get_plain_text(pulled, env):
 
 
 def test_a_dumb_terminal_gets_no_status_line(monkeypatch):
-    from sheetsync.terminal import wanted
+    from sheetsync.cli.terminal import wanted
 
     master, slave = os.openpty()
     with os.fdopen(slave, "w") as tty:

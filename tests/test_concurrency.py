@@ -106,7 +106,7 @@ LEDGER_WORKER = textwrap.dedent(
     """
     import json, sys
     url, = sys.argv[1:]
-    from sheetsync import ledger
+    from sheetsync.mail import ledger
     from sheetsync.store import Store
 
     store = Store(url)
@@ -247,7 +247,7 @@ def test_two_sends_at_once_never_both_win(store_url, tmp_path):
 
 
 def test_two_ledger_claims_at_once_never_both_win(store_url, tmp_path):
-    pytest.importorskip("sheetsync.ledger", reason="sheetsync.ledger is not there yet")
+    pytest.importorskip("sheetsync.mail.ledger", reason="sheetsync.mail.ledger is not there yet")
     outs = _run_together(LEDGER_WORKER, [[store_url] for _ in range(3)])
     assert sorted(o["won"] for o in outs) == [False, False, True], outs
     assert {o["reason"] for o in outs if not o["won"]} <= {"in_flight", "sent"}

@@ -26,10 +26,12 @@ import time_machine
 from click.testing import CliRunner, Result
 from smtp_server import PASSWORD, USERNAME, SmtpServer, free_port, make_certificate
 
-from sheetsync import ledger
 from sheetsync.cli import cli
 from sheetsync.config import load_config
-from sheetsync.mail import build_all_packs, build_packs, period_key, send_packs
+from sheetsync.mail import ledger
+from sheetsync.mail.message import period_key
+from sheetsync.mail.pack import build_all_packs, build_packs
+from sheetsync.mail.send import send_packs
 from sheetsync.store import Store, utcnow
 
 ROOT = Path(__file__).resolve().parents[1]

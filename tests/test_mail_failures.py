@@ -39,8 +39,8 @@ from test_mail import (  # noqa: F401 - the fixtures: certificate, smtp_env, ser
 )
 from test_mail_pack_hash import rendering, terminal_send
 
-from sheetsync import ledger
-from sheetsync.mail import build_packs
+from sheetsync.mail import ledger
+from sheetsync.mail.pack import build_packs
 
 CEO, CFO, COO = EXECS
 

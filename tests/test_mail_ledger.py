@@ -14,7 +14,7 @@ from datetime import timedelta
 import pytest
 from pg import *  # noqa: F403
 
-from sheetsync import ledger
+from sheetsync.mail import ledger
 from sheetsync.store import Store, utcnow
 
 KEY = dict(period="2026-W49", recipient="ceo@example.com", pack_hash="a" * 64)

@@ -4,7 +4,7 @@
 recipient already has the current pack: its hash covers the record versions
 and reads the day's plan rests on, the report and RAG settings, the template
 files, the group's scope, the day and sheetsync's version (see
-``sheetsync.mail.PackBuilder``). These tests drive the real CLI against the
+``sheetsync.mail.pack.PackBuilder``). These tests drive the real CLI against the
 real SMTP server of tests/smtp_server.py:
 
 * a second send of an unchanged model shows no rendering step on the terminal

@@ -24,7 +24,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from sheetsync.terminal import StatusLine, format_line
+from sheetsync.cli.terminal import StatusLine, format_line
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -213,7 +213,8 @@ def test_a_failing_command_leaves_no_half_drawn_line(pulled: Path) -> None:
 
 BOOM = """
 import os, sys, time
-from sheetsync.cli import cli, pass_app
+from sheetsync.cli import cli
+from sheetsync.cli.app import pass_app
 from sheetsync.errors import UsageError
 
 @cli.command()

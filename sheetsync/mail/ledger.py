@@ -49,7 +49,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .store import SCHEMA, Store, utcnow
+from ..store import SCHEMA, Store, utcnow
 
 SENDING, SENT, FAILED, UNKNOWN = "sending", "sent", "failed", "unknown"
 

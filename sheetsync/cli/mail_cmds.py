@@ -1,7 +1,7 @@
-"""The mail commands: ``send``, ``history`` and ``run weekly``.
+"""The mail commands: send, history and run weekly.
 
-Thin Click wrappers over ``sheetsync.mail``, ``sheetsync.ledger`` and
-``sheetsync.pipeline``; ``register(cli)`` adds them to the main group.
+Thin Click wrappers over ``sheetsync.mail`` (its send loop and ledger) and
+``sheetsync.pipeline``.
 """
 
 from __future__ import annotations
@@ -13,10 +13,19 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .cli import App, _print_json, _table, json_option, pass_app, week_as_of_option
+from .app import (
+    App,
+    SheetsyncGroup,
+    cli,
+    json_option,
+    pass_app,
+    print_json,
+    text_table,
+    week_as_of_option,
+)
 
 if TYPE_CHECKING:
-    from .mail import SendReport
+    from ..mail.send import SendReport
 
 _MARKS = {
     "sent": ("✓ sent", "green"),
@@ -64,7 +73,7 @@ def mail_options(f: Callable) -> Callable:
 
 
 def _dry(dry_run: bool, outbox: Path | None, resend: bool) -> tuple[bool, Path | None]:
-    from .errors import UsageError
+    from ..errors import UsageError
 
     dry = dry_run or outbox is not None
     if dry and resend:
@@ -101,12 +110,12 @@ def _show(app: App, report: SendReport, period: str) -> None:
 
 
 def _period(as_of: date) -> str:
-    from .mail import period_key
+    from ..mail.message import period_key
 
     return period_key(as_of)
 
 
-@click.command()
+@cli.command()
 @mail_options
 @click.option(
     "--to",
@@ -145,8 +154,9 @@ def send(
         sheetsync send                                # every group, this week
         sheetsync send --resend --to cfo@example.com  # once more, on purpose
     """
-    from .mail import build_all_packs, only_recipients, send_packs, write_outbox
-    from .plan import plan_basis
+    from ..mail.pack import build_all_packs, only_recipients
+    from ..mail.send import send_packs, write_outbox
+    from ..plan import plan_basis
 
     day = app.week_end(as_of)
     dry, box = _dry(dry_run, outbox, resend)
@@ -170,13 +180,13 @@ def send(
     finally:
         app.done_progress()
     if as_json:
-        _print_json(report.as_dict())
+        print_json(report.as_dict())
     else:
         _show(app, report, _period(day))
     report.raise_for_failures()
 
 
-@click.command()
+@cli.command()
 @click.option(
     "--as-of",
     type=click.DateTime(formats=["%Y-%m-%d"]),
@@ -209,8 +219,8 @@ def history(
         sheetsync history --as-of 2026-12-07
         sheetsync history --json | jq '.[] | select(.outcome != "sent")'
     """
-    from .errors import UsageError
-    from .ledger import history as ledger_history
+    from ..errors import UsageError
+    from ..mail.ledger import history as ledger_history
 
     if as_of is not None:
         week = _period(as_of.date())
@@ -220,7 +230,7 @@ def history(
 
     rows = ledger_history(app.store, period=period, group=group, recipient=recipient, limit=limit)
     if as_json:
-        _print_json([r.as_dict() for r in rows])
+        print_json([r.as_dict() for r in rows])
         return
     if not rows:
         click.echo("Nothing has been sent yet: see `sheetsync send --help`.")
@@ -241,7 +251,7 @@ def history(
         ]
         for r in rows
     ]
-    out = _table(
+    out = text_table(
         table,
         ["Last attempt (UTC)", "Period", "Group", "Recipient", "Outcome", "Tries", "Detail"],
         {5},
@@ -249,7 +259,7 @@ def history(
     click.echo("\n".join(out))
 
 
-@click.group()
+@cli.group(cls=SheetsyncGroup)
 def run() -> None:
     """Run a whole job in one command (for cron or a systemd timer)."""
 
@@ -278,8 +288,8 @@ def weekly(
         sheetsync run weekly --dry-run --outbox outbox/
         sheetsync --config /srv/plan/sheetsync.toml run weekly
     """
-    from .errors import ValidationError
-    from .pipeline import run_weekly
+    from ..errors import ValidationError
+    from ..pipeline import run_weekly
 
     day = app.week_end(as_of)
     dry, box = _dry(dry_run, outbox, resend)
@@ -309,20 +319,10 @@ def weekly(
     if result.note:
         app.note(result.note)
     if as_json:
-        _print_json(result.as_dict())
+        print_json(result.as_dict())
     else:
         for p in result.pulls:
             changed = "changes" if p.changed else "no change"
             app.say(f"Pulled {p.source}: {changed}.")
         _show(app, result.report, _period(day))
     result.report.raise_for_failures()
-
-
-def register(cli: click.Group) -> None:
-    """Add send, history and run to ``cli`` (idempotent)."""
-    for command in (send, history, run):
-        if command.name not in cli.commands:
-            cli.add_command(command)
-
-
-__all__ = ["register", "send", "history", "run"]
