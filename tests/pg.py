@@ -40,9 +40,9 @@ def pg_admin_url() -> str:
 
 
 def _engine(url: str) -> sa.Engine:
-    from sheetsync.store import _engine_url
+    from sheetsync.schema import engine_url
 
-    return sa.create_engine(_engine_url(url), isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
+    return sa.create_engine(engine_url(url), isolation_level="AUTOCOMMIT", poolclass=sa.NullPool)
 
 
 def _force_drop(engine: sa.Engine, name: str) -> None:

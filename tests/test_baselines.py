@@ -126,7 +126,7 @@ def test_a_baseline_survives_a_schema_migration(dated, tmp_path: Path) -> None:
     from alembic import command
 
     from sheetsync.migrations import HEAD, alembic_config, current_revision
-    from sheetsync.store import _engine_url
+    from sheetsync.schema import engine_url
 
     _, db = dated
     assert run(dated, "baseline", "save", "agreed", "--as-of", "2026-11-16").exit_code == 0
@@ -140,7 +140,7 @@ def test_a_baseline_survives_a_schema_migration(dated, tmp_path: Path) -> None:
         return _variance_of(out.read_text(encoding="utf-8"))["all"]
 
     before = variance_text("before.html")
-    engine = sa.create_engine(_engine_url(db), poolclass=sa.NullPool)
+    engine = sa.create_engine(engine_url(db), poolclass=sa.NullPool)
     with engine.begin() as conn:
         command.downgrade(alembic_config(conn), "0010_baselines")
     with engine.connect() as conn:

@@ -202,13 +202,13 @@ def test_an_unchanged_pull_of_a_model_without_cells_reads_them(dated) -> None:
     from alembic import command
 
     from sheetsync.migrations import HEAD, alembic_config, current_revision
-    from sheetsync.store import _engine_url
+    from sheetsync.schema import engine_url
 
     plan, db = dated
     args = ("explain", "attainment", "--team", "Enterprise", "--as-of", "2026-12-02", "--json")
     before = json.loads(run(dated, *args).stdout)
     assert before["inputs"][0]["cells"]
-    engine = sa.create_engine(_engine_url(db), poolclass=sa.NullPool)
+    engine = sa.create_engine(engine_url(db), poolclass=sa.NullPool)
     with engine.begin() as conn:
         command.downgrade(alembic_config(conn), "0010_baselines")
     with engine.begin() as conn:

@@ -285,7 +285,7 @@ def test_pull_leaves_the_garbage_collector_as_it_was(sample_dir, monkeypatch):
     happens, it is back on afterwards (or off, if the caller had it off)."""
     import gc
 
-    import sheetsync.store as store_module
+    import sheetsync.schema as schema_module
     from sheetsync.errors import RefusedError, ValidationError
     from sheetsync.reading import start_reads
     from sheetsync.sync import pull
@@ -297,7 +297,7 @@ def test_pull_leaves_the_garbage_collector_as_it_was(sample_dir, monkeypatch):
     assert gc.isenabled()
     start_reads(config).release()  # started, then abandoned
     assert gc.isenabled()
-    monkeypatch.setattr(store_module, "_BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr(schema_module, "BUSY_TIMEOUT_MS", 50)
     waiting = _store(sample_dir)  # connects with the short busy timeout
     reads = start_reads(config)  # kept alive: only an explicit release can end its pause
     with store.transaction(), pytest.raises(RefusedError):  # another writer holds the model

@@ -19,9 +19,10 @@ import orjson
 import pytest
 from pg import *  # noqa: F403  (store_url: SQLite and PostgreSQL)
 
-import sheetsync.store as store_module
+import sheetsync.store.codec as codec_module
+import sheetsync.store.reads as reads_module
 from sheetsync.config import load_config
-from sheetsync.store import Store, encode_rows, iter_values, load_values
+from sheetsync.store import Store, encode_rows, iter_values, load_values, utcnow
 from sheetsync.sync import pull
 
 FIRST_ROW = 2  # the sample's Quotas: header in row 1, 139 records below
@@ -30,8 +31,9 @@ FIRST_ROW = 2  # the sample's Quotas: header in row 1, 139 records below
 @pytest.fixture
 def chunks(monkeypatch) -> dict[str, int]:
     """Tiny chunks; counts the chunks of quotas each stream gave."""
-    monkeypatch.setattr(store_module, "VALUES_CHUNK", 7)
-    monkeypatch.setattr(store_module._Inflater, "PIECE", 64)
+    monkeypatch.setattr(codec_module, "VALUES_CHUNK", 7)
+    monkeypatch.setattr(reads_module, "VALUES_CHUNK", 7)
+    monkeypatch.setattr(codec_module._Inflater, "PIECE", 64)
     seen = {"snapshot": 0, "model": 0}
     real_snapshot, real_model = Store.snapshot_chunks, Store.current_chunks
 
@@ -128,7 +130,7 @@ def test_records_of_another_source_are_not_deleted_by_a_whole_compare(sample_dir
             [{"rep": "Elsewhere", "period": "2026-01", "quota": 5.0}],
             (),
             source="other",
-            at=store_module.utcnow(),
+            at=utcnow(),
         )
     [result] = pull(config, store, full=True)
     assert result.tables["quotas"].deleted == 0 and result.tables["quotas"].unchanged == 139
@@ -161,8 +163,8 @@ FIELDS = ["rep", "team", "region", "quota", "closed", "period"]
 
 @pytest.mark.parametrize("piece", [16, 64, 1 << 17])
 def test_values_stream_as_they_decode_whole(monkeypatch, piece):
-    monkeypatch.setattr(store_module, "VALUES_CHUNK", 5)
-    monkeypatch.setattr(store_module._Inflater, "PIECE", piece)
+    monkeypatch.setattr(codec_module, "VALUES_CHUNK", 5)
+    monkeypatch.setattr(codec_module._Inflater, "PIECE", piece)
     tables = {
         "quotas": (FIELDS, _rows(300)),
         "projects": (["key", "name"], [("P1", "a]]"), ("P2", "b],[c")]),
@@ -188,7 +190,7 @@ def test_an_empty_snapshot_streams_nothing():
 def test_older_snapshots_with_nan_stream_whole_from_where_the_chunks_stopped(monkeypatch):
     """Written by json.dumps before 0.2: NaN, which orjson refuses, after rows
     that streamed; the rest comes from the whole decode, nothing twice."""
-    monkeypatch.setattr(store_module._Inflater, "PIECE", 64)
+    monkeypatch.setattr(codec_module._Inflater, "PIECE", 64)
     rows = [list(r) for r in _rows(200)]
     rows[150][3] = float("nan")
     text = json.dumps({"quotas": {"fields": FIELDS, "rows": rows}}, separators=(",", ":"))

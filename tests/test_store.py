@@ -23,7 +23,8 @@ from sheetsync.config import load_config
 from sheetsync.errors import ConfigError, RefusedError
 from sheetsync.migrations import HEAD, current_revision
 from sheetsync.model import TABLES
-from sheetsync.store import SCHEMA, Store, _engine_url, record_key, utcnow
+from sheetsync.schema import engine_url
+from sheetsync.store import SCHEMA, Store, record_key, utcnow
 from sheetsync.sync import pull
 
 SAMPLE_COUNTS = {"projects": 2, "milestones": 20, "quotas": 139, "budget": 10, "tasks": 16}
@@ -175,7 +176,7 @@ def test_revisions_replayed_give_the_schema_a_new_model_is_created_with(store_ur
     from sheetsync.migrations import upgrade
     from sheetsync.store import METADATA
 
-    replayed = sa.create_engine(_engine_url(store_url))
+    replayed = sa.create_engine(engine_url(store_url))
     try:
         with replayed.begin() as c:
             upgrade(c, "0001")  # not "head": the revisions run one by one
@@ -232,7 +233,7 @@ def test_opening_a_current_model_does_not_import_alembic(store_url):
 
 def test_model_from_a_newer_sheetsync_is_refused(store_url):
     Store(store_url).close()
-    engine = sa.create_engine(_engine_url(store_url))
+    engine = sa.create_engine(engine_url(store_url))
     with engine.begin() as c:
         c.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
     engine.dispose()
@@ -244,10 +245,10 @@ def test_model_from_a_newer_sheetsync_is_refused(store_url):
 
 
 def test_postgresql_urls_use_psycopg3():
-    assert _engine_url("postgresql://u@h/db").drivername == "postgresql+psycopg"
-    assert _engine_url("postgres://u@h:5433/db").drivername == "postgresql+psycopg"
-    assert _engine_url("postgresql+psycopg://u@h/db").drivername == "postgresql+psycopg"
-    assert _engine_url("sqlite:///x.db").drivername == "sqlite"
+    assert engine_url("postgresql://u@h/db").drivername == "postgresql+psycopg"
+    assert engine_url("postgres://u@h:5433/db").drivername == "postgresql+psycopg"
+    assert engine_url("postgresql+psycopg://u@h/db").drivername == "postgresql+psycopg"
+    assert engine_url("sqlite:///x.db").drivername == "sqlite"
 
 
 def test_bad_urls_are_config_errors():

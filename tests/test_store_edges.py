@@ -17,7 +17,9 @@ import pytest
 import sqlalchemy as sa
 from pg import *  # noqa: F403  (fixtures: store_url, store, pg_database_url)
 
-import sheetsync.store as store_module
+import sheetsync.schema as schema_module
+import sheetsync.store.bulk as bulk_module
+import sheetsync.store.codec as codec_module
 from sheetsync.errors import ConfigError, RefusedError
 from sheetsync.model import TABLES, with_key
 from sheetsync.store import (
@@ -34,7 +36,7 @@ from sheetsync.store import (
 def test_a_bulk_write_reports_its_progress_chunk_by_chunk(store, monkeypatch):
     """Many rows: several full statements (SQLite) or batches (PostgreSQL),
     then the rest; each reported as written, the last at the total."""
-    monkeypatch.setattr(store_module, "BULK_CHUNK", 500)
+    monkeypatch.setattr(bulk_module, "BULK_CHUNK", 500)
     n = 1234
     projects = [
         {"key": f"P{i:04d}", "name": f"Project {i}", "start": date(2026, 1, 1 + i % 28)}
@@ -68,7 +70,7 @@ def test_a_bulk_write_reports_its_progress_chunk_by_chunk(store, monkeypatch):
 def test_opening_a_model_another_writer_holds_is_refused_clearly(tmp_path: Path, monkeypatch):
     """A model that needs its schema made while another connection holds the
     SQLite write lock: refused (busy), not a half-made schema."""
-    monkeypatch.setattr(store_module, "_BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr(schema_module, "BUSY_TIMEOUT_MS", 50)
     path = tmp_path / "model.db"
     holder = sqlite3.connect(path, isolation_level=None)
     try:
@@ -88,7 +90,7 @@ def test_opening_a_model_another_writer_holds_is_refused_clearly(tmp_path: Path,
 
 
 def test_a_writer_that_waited_out_the_busy_timeout_is_refused(tmp_path: Path, monkeypatch):
-    monkeypatch.setattr(store_module, "_BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr(schema_module, "BUSY_TIMEOUT_MS", 50)
     url = f"sqlite:///{tmp_path / 'model.db'}"
     a, b = Store(url), Store(url)
     try:
@@ -162,7 +164,7 @@ QUOTA_ROWS = [[f"Rep {i}", "North, [West]", 1.5 * i, "2026-01"] for i in range(4
     ids=["spaced", "extra-member"],
 )
 def test_snapshots_in_another_form_are_decoded_whole(monkeypatch, text):
-    monkeypatch.setattr(store_module._Inflater, "PIECE", 64)
+    monkeypatch.setattr(codec_module._Inflater, "PIECE", 64)
     blob = zlib.compress(text.encode(), 1)
     parts = list(iter_values(blob))
     assert [r for _, _, rows in parts for r in rows] == QUOTA_ROWS

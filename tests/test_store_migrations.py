@@ -19,7 +19,8 @@ from pg import *  # noqa: F403  (fixtures: store_url)
 from sheetsync.config import load_config
 from sheetsync.migrations import FIRST_SCHEMA_TABLES, HEAD, current_revision, upgrade
 from sheetsync.model import TABLES
-from sheetsync.store import SCHEMA, Store, _engine_url, record_key
+from sheetsync.schema import engine_url
+from sheetsync.store import SCHEMA, Store, record_key
 from sheetsync.sync import pull
 
 
@@ -52,7 +53,7 @@ def _filled_reference(sample_dir: Path, tmp_path: Path) -> Store:
 
 def _make_first_schema_model(url: str, ref: Store, *, drop_version: bool = False) -> sa.Engine:
     """Create the 0001 schema at ``url`` by migrating to 0001 only; copy ``ref``'s rows in."""
-    engine = sa.create_engine(_engine_url(url), poolclass=sa.NullPool)
+    engine = sa.create_engine(engine_url(url), poolclass=sa.NullPool)
     with engine.begin() as conn:
         upgrade(conn, "0001")
         assert current_revision(conn) == "0001"
@@ -169,7 +170,7 @@ def test_upgrade_closes_duplicate_current_versions(store_url, sample_dir, tmp_pa
 
 
 def test_partial_model_is_refused(store_url):
-    engine = sa.create_engine(_engine_url(store_url), poolclass=sa.NullPool)
+    engine = sa.create_engine(engine_url(store_url), poolclass=sa.NullPool)
     with engine.begin() as c:
         c.exec_driver_sql("CREATE TABLE snapshots (id INTEGER PRIMARY KEY)")
     engine.dispose()

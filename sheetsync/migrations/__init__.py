@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from ..errors import ConfigError
+from ..schema import LOCK_NAMESPACE, METADATA
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -37,8 +38,6 @@ if TYPE_CHECKING:
 HEAD = "0011_cells"
 #: Tables of revision 0001: their presence without alembic_version means "stamp 0001".
 FIRST_SCHEMA_TABLES = ("projects", "milestones", "quotas", "budget", "tasks", "snapshots", "sends")
-#: Advisory-lock namespace for sheetsync (first key of the two-key form).
-LOCK_NAMESPACE = 0x5EE7
 _MIGRATION_LOCK = "sheetsync:migrate"
 
 SCRIPT_LOCATION = Path(__file__).parent
@@ -80,7 +79,7 @@ def upgrade(conn: sa.Connection, revision: str = "head") -> None:
     """Bring the model on ``conn`` (inside a transaction) to ``revision``.
 
     Stamps a pre-migration model at 0001 first. An empty database gets the
-    newest schema at once (``store.METADATA``, which a test holds equal to the
+    newest schema at once (``schema.METADATA``, which a test holds equal to the
     revisions), stamped HEAD: no revision replayed, Alembic not even imported.
     The caller commits.
     """
@@ -113,8 +112,6 @@ def upgrade(conn: sa.Connection, revision: str = "head") -> None:
 
 
 def _create_newest(conn: sa.Connection) -> None:
-    from ..store import METADATA
-
     METADATA.create_all(conn)
     version = sa.Table(
         "alembic_version",

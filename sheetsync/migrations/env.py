@@ -3,7 +3,8 @@
 Store opens a connection, begins a transaction, takes the migration lock and
 hands the connection over in ``config.attributes["connection"]``; nothing here
 commits. ``python -m sheetsync.migrations --db URL ...`` (developers: new
-revisions, history) uses the URL in ``sqlalchemy.url`` instead.
+revisions, history) uses the URL in ``sqlalchemy.url`` instead, opened as a Store opens it
+(``sheetsync.schema.open_engine``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
-from sheetsync.store import METADATA
+from sheetsync.schema import METADATA, open_engine
 
 
 def _run(connection: sa.Connection) -> None:
@@ -33,12 +34,10 @@ elif context.is_offline_mode():
     with context.begin_transaction():
         context.run_migrations()
 else:
-    from sheetsync.store import Store
-
-    store = Store(context.config.get_main_option("sqlalchemy.url"), migrate=False)
+    engine, _ = open_engine(context.config.get_main_option("sqlalchemy.url"))
     try:
-        with store.engine.connect() as conn:
+        with engine.connect() as conn:
             _run(conn)
             conn.commit()
     finally:
-        store.close()
+        engine.dispose()
