@@ -191,3 +191,7 @@ class RefusedError(SheetsyncError):
     """A write refused for safety: the file changed on disk or is open in Excel."""
 
     exit_code = 5
+
+
+class RenderTimeoutError(SheetsyncError):
+    """Rendering a report or email took longer than its deadline and was stopped."""

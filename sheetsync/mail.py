@@ -55,8 +55,8 @@ from .errors import ConfigError, DeliveryError, UsageError
 from .model import resolve_teams
 from .plan import PlanAsOf, PlanBasis, plan_as_of, plan_basis, plan_digest
 from .progress import Progress
+from .report.templates import files_digest, template_dirs_for
 from .store import Store
-from .templates import files_digest, template_dirs_for
 
 if TYPE_CHECKING:
     import smtplib
@@ -174,7 +174,7 @@ def render_summary(config: Config, variables: dict[str, Any]) -> tuple[str, str]
     """
     import jinja2
 
-    from .report import environment, template_error
+    from .report.templates import environment, template_error
 
     dirs = template_dirs_for(config)
     env = environment(dirs, config)
