@@ -1,4 +1,4 @@
-"""Status reports: the public entry points (render a report from the store, or a context as PDF/HTML).
+"""Status reports: the public entry points (a report from the store; a context as PDF or HTML).
 
 The whole report is a pure function of records::
 

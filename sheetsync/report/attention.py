@@ -1,4 +1,8 @@
-"""What needs attention: late and at-risk milestones, reps behind, budget over plan, goals behind; and the exceptions picked from them."""
+"""What needs attention (late, at risk, reps behind, over budget, goals behind) and its exceptions.
+
+The same concerns feed the "needs attention" lists and the exceptions that
+:func:`sheetsync.verdict.pick` chooses for the opening.
+"""
 
 from __future__ import annotations
 

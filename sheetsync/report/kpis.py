@@ -1,4 +1,7 @@
-"""The headline tiles (KPIs): attainment, projection, pipeline, milestones, budget, each with its week's change."""
+"""The headline tiles (KPIs): attainment, projection, pipeline, milestones, budget.
+
+Each tile carries its change since the week-earlier snapshot when there is one.
+"""
 
 from __future__ import annotations
 

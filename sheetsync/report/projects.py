@@ -1,4 +1,4 @@
-"""The projects' sections: each project's goal checkpoints, milestones, budget and timeline, worst first."""
+"""The projects' sections: goal checkpoints, milestones, budget and timeline, worst first."""
 
 from __future__ import annotations
 
