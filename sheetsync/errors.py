@@ -206,3 +206,7 @@ class InvalidCellsFound(AlreadyReported, ValidationError):
 
 class ConflictsFound(AlreadyReported, ConflictError):
     """A plan (``diff``, ``sync --dry-run``) listed conflicts: exit 3, as a real sync ends."""
+
+
+class RenderTimeoutError(SheetsyncError):
+    """Rendering a report or email took longer than its deadline and was stopped."""

@@ -49,7 +49,7 @@ def parse_period(value: object) -> str | None:
     if isinstance(value, datetime):
         value = value.date()
     if isinstance(value, date):
-        return f"{value.year:04d}-{value.month:02d}"
+        return period_of(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return f"{int(value)}" if float(value).is_integer() and 1900 <= value <= 2999 else None
     if not isinstance(value, str):
@@ -94,6 +94,22 @@ def _month_end(y: int, m: int) -> date:
 def _add_months(y: int, m: int, n: int) -> tuple[int, int]:
     i = y * 12 + (m - 1) + n
     return i // 12, i % 12 + 1
+
+
+def month_start(day: date) -> date:
+    """The first day of ``day``'s month."""
+    return date(day.year, day.month, 1)
+
+
+def month_end(day: date) -> date:
+    """The last day of ``day``'s month."""
+    return _month_end(day.year, day.month)
+
+
+def next_month(day: date) -> date:
+    """The first day of the month after ``day``'s."""
+    y, m = _add_months(day.year, day.month, 1)
+    return date(y, m, 1)
 
 
 def _span(y: int, m: int, months: int) -> tuple[date, date]:

@@ -17,6 +17,19 @@ from .plan import through_text
 
 MAX_EXCEPTIONS = 4
 
+#: The statuses worst first: the one order in which reports rank and count them.
+RAG_ORDER = (m.RED, m.AMBER, m.GREEN, m.GREY)
+
+
+def rag_rank(status: str) -> int:
+    """0 for Red … 3 for grey (no figure): the sort key of a status, worst first."""
+    return RAG_ORDER.index(status)
+
+
+def worst(rags: Iterable[str]) -> str:
+    """The worst of ``rags`` (grey when there are none)."""
+    return min(rags, key=rag_rank, default=m.GREY)
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -118,7 +131,7 @@ def rep_item(r: m.RepStanding, fmt: Formatter) -> Item:
 def count_text(rags: Sequence[str]) -> str:
     """ "3 Amber, 37 Green": how many of each status, worst first."""
     out = []
-    for status in (m.RED, m.AMBER, m.GREEN, m.GREY):
+    for status in RAG_ORDER:
         n = sum(1 for r in rags if r == status)
         if n:
             out.append(f"{n} {m.RAG_LABELS[status]}")

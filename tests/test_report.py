@@ -27,8 +27,9 @@ from pypdf import PdfReader
 
 from sheetsync import report
 from sheetsync.config import load_config
-from sheetsync.errors import ConfigError, NoDataError, UsageError
+from sheetsync.errors import ConfigError, NoDataError, RenderTimeoutError, UsageError
 from sheetsync.reading import read_source
+from sheetsync.report.pdf import _url_fetcher
 from sheetsync.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -409,7 +410,7 @@ def test_fetcher_serves_only_template_dirs_and_logo(tmp_path, sample_records, co
     images = [k for k in page.images]
     assert len(images) == 1  # inside.png only: not secret.png, not /etc/passwd
 
-    fetcher = report._url_fetcher([tdir])
+    fetcher = _url_fetcher([tdir])
     assert fetcher.fetch((tdir / "inside.png").as_uri()).read() == PNG_1PX
     for url in (secret.as_uri(), "file:///etc/passwd", f"{http_server}/a.png",
                 (tdir / ".." / "secret.png").as_uri()):  # fmt: skip
@@ -420,8 +421,9 @@ def test_fetcher_serves_only_template_dirs_and_logo(tmp_path, sample_records, co
 
 def test_render_has_a_deadline(sample_records, config):
     ctx = report.build_context(sample_records, {}, config, name="weekly", as_of=AS_OF)
-    with pytest.raises(ConfigError, match="longer than 0.05 s"):
+    with pytest.raises(RenderTimeoutError, match="longer than 0.05 s") as e:
         report.render_pdf(ctx, config, timeout=0.05)
+    assert e.value.exit_code == 1
 
 
 # --------------------------------------------------------------------------- templates

@@ -23,7 +23,7 @@ from ..errors import ConfigError, UsageError
 from ..plan import PlanAsOf, PlanBasis, plan_as_of, plan_basis, plan_digest
 from ..progress import Progress
 from ..store import Store
-from ..templates import files_digest, template_dirs_for
+from ..report.templates import files_digest, template_dirs_for
 from .content import PackContents
 from .message import Pack, PackContent, period_key
 

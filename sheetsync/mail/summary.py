@@ -14,7 +14,7 @@ from typing import Any
 from ..config import Config, RecipientGroup
 from ..formatting import Formatter
 from ..plan import PlanAsOf
-from ..templates import template_dirs_for
+from ..report.templates import template_dirs_for
 from .message import Attachment
 
 SUMMARY_HTML = "email_summary.html"
@@ -101,7 +101,7 @@ def render_summary(config: Config, variables: dict[str, Any]) -> tuple[str, str]
     """
     import jinja2
 
-    from ..report import environment, template_error
+    from ..report.templates import environment, template_error
 
     dirs = template_dirs_for(config)
     env = environment(dirs, config)
