@@ -22,8 +22,8 @@ from ..config import Config, RecipientGroup
 from ..errors import ConfigError, UsageError
 from ..plan import PlanAsOf, PlanBasis, plan_as_of, plan_basis, plan_digest
 from ..progress import Progress
-from ..store import Store
 from ..report.templates import files_digest, template_dirs_for
+from ..store import Store
 from .content import PackContents
 from .message import Pack, PackContent, period_key
 
