@@ -70,7 +70,8 @@ def make_workbook(rows: int, edited: bool = False, bad: bool = False) -> Path:
     if path.exists():
         return path
     if edited or bad:
-        from sheetsync.sources.xlsx_write import CellWrite, patch_workbook
+        from sheetsync.sources.changes import CellWrite
+        from sheetsync.sources.xlsx import patch_workbook
 
         base = make_workbook(rows)
         shutil.copy(base, path)

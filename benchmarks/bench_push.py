@@ -89,7 +89,8 @@ def child(mode: str, path: Path, change_file: Path) -> None:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     base, cpu0 = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
     if mode == "patch":
-        from sheetsync.sources.xlsx_write import CellWrite, patch_workbook
+        from sheetsync.sources.changes import CellWrite
+        from sheetsync.sources.xlsx import patch_workbook
 
         t = time.perf_counter()
         patch_workbook(path, [CellWrite("Quotas", ref, v) for ref, v in todo], backups=0)
@@ -97,13 +98,13 @@ def child(mode: str, path: Path, change_file: Path) -> None:
     elif mode == "floor":
         import zipfile
 
-        from sheetsync.sources.xlsx_write import _rewrite_zip
+        from sheetsync.sources.xlsx.zipcopy import rewrite_zip
 
         t = time.perf_counter()
         out_path = path.with_name(path.stem + ".floor.xlsx")
         with open(path, "rb") as f, zipfile.ZipFile(f) as zf, open(out_path, "wb") as out:
             sheet = "xl/worksheets/sheet1.xml"
-            _rewrite_zip(f, zf, out, {sheet: zf.read(sheet)})
+            rewrite_zip(f, zf, out, {sheet: zf.read(sheet)})
             out.flush()
             os.fsync(out.fileno())  # as durable as the patch
         elapsed = time.perf_counter() - t

@@ -12,12 +12,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from .atomic import fsync_path, replacing
 from .config import RagSettings
 from .errors import UsageError
 from .model import TABLES, Record
@@ -200,10 +200,7 @@ def export_mindmap(
             f"unknown map format {fmt!r}", hint=f"formats are: {', '.join(MAP_FORMATS)}"
         )
     mind_map = plan_mind_map(records, as_of, rag, company)
-    tmp = output.with_name(f".{output.name}.tmp")
-    try:
+    with replacing(output, output.with_name(f".{output.name}.tmp")) as tmp:
         write_tree(mind_map, tmp, fmt)
-        os.replace(tmp, output)
-    finally:
-        tmp.unlink(missing_ok=True)
+        fsync_path(tmp)
     return [(output, sum(1 for _ in mind_map.root.walk()) - 1)]

@@ -1,7 +1,7 @@
 """After a push no formula shows a stale result (issue 12, item 2).
 
 A push removes the cached result of every formula that may depend on a cell
-it wrote, on any sheet (``sources/xlsx_deps.py``). The oracle is headless
+it wrote, on any sheet (``sources/xlsx/deps.py``). The oracle is headless
 LibreOffice: it opens the pushed workbook and, as a second opinion, the same
 workbook with *every* cached result removed (so it must compute everything);
 every formula must show the same value in both. Before, LibreOffice kept
@@ -24,7 +24,8 @@ from test_xlsx_write import changed_members, member, sheet_part, uncached, witho
 
 from sheetsync.config import load_config
 from sheetsync.errors import WorkbookError
-from sheetsync.sources.xlsx_write import CellWrite, formula_cells, patch_workbook
+from sheetsync.sources.changes import CellWrite
+from sheetsync.sources.xlsx import formula_cells, patch_workbook
 from sheetsync.store import Store, utcnow
 
 _CELL = re.compile(rb"<((?:\w+:)?)c\b([^>]*)>(.*?)</(?:\w+:)?c>", re.S)

@@ -50,7 +50,7 @@ def test_wheel_ships_templates_and_entry_point(wheel):
         and "__pycache__" not in p.parts
     }
     assert expected and expected <= templates
-    assert "sheetsync/cli/__init__.py" in names and "sheetsync/sources/xlsx.py" in names
+    assert "sheetsync/cli/__init__.py" in names and "sheetsync/sources/xlsx/patch.py" in names
 
 
 def test_installed_wheel_runs_outside_the_checkout(wheel, tmp_path):

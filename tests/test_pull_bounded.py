@@ -214,13 +214,17 @@ def test_uncalculated_formulas_are_found_in_a_sheet_read_in_pieces(sample_dir, m
     the scan that finds them reads the sheet's XML a piece at a time."""
     import zipfile
 
-    import sheetsync.sources.xlsx_write as xw
+    from sheetsync.sources.changes import CellWrite
+    from sheetsync.sources.xlsx import scan
+    from sheetsync.sources.xlsx.package import Package
+    from sheetsync.sources.xlsx.patch import patch_workbook
+    from sheetsync.sources.xlsx.sheet import Sheet
 
     book = sample_dir / "sales_plan.xlsx"
-    xw.patch_workbook(book, [xw.CellWrite("Quotas", "F131", 5.0)], backups=0)
+    patch_workbook(book, [CellWrite("Quotas", "F131", 5.0)], backups=0)
     with zipfile.ZipFile(book) as zf:
-        pkg = xw._Package(book, zf)
-        whole = xw._Sheet(pkg.read(pkg.sheet_part("Quotas"))).uncalculated()
-    monkeypatch.setattr(xw, "SCAN_PIECE", piece)
+        pkg = Package(book, zf)
+        whole = Sheet(pkg.read(pkg.sheet_part("Quotas"))).uncalculated()
+    monkeypatch.setattr(scan, "SCAN_PIECE", piece)
     assert "H131" in whole
-    assert xw.uncalculated_cells(book, ["Quotas"]) == {"Quotas": whole}
+    assert scan.uncalculated_cells(book, ["Quotas"]) == {"Quotas": whole}

@@ -16,7 +16,7 @@ import pytest
 import sqlalchemy as sa
 from pg import *  # noqa: F403  (store_url: SQLite and PostgreSQL)
 
-import sheetsync.sources.xlsx as xlsx
+import sheetsync.sources.xlsx.source as xlsx
 from sheetsync.config import load_config
 from sheetsync.sources.changes import file_sha256
 from sheetsync.store import SCHEMA, Store

@@ -8,11 +8,11 @@ import openpyxl
 import pytest
 from conftest import CORPUS, require_shared
 
-import sheetsync.sources.xlsx as xlsx
+import sheetsync.sources.xlsx.reader as xlsx
 from sheetsync.config import load_config
 from sheetsync.errors import WorkbookError
 from sheetsync.mapping import map_grid
-from sheetsync.sources.xlsx import read_workbook
+from sheetsync.sources.xlsx.reader import read_workbook
 
 
 def test_streamed_rows_are_the_whole_read_on_the_corpus(monkeypatch):

@@ -22,7 +22,8 @@ import openpyxl
 import pytest
 import python_calamine as pc
 
-from sheetsync.sources.xlsx_write import CellWrite, RowAppend, patch_workbook
+from sheetsync.sources.changes import CellWrite, RowAppend
+from sheetsync.sources.xlsx import patch_workbook
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import xlsx_write_kill_child as child  # noqa: E402

@@ -23,14 +23,8 @@ import pytest
 import python_calamine as pc
 
 from sheetsync.errors import RefusedError, WorkbookError
-from sheetsync.sources.xlsx_write import (
-    CellWrite,
-    RowAppend,
-    file_sha256,
-    formula_cells,
-    patch_workbook,
-    shift_formula,
-)
+from sheetsync.sources.changes import CellWrite, RowAppend, file_sha256
+from sheetsync.sources.xlsx import formula_cells, patch_workbook, shift_formula
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CORPUS = SHARED / "corpus" / "xlsx"

@@ -17,12 +17,8 @@ import openpyxl
 import pytest
 
 from sheetsync.errors import WorkbookError
-from sheetsync.sources.xlsx_write import (
-    CellWrite,
-    RowAppend,
-    patch_workbook,
-    uncalculated_cells,
-)
+from sheetsync.sources.changes import CellWrite, RowAppend
+from sheetsync.sources.xlsx import patch_workbook, uncalculated_cells
 
 pytestmark = pytest.mark.filterwarnings("ignore:Workbook contains no default style")
 
@@ -381,7 +377,7 @@ def test_a_name_too_long_to_open_is_named(tmp_path: Path) -> None:
 
 def test_shift_formula_leaves_names_past_the_last_column_alone() -> None:
     # XFZ1 / ZZZ9 look like refs but lie past column XFD: they are names, not moved
-    from sheetsync.sources.xlsx_write import shift_formula
+    from sheetsync.sources.xlsx import shift_formula
 
     assert shift_formula("XFZ1+A1", 1) == "XFZ1+A2"
     assert shift_formula("ZZZ9*2", 1, 1) == "ZZZ9*2"

@@ -22,7 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sheetsync.sources.xlsx_write import CellWrite, RowAppend, patch_workbook  # noqa: E402
+from sheetsync.sources.changes import CellWrite, RowAppend  # noqa: E402
+from sheetsync.sources.xlsx import patch_workbook  # noqa: E402
 
 SHEET = "Quotas"
 OLD = {"B2": "old", "C7": 1.5, "D500": 7, "E1999": "old"}

@@ -34,11 +34,8 @@ class RowAppend:
 
 def file_sha256(path: Path) -> str:
     """SHA-256 (hex) of a file's bytes, streamed."""
-    h = hashlib.sha256()
     with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 class FileRevision:

@@ -4,7 +4,7 @@ A push writes values; Excel keeps each formula's last result in the file
 (``<v>``), and every reader that does not recalculate (LibreOffice on load,
 calamine, pandas, sheetsync's own pull) shows that old result. So the writer
 removes the cached result of every formula that *may* depend on a written
-cell (``xlsx_write`` then sets ``fullCalcOnLoad``, and Excel or LibreOffice
+cell (the patch then sets ``fullCalcOnLoad``, and Excel or LibreOffice
 recalculates on open).
 
 "May depend" errs on the side of yes. A formula depends on a written cell
@@ -25,10 +25,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..grid import column_index
-
-MAX_ROW = 1_048_576
-MAX_COL = 16_384
+from ...grid import column_index
+from .refs import MAX_COL, MAX_ROW
+from .xmlbytes import xml_unescape
 
 #: Functions whose references are computed at run time, or that recalculate on their own.
 UNANALYSABLE = frozenset(
@@ -231,8 +230,6 @@ class Dirty:
 
 def defined_names(workbook_xml: bytes) -> dict[str, list[Parsed]]:
     """Each defined name (upper case) with what its definitions refer to."""
-    from .xlsx_write import _xml_unescape
-
     out: dict[str, list[Parsed]] = {}
     for m in re.finditer(
         rb"<(?:[\w.-]+:)?definedName\b([^>]*)>(.*?)</(?:[\w.-]+:)?definedName>",
@@ -241,8 +238,8 @@ def defined_names(workbook_xml: bytes) -> dict[str, list[Parsed]]:
     ):
         nm = re.search(rb"""\sname\s*=\s*["']([^"']*)["']""", m.group(1))
         if nm:
-            name = _xml_unescape(nm.group(1).decode()).upper()
-            out.setdefault(name, []).append(parse_formula(_xml_unescape(m.group(2).decode())))
+            name = xml_unescape(nm.group(1).decode()).upper()
+            out.setdefault(name, []).append(parse_formula(xml_unescape(m.group(2).decode())))
     return out
 
 

@@ -1,0 +1,59 @@
+"""Reading a workbook into grids: a fast, style-free read of its values via calamine,
+after the package's safety checks (``package.check_workbook``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ...errors import WorkbookError
+from ...grid import CHUNK_ROWS, Grid
+from .package import check_workbook
+
+
+def read_workbook(
+    path: Path, sheets: list[str] | None = None, *, stream: bool = False
+) -> tuple[list[str], dict[str, Grid]]:
+    """Sheet names and the values of ``sheets`` (None: all), via calamine;
+    ``stream``: grids whose rows come in chunks (``Grid.chunks``)."""
+    import python_calamine as pc
+
+    date1904 = check_workbook(path)
+    try:
+        wb = pc.CalamineWorkbook.from_path(str(path))
+    except pc.PasswordError:
+        raise WorkbookError(
+            f"{path.name}: is password-protected", hint="remove the password in Excel and run again"
+        ) from None
+    except Exception as e:  # calamine's errors carry the cause in their text
+        raise WorkbookError(f"{path.name}: cannot be read ({type(e).__name__}: {e})") from None
+    names = list(wb.sheet_names)
+    grids: dict[str, Grid] = {}
+    try:
+        for sheet in names if sheets is None else sheets:
+            if sheet not in names:
+                continue
+            ws = wb.get_sheet_by_name(sheet)
+            if stream:
+                grids[sheet] = Grid(sheet, [], date1904, rest=_row_chunks(ws))
+                continue
+            rows: list[list[Any]] = ws.to_python(skip_empty_area=False)
+            grids[sheet] = Grid(sheet, rows, date1904)
+    except Exception as e:
+        raise WorkbookError(f"{path.name}: sheet {sheet!r} cannot be read ({e})") from None
+    finally:
+        wb.close()
+    return names, grids
+
+
+def _row_chunks(ws: Any) -> Iterator[list[list[Any]]]:
+    """A loaded sheet's rows from row 1 and column A (as ``to_python`` gives
+    them), a chunk at a time; the sheet is freed once they are all given."""
+    from itertools import islice
+
+    rows = ws.iter_rows()  # from row 1, but from the first column in use
+    pad = [""] * ws.start[1] if ws.start else []
+    del ws
+    while chunk := list(islice(rows, CHUNK_ROWS)):
+        yield [pad + r for r in chunk] if pad else chunk
