@@ -62,7 +62,9 @@ class Row:
 
 class SheetXml:
     """One worksheet's XML: its ``<sheetData>``, the edits planned on it and the
-    splice that applies them (``pieces``). The parts of ``sheet.Sheet`` build on it."""
+    splice that applies them (``pieces``). The parts of ``sheet.Sheet`` build on it;
+    their state (row and formula caches, the epoch and date style for new cells)
+    is set up here, so that none of them needs a constructor of its own."""
 
     def __init__(
         self,
