@@ -1,12 +1,13 @@
-"""Safe file replacement: temp file beside the target + fsync + ``os.replace``, folder fsync,
-rotated backups, and the lock files that say a file is open elsewhere.
+"""Safe file writes: temp file + fsync + ``os.replace``, folder fsync, backups, lock files.
 
 A file is replaced by writing its new bytes to a temp file in the same folder,
 fsyncing it, and swapping it in with ``os.replace`` (atomic on one file
 system), then fsyncing the folder so the swap itself is durable. Killing the
 process at any moment leaves the old file or the new one, never a mix; at
 worst a stray temp file (``.<name>.sheetsync-<pid>.tmp``), which
-``clean_stale_temps`` removes on the next run.
+``clean_stale_temps`` removes on the next run. ``make_backup`` keeps the file
+being replaced (rotated to the last N); ``check_not_open`` refuses a file that
+Excel or LibreOffice holds open (their lock files beside it).
 """
 
 from __future__ import annotations

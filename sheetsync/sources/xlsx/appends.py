@@ -1,6 +1,9 @@
-"""Rows appended below a worksheet's data: the row above as the template (its height,
-its styles across the data's block), its formulas carried down with relative rows
-shifted, and an Excel table ending there extended (its ``ref`` and ``autoFilter ref``)."""
+"""Rows appended below a worksheet's data, in the shape of the row above; tables extended.
+
+The row above is the template (its height, its styles across the data's block), its
+formulas are carried down with relative rows shifted, and an Excel table ending there
+is extended (its ``ref`` and ``autoFilter ref``).
+"""
 
 from __future__ import annotations
 

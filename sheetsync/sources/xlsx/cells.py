@@ -1,6 +1,8 @@
-"""Cell edits in a worksheet's XML: a value encoded as a ``<c>`` element (numbers,
-booleans, dates in the workbook's epoch, inline strings) and written into a row that
-exists, its style and any formula kept."""
+"""Cell values as worksheet XML (``<c>`` elements), written into rows that exist.
+
+Numbers, booleans, dates in the workbook's epoch and inline strings; a cell keeps its
+style, and a formula cell is never written.
+"""
 
 from __future__ import annotations
 

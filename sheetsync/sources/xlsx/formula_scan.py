@@ -1,6 +1,9 @@
-"""The formulas of a worksheet: which cells hold or are covered by one, shared formulas
-through their master, what each refers to (for ``deps``), and cached results found
-missing (the uncalculated-formula scan) or removed (a result gone stale)."""
+"""A worksheet's formulas: where they are, what they refer to, results missing or stale.
+
+Which cells hold or are covered by a formula, shared formulas through their master,
+what each refers to (for ``deps``), and cached results found missing (the
+uncalculated-formula scan) or removed (a result gone stale).
+"""
 
 from __future__ import annotations
 

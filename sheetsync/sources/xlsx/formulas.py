@@ -1,5 +1,6 @@
-"""Formula text and tags in worksheet XML: finding ``<f>`` elements fast, and a formula's
-relative A1 references moved (a formula carried down a row).
+"""Formula text and tags: ``<f>`` elements found fast, relative A1 references shifted.
+
+A formula carried down a row has its relative references moved by ``shift_formula``.
 
 ``shift_formula`` has its own tokenizer rather than ``grid``'s A1 parsing: it
 rewrites references inside formula text, keeping ``$`` anchors, string

@@ -1,6 +1,8 @@
-"""The workbook's zip package and its parts: the safety checks every reader and writer
-runs first, the package opened for patching, its parts found through their relationships
-(workbook.xml, the worksheets, their tables, styles.xml), and the one edit of workbook.xml.
+"""The workbook's zip package and its parts: safety checks, relationships, workbook.xml.
+
+The safety checks every reader and writer runs first, the package opened for
+patching, its parts found through their relationships (workbook.xml, the
+worksheets, their tables, styles.xml), and the one edit of workbook.xml.
 
 ``check_workbook`` refuses what is not a workbook (wrong format,
 password-protected, a zip bomb, XML with a DTD) with a one-line reason naming

@@ -1,5 +1,7 @@
-"""Reading a workbook into grids: a fast, style-free read of its values via calamine,
-after the package's safety checks (``package.check_workbook``)."""
+"""Reading a workbook into grids: its sheets' values via calamine, fast and style-free.
+
+The package's safety checks (``package.check_workbook``) run first.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""What a patch of a workbook did: cells written and skipped, rows appended and cleared,
-results removed, the backup kept."""
+"""What a patch of a workbook did (``PatchResult``).
+
+Cells written and skipped, rows appended and cleared, results removed, the backup kept.
+"""
 
 from __future__ import annotations
 

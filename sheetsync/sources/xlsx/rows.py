@@ -1,5 +1,7 @@
-"""A worksheet's XML and its row index: where ``<sheetData>``, each row and each cell sit,
-found without parsing the sheet, and the planned edits spliced into the original bytes.
+"""A worksheet's XML and its row index: rows and cells located without parsing the sheet.
+
+Where ``<sheetData>``, each row and each cell sit, and the planned edits spliced into
+the original bytes.
 
 Rows are found by searching the byte range (rows are in ascending order), so a
 write to one row of a big sheet reads only a few kilobytes of it; sheets whose

@@ -1,5 +1,7 @@
-"""Which cells of a workbook hold formulas, and which formula cells have no calculated
-result: what a pull asks after a push, read without holding a big sheet whole."""
+"""Formula cells of a workbook, and those without a calculated result (after a push).
+
+What a pull asks after a push, read without holding a big sheet whole.
+"""
 
 from __future__ import annotations
 

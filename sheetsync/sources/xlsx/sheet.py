@@ -1,5 +1,6 @@
-"""One worksheet patched: every edit a push plans on a sheet (cells written, rows cleared
-and appended, the ``<dimension>`` grown), spliced into its original bytes.
+"""One worksheet patched: every edit a push plans on a sheet, spliced into its bytes.
+
+Cells written, rows cleared and appended, the ``<dimension>`` grown.
 
 ``Sheet`` is assembled from its parts, each in its own module:
 

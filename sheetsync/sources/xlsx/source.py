@@ -1,5 +1,8 @@
-"""The workbook backend (``kind = "xlsx"``): a workbook on disk read through ``reader``
-and written through ``patch``, which loads only when a push writes or asks about formulas."""
+"""The workbook backend (``kind = "xlsx"``): a workbook on disk, read and patched.
+
+Read through ``reader``; written through ``patch``, which loads only when a push
+writes or asks about formulas.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
-"""Raw XML bytes as the patcher splices them: a tag's attribute text read, dropped and set;
-cell text escaped as Excel escapes it, and XML text unescaped.
+"""Raw XML bytes as the patcher splices them: tag attributes, text escaped and unescaped.
+
+A tag's attribute text read, dropped and set; cell text escaped as Excel escapes it,
+and XML text unescaped.
 
 ``xml_unescape`` is not ``html.unescape``: that one also knows HTML's named
 entities and rewrites numeric references that XML holds as they are

@@ -1,5 +1,7 @@
-"""The raw member copy: a zip package rewritten with some members replaced, every other
-member copied byte for byte (local header, compressed data and descriptor), in its order.
+"""The raw member copy: a zip rewritten with some members replaced, the rest copied raw.
+
+Every other member is copied byte for byte (local header, compressed data and
+descriptor), in its order.
 
 Only the replaced members are deflated anew; the central directory gets the
 new offsets. Archives this cannot copy raw (zip64, encrypted members, spanned
