@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import ConfigError, UsageError
 from .model import TABLES, Table, key_title, with_key
 from .periods import weekday_number
+from .table_mapping import TableMapping, normalize_header
 
 if TYPE_CHECKING:
     from .store import Store
@@ -33,18 +34,6 @@ MINDMAP_TREE_COLUMNS = {
     "milestone": "Milestone",
 }
 MODEL_FOLDER = ".sheetsync"  # the default model's folder, beside the config: created on first use
-
-
-@dataclass(frozen=True)
-class TableMapping:
-    """Where one model table sits in a source and how its headers map to fields."""
-
-    table: str
-    sheet: str
-    header_row: int | None = None  # None: found automatically
-    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # field -> headers
-    readonly: tuple[str, ...] = ()
-    key: tuple[str, ...] | None = None  # field names; None: the table's built-in key
 
 
 @dataclass(frozen=True)
@@ -277,8 +266,6 @@ def _key(
     value: Any, spec: Table, columns: dict[str, tuple[str, ...]], where: str
 ) -> tuple[str, ...]:
     """``key = [...]``: field names, or headers mapped to fields, as field names."""
-    from .mapping import normalize_header  # mapping imports this module
-
     names = _as_tuple(value, f"{where}.key")
     if not names:
         raise ConfigError(f"{where}.key: is empty; name the column(s) that tell rows apart")
