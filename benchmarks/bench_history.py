@@ -91,9 +91,9 @@ def main() -> None:
 
     from sheetsync.cli import cli
     from sheetsync.config import load_config
-    from sheetsync.explain import Provenance
     from sheetsync.history import changes_between, record_log
     from sheetsync.plan import known_at
+    from sheetsync.provenance import Provenance
     from sheetsync.store import Store, show_key
 
     tmp = Path(tempfile.mkdtemp())
