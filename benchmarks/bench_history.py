@@ -33,8 +33,8 @@ def build_year(db: Path, config, weeks: int, start: datetime) -> int:
     """The model after ``weeks`` weekly pulls; returns the number of record versions."""
     import time_machine
 
+    from sheetsync.pull import pull
     from sheetsync.store import Store
-    from sheetsync.sync import pull
 
     with time_machine.travel(start, tick=False):
         store = Store(f"sqlite:///{db}")

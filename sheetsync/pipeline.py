@@ -30,8 +30,8 @@ from .mail import (
 )
 from .plan import plan_basis
 from .progress import Progress
+from .pull import PullResult, pull
 from .store import Store
-from .sync import PullResult, pull
 
 
 @dataclass
