@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, UsageError
+from .metrics import RagSettings
 from .model import TABLES, Table, key_title, with_key
 from .periods import weekday_number
 from .table_mapping import TableMapping, normalize_header
@@ -56,17 +57,6 @@ class SourceConfig:
     @property
     def location(self) -> str:
         return str(self.path) if self.path else str(self.spreadsheet)
-
-
-@dataclass(frozen=True)
-class RagSettings:
-    """Thresholds for Red/Amber/Green, stated in every report's footnote."""
-
-    green_at: float = 0.95  # pace ratio (actual / expected-by-now) at or above: green
-    amber_at: float = 0.80  # at or above: amber; below: red
-    at_risk_days: int = 14  # milestone due within this many days and behind: at risk
-    delivery_red_late: int = 2  # a project's delivery is Red from this many late milestones
-    delivery_amber_late: int = 1  # ... Amber from this many late (or any at risk)
 
 
 @dataclass(frozen=True)

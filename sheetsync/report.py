@@ -44,11 +44,12 @@ from markupsafe import Markup, escape
 
 from . import metrics as m
 from .baseline import Variance, variance
-from .config import Config, RagSettings
+from .config import Config
 from .errors import ConfigError, SheetsyncError, UsageError
 from .formatting import Formatter
 from .goal_tree import GoalTreeView, goal_tree_views
 from .history import TableChanges, diff_records
+from .metrics import RagSettings
 from .model import TABLES, Table, resolve_teams
 from .periods import fiscal_year, period_bounds, period_of
 from .plan import (
