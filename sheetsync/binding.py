@@ -18,7 +18,7 @@ def source_binding(source: SourceConfig) -> str:
     the spreadsheet's URL (made of its key, however the config spells it). A dated
     copy (``pull --as-of``) is read in place of its workbook, which stays bound."""
     if source.kind == "gsheets":
-        from .sources.gsheets import spreadsheet_key
+        from .sources.gsheets.access import spreadsheet_key
 
         return f"https://docs.google.com/spreadsheets/d/{spreadsheet_key(source.location)}"
     return str(source.copy_of or source.path)
