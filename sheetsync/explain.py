@@ -89,11 +89,6 @@ class Explanation:
         out.append(f"  rule: {self.rule}")
         return out
 
-    def appendix_line(self) -> str:
-        """One line of the report's "Where the numbers come from"."""
-        parts = [f"{i.name} {i.text}: {i.ranges or 'no cell known'}" for i in self.inputs]
-        return f"{self.headline}. " + "; ".join(parts) + f" ({self.sources})."
-
     def as_dict(self) -> dict[str, Any]:
         return {
             "metric": self.metric,
