@@ -34,7 +34,8 @@ from sheets_emulator import (  # noqa: E402
     write_service_account_file,
 )
 
-from sheetsync.sources.gsheets import RetryPolicy, open_spreadsheet  # noqa: E402
+from sheetsync.sources.gsheets.client import RetryPolicy  # noqa: E402
+from sheetsync.sources.gsheets.sheet import open_spreadsheet  # noqa: E402
 
 COLUMNS = ["Rep", "Region", "Account", "Quota", "Won", "Pipeline", "Close date", "Stage"]
 REGIONS = ["EMEA", "APAC", "NA", "LATAM"]

@@ -33,8 +33,8 @@ def build_year(db: Path, config, weeks: int, start: datetime) -> int:
     """The model after ``weeks`` weekly pulls; returns the number of record versions."""
     import time_machine
 
+    from sheetsync.pull import pull
     from sheetsync.store import Store
-    from sheetsync.sync import pull
 
     with time_machine.travel(start, tick=False):
         store = Store(f"sqlite:///{db}")
@@ -91,9 +91,9 @@ def main() -> None:
 
     from sheetsync.cli import cli
     from sheetsync.config import load_config
-    from sheetsync.explain import Provenance
     from sheetsync.history import changes_between, record_log
     from sheetsync.plan import known_at
+    from sheetsync.provenance import Provenance
     from sheetsync.store import Store, show_key
 
     tmp = Path(tempfile.mkdtemp())

@@ -148,9 +148,9 @@ def child(case: str, book: Path, db: Path, base_db: Path | None) -> dict[str, fl
     else:
         from sheetsync.config import load_config
         from sheetsync.errors import ValidationError
+        from sheetsync.pull import pull
         from sheetsync.reading import start_reads
         from sheetsync.store import Store
-        from sheetsync.sync import pull
 
         cfg = db.parent / f"{case}.toml"
         cfg.write_text(TOML.format(path=book))

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Mutation score of the merge and the metrics (mutmut, configured in pyproject.toml's
-# [tool.mutmut]): mutate sheetsync/merge.py and sheetsync/metrics.py one small change at a
+# [tool.mutmut]): mutate sheetsync/merge.py and sheetsync/metrics/ one small change at a
 # time, run the tests that cover each mutant, then print per module how many were killed.
 # Mutants listed in docs/mutation.md as equivalent (no test can tell them apart) are left
 # out of the score. Takes about 15-20 minutes on 2 cores: not run in CI.

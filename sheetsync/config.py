@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError, UsageError
+from .metrics import RagSettings
 from .model import TABLES, Table, key_title, with_key
 from .periods import weekday_number
+from .table_mapping import TableMapping, normalize_header
 
 if TYPE_CHECKING:
     from .store import Store
@@ -33,18 +35,6 @@ MINDMAP_TREE_COLUMNS = {
     "milestone": "Milestone",
 }
 MODEL_FOLDER = ".sheetsync"  # the default model's folder, beside the config: created on first use
-
-
-@dataclass(frozen=True)
-class TableMapping:
-    """Where one model table sits in a source and how its headers map to fields."""
-
-    table: str
-    sheet: str
-    header_row: int | None = None  # None: found automatically
-    columns: dict[str, tuple[str, ...]] = field(default_factory=dict)  # field -> headers
-    readonly: tuple[str, ...] = ()
-    key: tuple[str, ...] | None = None  # field names; None: the table's built-in key
 
 
 @dataclass(frozen=True)
@@ -67,17 +57,6 @@ class SourceConfig:
     @property
     def location(self) -> str:
         return str(self.path) if self.path else str(self.spreadsheet)
-
-
-@dataclass(frozen=True)
-class RagSettings:
-    """Thresholds for Red/Amber/Green, stated in every report's footnote."""
-
-    green_at: float = 0.95  # pace ratio (actual / expected-by-now) at or above: green
-    amber_at: float = 0.80  # at or above: amber; below: red
-    at_risk_days: int = 14  # milestone due within this many days and behind: at risk
-    delivery_red_late: int = 2  # a project's delivery is Red from this many late milestones
-    delivery_amber_late: int = 1  # ... Amber from this many late (or any at risk)
 
 
 @dataclass(frozen=True)
@@ -277,8 +256,6 @@ def _key(
     value: Any, spec: Table, columns: dict[str, tuple[str, ...]], where: str
 ) -> tuple[str, ...]:
     """``key = [...]``: field names, or headers mapped to fields, as field names."""
-    from .mapping import normalize_header  # mapping imports this module
-
     names = _as_tuple(value, f"{where}.key")
     if not names:
         raise ConfigError(f"{where}.key: is empty; name the column(s) that tell rows apart")

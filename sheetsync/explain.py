@@ -1,134 +1,25 @@
-"""Where each number comes from: the cells behind record versions, and the
-explanation of every headline figure.
+"""Where each number comes from: the explanation of every headline figure.
 
-A pull stores, per record version, the sheet row it was read from (``_row``),
-and per snapshot the sheet and the column of each field (``layout``): the two
-give the cell of every field of every version (:class:`Provenance`).
+Each figure is explained by its formula, its inputs and the cells they were
+read from (:mod:`sheetsync.provenance`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-import sqlalchemy as sa
 
 from . import metrics as m
 from .config import Config
 from .errors import NoDataError, UsageError
 from .formatting import Formatter
 from .grid import a1, cell_ref
-from .model import Table, key_texts, resolve_teams
+from .model import resolve_teams
 from .plan import PlanAsOf, require_in_range, through_text
-from .store import SCHEMA, Store, load_values
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One field of one record version, where it was read."""
-
-    source: str
-    sheet: str
-    row: int
-    column: int
-    read_at: datetime
-
-    @property
-    def address(self) -> str:
-        return cell_ref(self.sheet, a1(self.row, self.column))
-
-
-class Provenance:
-    """Each record version's cells: its pull's sheet and columns, its row."""
-
-    def __init__(self, store: Store, config: Any = None) -> None:
-        self.store = store
-        self.config = config
-        self._layouts: dict[tuple[str, datetime], dict[str, Any]] | None = None
-
-    def layouts(self) -> dict[tuple[str, datetime], dict[str, Any]]:
-        """Every pull's layout by (source, when): few rows, read once."""
-        if self._layouts is None:
-            t = SCHEMA["snapshots"]
-            q = sa.select(t.c.source, t.c.taken_at, t.c.layout).where(t.c.layout.is_not(None))
-            with self.store.engine.connect() as c:
-                self._layouts = {(r.source, r.taken_at): r.layout for r in c.execute(q) if r.layout}
-        return self._layouts
-
-    def cell(self, table: str, version: Any, field: str) -> Cell | None:
-        """The cell ``field`` of ``version`` (a row with _source, _valid_from, _row)
-        was read from; None when unknown (written by a sync, or before cells were kept)."""
-        row = getattr(version, "_row", None)
-        if row is None or version._source is None:
-            return None
-        layout = self.layouts().get((version._source, version._valid_from), {}).get(table)
-        if not layout or field not in layout["columns"]:
-            return None
-        return Cell(
-            version._source, layout["sheet"], row, layout["columns"][field], version._valid_from
-        )
-
-    def address(self, table: str, version: Any, field: str) -> str | None:
-        c = self.cell(table, version, field)
-        return c.address if c else None
-
-    def last_read(
-        self, table: str, source: str, cutoff: datetime | None, spec: Table
-    ) -> tuple[dict[str, Any], datetime, dict[str, int]] | None:
-        """Where ``source``'s last read at or before ``cutoff`` found ``table``: its
-        layout, when it was read, and each record's sheet row by stored key (a
-        record whose values did not change keeps its version, but may have moved).
-        A pull that skipped the unchanged source repeats the read it looked at:
-        the cells are that read's, and so is the time (so a look changes no report)."""
-        t = SCHEMA["snapshots"]
-        q = sa.select(t.c.taken_at, t.c.layout, t.c.values_z, t.c.summary).where(
-            t.c.source == source, t.c.layout.is_not(None)
-        )
-        if cutoff is not None:
-            q = q.where(t.c.taken_at <= cutoff)
-        with self.store.engine.connect() as c:
-            snap = c.execute(q.order_by(t.c.id.desc()).limit(1)).first()
-            if snap is None or not snap.layout or "rows" not in snap.layout.get(table, {}):
-                return None
-            read_at, summary = snap.taken_at, snap.summary
-            while summary and summary.get("unchanged_since"):  # a look: the read it repeats
-                earlier = sa.select(t.c.taken_at, t.c.summary)
-                row = c.execute(earlier.where(t.c.id == summary["unchanged_since"])).first()
-                if row is None:
-                    break
-                read_at, summary = row
-        part = load_values(snap.values_z).get(table)
-        if not part or not all(k in part["fields"] for k in spec.key):
-            return None
-        keys = key_texts(part["rows"], [part["fields"].index(k) for k in spec.key])
-        rows = [r for first, n in snap.layout[table]["rows"] for r in range(first, first + n)]
-        if len(rows) != len(keys):
-            return None
-        return snap.layout[table], read_at, dict(zip(keys, rows, strict=True))
-
-
-def cell_ranges(cells: Iterable[Cell]) -> str:
-    """ "'Quotas'!F2:F12, F14, 'Budget'!C2:C11": addresses, contiguous rows as ranges."""
-    by: dict[tuple[str, int], list[int]] = {}
-    for c in cells:
-        by.setdefault((c.sheet, c.column), []).append(c.row)
-    out = []
-    last_sheet = None
-    for (sheet, col), rows in sorted(by.items(), key=lambda kv: (kv[0][0], kv[0][1])):
-        rows = sorted(set(rows))
-        runs: list[tuple[int, int]] = []
-        for r in rows:
-            if runs and r == runs[-1][1] + 1:
-                runs[-1] = (runs[-1][0], r)
-            else:
-                runs.append((r, r))
-        for first, last in runs:
-            ref = a1(first, col) if first == last else f"{a1(first, col)}:{a1(last, col)}"
-            out.append(ref if sheet == last_sheet else cell_ref(sheet, ref))
-            last_sheet = sheet
-    return ", ".join(out)
+from .provenance import Cell, Provenance, cell_ranges
+from .store import Store
 
 
 @dataclass(frozen=True)
@@ -197,11 +88,6 @@ class Explanation:
             )
         out.append(f"  rule: {self.rule}")
         return out
-
-    def appendix_line(self) -> str:
-        """One line of the report's "Where the numbers come from"."""
-        parts = [f"{i.name} {i.text}: {i.ranges or 'no cell known'}" for i in self.inputs]
-        return f"{self.headline}. " + "; ".join(parts) + f" ({self.sources})."
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -345,33 +231,7 @@ def _quota(
     fmt: Formatter,
     cells: _Cells,
 ) -> Explanation:
-    records = plan.current.get("quotas", [])
-    if not records:
-        raise NoDataError("the model holds no quotas", hint="map a quota sheet and pull")
-    wanted = (team,) if isinstance(team, str) else tuple(team or ())
-    teams = resolve_teams(plan.current, wanted) if wanted else ()
-    st = m.quota_standing(
-        records, plan.as_of, config.rag, config.report.fiscal_year_start_month, teams
-    )
-    require_in_range(st)
-    period = metric == "period-attainment"
-    lines = st.lines
-    subject = ", ".join(teams) if teams else "All teams"
-    pace = st.period if period else st.ytd
-    if rep:
-        found = [r for r in st.reps if r.rep.casefold() == rep.strip().casefold()]
-        if not found:
-            raise UsageError(
-                f"no rep {rep!r}" + (f" in {subject}" if teams else ""),
-                hint="reps: " + ", ".join(r.rep for r in st.reps),
-            )
-        r = found[0]
-        subject, pace = r.rep, (r.period if period else r.ytd)
-        lines = [q for q in lines if q.rep == r.rep]
-    if period:
-        lines = [q for q in lines if q.start >= st.period_start and q.end <= st.period_end]
-    if pace is None:
-        raise NoDataError(f"no quota covers {fmt.day(plan.as_of)} for {subject}")
+    st, subject, pace, lines = _quota_scope(plan, config, metric, team, rep, fmt)
 
     def part(q: m.QuotaLine) -> m.Part:
         return m.Part(q.start, q.end, q.quota, q.closed)
@@ -417,11 +277,74 @@ def _quota(
             rule,
             _sources(plan, [c for i in inputs for c in i.cells], fmt),
         )
+    label, value, text, formula, inputs, rule = _quota_figure(
+        metric, label, pace, closed, quota_input, lines, to_date, through, plan.as_of, config, fmt
+    )
+    sources = _sources(plan, [c for i in inputs for c in i.cells], fmt)
+    return Explanation(metric, kpi, subject, label, value, text, formula, inputs, rule, sources)
+
+
+def _quota_scope(
+    plan: PlanAsOf,
+    config: Config,
+    metric: str,
+    team: str | Sequence[str] | None,
+    rep: str | None,
+    fmt: Formatter,
+) -> tuple[m.QuotaStanding, str, m.Pace, list[m.QuotaLine]]:
+    """What a quota figure is of: the standing, its subject (teams or a rep),
+    the pace explained and the quota lines behind it."""
+    records = plan.current.get("quotas", [])
+    if not records:
+        raise NoDataError("the model holds no quotas", hint="map a quota sheet and pull")
+    wanted = (team,) if isinstance(team, str) else tuple(team or ())
+    teams = resolve_teams(plan.current, wanted) if wanted else ()
+    st = m.quota_standing(
+        records, plan.as_of, config.rag, config.report.fiscal_year_start_month, teams
+    )
+    require_in_range(st)
+    period = metric == "period-attainment"
+    lines = st.lines
+    subject = ", ".join(teams) if teams else "All teams"
+    pace = st.period if period else st.ytd
+    if rep:
+        found = [r for r in st.reps if r.rep.casefold() == rep.strip().casefold()]
+        if not found:
+            raise UsageError(
+                f"no rep {rep!r}" + (f" in {subject}" if teams else ""),
+                hint="reps: " + ", ".join(r.rep for r in st.reps),
+            )
+        r = found[0]
+        subject, pace = r.rep, (r.period if period else r.ytd)
+        lines = [q for q in lines if q.rep == r.rep]
+    if period:
+        lines = [q for q in lines if q.start >= st.period_start and q.end <= st.period_end]
+    if pace is None:
+        raise NoDataError(f"no quota covers {fmt.day(plan.as_of)} for {subject}")
+    return st, subject, pace, lines
+
+
+def _quota_figure(
+    metric: str,
+    label: str,
+    pace: m.Pace,
+    closed: Input,
+    quota_input: Callable[[list[m.QuotaLine], float], Input],
+    lines: list[m.QuotaLine],
+    to_date: list[m.QuotaLine],
+    through: str,
+    as_of: Any,
+    config: Config,
+    fmt: Formatter,
+) -> tuple[str, float | None, str, str, tuple[Input, ...], str]:
+    """One reported quota figure: (label, value, text, formula, inputs, rule)."""
+    covered = pace.covered
+    assert covered is not None
     horizon = f"{fmt.day(pace.start)} – {fmt.day(pace.end)}"
     if metric in ("attainment", "period-attainment"):
         value, text = pace.attainment, fmt.pct(pace.attainment)
         formula = f"closed {closed.text} ÷ quota {fmt.money(pace.target_to_date)}"
-        inputs = (closed, quota_input(to_date, pace.target_to_date))
+        inputs: tuple[Input, ...] = (closed, quota_input(to_date, pace.target_to_date))
         rule = (
             f"attainment = closed ÷ the quota of the periods begun by {fmt.day(covered)} "
             f"(actuals {through}); a blank Sales cell is not reported yet, a 0 is zero."
@@ -456,15 +379,14 @@ def _quota(
         rule = f"gap = the quota of {horizon} − closed (never below 0)."
     else:  # required
         value, text = pace.required_weekly, fmt.money(pace.required_weekly)
-        weeks = m.weeks_left(pace.end, plan.as_of)
+        weeks = m.weeks_left(pace.end, as_of)
         formula = f"gap {fmt.money(pace.gap)} ÷ {weeks:.1f} weeks left"
         inputs = (quota_input(lines, pace.target), closed)
         rule = (
             f"required weekly run-rate = (quota of {horizon} − closed) ÷ the weeks from "
-            f"{fmt.day(plan.as_of)} to {fmt.day(pace.end)}."
+            f"{fmt.day(as_of)} to {fmt.day(pace.end)}."
         )
-    sources = _sources(plan, [c for i in inputs for c in i.cells], fmt)
-    return Explanation(metric, kpi, subject, label, value, text, formula, inputs, rule, sources)
+    return label, value, text, formula, inputs, rule
 
 
 def _project_filter(plan: PlanAsOf, table: str, project: str | None) -> tuple[list[int], str]:

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .atomic import fsync_path, replacing
-from .config import RagSettings
 from .errors import UsageError
+from .metrics import RagSettings
 from .model import TABLES, Record
 from .store import Store
 

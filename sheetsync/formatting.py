@@ -14,36 +14,17 @@ from typing import Any
 
 from .errors import ConfigError
 
+DASH = "—"  # what None shows as
 
-class Formatter:
-    """Locale-aware formatting (Babel) for one report. ``None`` shows as "—"."""
 
-    DASH = "—"
+class _Numbers:
+    """Money, percentages, multiples and plain numbers in the formatter's locale."""
 
-    def __init__(self, locale: str, currency: str, bounds: Sequence[float] = ()) -> None:
-        """``bounds``: the RAG thresholds a percentage is read against (see :meth:`pct_at`)."""
-        from babel import Locale, UnknownLocaleError
-
-        self.bounds = tuple(bounds)
-
-        try:
-            self.locale = Locale.parse(locale.replace("-", "_"))
-        except (UnknownLocaleError, ValueError) as e:
-            raise ConfigError(f"report.locale: {locale!r} is not a known locale ({e})") from None
-        self.currency = currency
-        pattern = self.locale.currency_formats["standard"].pattern
-        self._money_pattern = re.sub(r"\.0+", "", pattern.split(";")[0])
-
-    @classmethod
-    def for_config(cls, config: Any) -> Formatter:
-        """The formatter of a config's ``[report]`` locale and currency and ``[rag]`` thresholds."""
-        return cls(*cls.settings(config))
-
-    @staticmethod
-    def settings(config: Any) -> tuple[str, str, tuple[float, float]]:
-        """What a config's formatter is made of: (locale, currency, RAG thresholds)."""
-        rag = config.rag
-        return config.report.locale, config.report.currency, (rag.green_at, rag.amber_at)
+    DASH = DASH
+    locale: Any
+    currency: str
+    bounds: tuple[float, ...]
+    _money_pattern: str
 
     def money(self, v: float | None) -> str:
         from babel.numbers import format_currency
@@ -111,6 +92,13 @@ class Formatter:
             return self.DASH
         return ("+" if v > 0 else "−" if v < 0 else "") + self.money(abs(v))
 
+
+class _Dates:
+    """Days, months and period labels in the formatter's locale."""
+
+    DASH = DASH
+    locale: Any
+
     def day(self, d: date | None) -> str:
         """The one date style of every report and email: the locale's medium date,
         always with its year ("Nov 30, 2026", "30 Nov 2026"), so that two years in
@@ -134,6 +122,35 @@ class Formatter:
         if re.fullmatch(r"\d{4}-\d{2}", label or ""):
             return self.month(date(int(label[:4]), int(label[5:]), 1))
         return label
+
+
+class Formatter(_Numbers, _Dates):
+    """Locale-aware formatting (Babel) for one report. ``None`` shows as "—"."""
+
+    def __init__(self, locale: str, currency: str, bounds: Sequence[float] = ()) -> None:
+        """``bounds``: the RAG thresholds a percentage is read against (see :meth:`pct_at`)."""
+        from babel import Locale, UnknownLocaleError
+
+        self.bounds = tuple(bounds)
+
+        try:
+            self.locale = Locale.parse(locale.replace("-", "_"))
+        except (UnknownLocaleError, ValueError) as e:
+            raise ConfigError(f"report.locale: {locale!r} is not a known locale ({e})") from None
+        self.currency = currency
+        pattern = self.locale.currency_formats["standard"].pattern
+        self._money_pattern = re.sub(r"\.0+", "", pattern.split(";")[0])
+
+    @classmethod
+    def for_config(cls, config: Any) -> Formatter:
+        """The formatter of a config's ``[report]`` locale and currency and ``[rag]`` thresholds."""
+        return cls(*cls.settings(config))
+
+    @staticmethod
+    def settings(config: Any) -> tuple[str, str, tuple[float, float]]:
+        """What a config's formatter is made of: (locale, currency, RAG thresholds)."""
+        rag = config.rag
+        return config.report.locale, config.report.currency, (rag.green_at, rag.amber_at)
 
     def value(self, v: Any, kind: str) -> str:
         if kind == "money":

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from .config import RagSettings
 from .metrics import (
     AT_RISK,
     CATEGORY_LABELS,
@@ -23,6 +22,7 @@ from .metrics import (
     DONE,
     LATE,
     ON_TRACK,
+    RagSettings,
     classify_milestone,
 )
 

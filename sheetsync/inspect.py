@@ -15,8 +15,9 @@ from pathlib import Path
 
 from .config import SourceConfig
 from .grid import Grid, a1
-from .mapping import HEADER_SCAN_ROWS, find_header_row, match_headers, normalize_header
+from .mapping import HEADER_SCAN_ROWS, find_header_row, match_headers
 from .model import KEY_JOIN, TABLES, Table, key_title, with_key
+from .table_mapping import normalize_header
 
 SHEET_NAME_HINTS = {
     "projects": ("project", "initiative", "goal"),

@@ -18,20 +18,15 @@ from datetime import date, datetime, timedelta
 from types import NoneType
 from typing import Any
 
-from .config import TableMapping
 from .errors import CellError
 from .grid import Grid, a1, serial_to_date
 from .model import KEY_JOIN, Field, Record, Table, fills_key, join_key, key_texts_of_columns
 from .periods import MONTHS, parse_period
+from .table_mapping import TableMapping, normalize_header
 
 HEADER_SCAN_ROWS = 30
 BLANK_MARKS = {"", "-", "–", "—"}
 TOTAL_MARKS = {"total", "totals", "grand total", "sum", "subtotal"}
-
-
-def normalize_header(text: object) -> str:
-    """Header comparison key: lower case, single spaces, no surrounding space."""
-    return " ".join(str(text).replace("\n", " ").split()).casefold() if text is not None else ""
 
 
 class Invalid(Exception):

@@ -214,59 +214,99 @@ def plan_table(
     plan = TablePlan(spec.name, mt.sheet)
     fields = [f for f in mt.columns if f not in spec.key]
     writable = [f for f in fields if f not in readonly]
+    merge = _Merge(mt, plan, fields, writable, mode, prefer, delete_rows)
     base = base or {}
     sheet_keys: set[str] = set()
     for rec, row in zip(mt.records, mt.rows, strict=True):
         key = record_key(spec, rec)
         sheet_keys.add(key)
         m = model.get(key)
-        b = base.get(key)
-        after = dict(rec)
         if m is None:
-            edited = _edited(mt, fields, rec, b) if mode == "sync" and delete_rows else ""
-            if edited:  # deleted from the model, edited in the sheet
-                c = Conflict(
-                    mt.sheet, f"{row}:{row}", edited, key, "", rec, None, b, "deleted_in_model"
-                )
-                if prefer is None:
-                    plan.conflicts.append(c)
-                    plan.sheet_after.append(after)
-                    continue
-                plan.resolved.append(c)
-            if mode == "sync" and (b is None or (edited and prefer == "sheet")):
-                plan.rows.append(RowChange(mt.sheet, key, rec, "insert", row))
-                plan.model_upserts.append(dict(rec))
-            elif delete_rows:
-                plan.rows.append(RowChange(mt.sheet, key, rec, "delete_sheet", row))
-                continue
-            else:
-                plan.rows.append(RowChange(mt.sheet, key, rec, "gone_from_model", row))
-            plan.sheet_after.append(after)
-            continue
+            merge.not_in_model(rec, row, key, base.get(key))
+        else:
+            merge.in_both(rec, row, key, m, base.get(key))
+    for key, m in model.items():
+        if key not in sheet_keys:
+            merge.model_only(key, m, base)
+    return plan
+
+
+@dataclass
+class _Rows:
+    """One table's merge under way (:func:`plan_table`): how it decides, and the
+    plan it fills, a record at a time. Here: the records on one side only."""
+
+    mt: MappedTable
+    plan: TablePlan
+    fields: list[str]  # the mapped fields outside the key
+    writable: list[str]  # of them, those not read-only
+    mode: str
+    prefer: Prefer
+    delete_rows: bool
+
+    def not_in_model(self, rec: Record, row: int, key: str, b: Record | None) -> None:
+        """A sheet record the model lacks: new in the sheet, or deleted from the model."""
+        mt, plan = self.mt, self.plan
+        edited = (
+            _edited(mt, self.fields, rec, b) if self.mode == "sync" and self.delete_rows else ""
+        )
+        if edited:  # deleted from the model, edited in the sheet
+            c = Conflict(
+                mt.sheet, f"{row}:{row}", edited, key, "", rec, None, b, "deleted_in_model"
+            )
+            if self.prefer is None:
+                plan.conflicts.append(c)
+                plan.sheet_after.append(dict(rec))
+                return
+            plan.resolved.append(c)
+        if self.mode == "sync" and (b is None or (edited and self.prefer == "sheet")):
+            plan.rows.append(RowChange(mt.sheet, key, rec, "insert", row))
+            plan.model_upserts.append(dict(rec))
+        elif self.delete_rows:
+            plan.rows.append(RowChange(mt.sheet, key, rec, "delete_sheet", row))
+            return
+        else:
+            plan.rows.append(RowChange(mt.sheet, key, rec, "gone_from_model", row))
+        plan.sheet_after.append(dict(rec))
+
+    def model_only(self, key: str, m: Record, base: dict[str, Record]) -> None:
+        """A model record the sheet lacks: deleted from the sheet, or new in the model."""
+        mt, plan = self.mt, self.plan
+        deleted = self.mode == "sync" and key in base  # from the sheet, since the last sync
+        edited = _edited(mt, self.fields, m, base[key]) if deleted else ""
+        if edited:  # ... and edited in the model
+            c = Conflict(mt.sheet, "", edited, key, "", None, m, base[key], "deleted_in_sheet")
+            if self.prefer is None:
+                plan.conflicts.append(c)
+                return
+            plan.resolved.append(c)
+        if deleted and not (edited and self.prefer == "model"):
+            plan.rows.append(RowChange(mt.sheet, key, m, "delete_model"))
+            plan.model_deletes.append(key)
+        else:
+            plan.rows.append(RowChange(mt.sheet, key, m, "append"))
+            plan.sheet_after.append({f: m.get(f) for f in mt.columns})
+
+
+class _Merge(_Rows):
+    """A table's merge: the records on both sides, merged cell by cell."""
+
+    def in_both(self, rec: Record, row: int, key: str, m: Record, b: Record | None) -> None:
+        """A record on both sides: merge it field by field."""
+        mt, plan = self.mt, self.plan
+        after = dict(rec)
         merged = dict(m)
         model_changed = False
-        for f in fields:
+        for f in self.fields:
             s_val, m_val = rec.get(f), m.get(f)
             if same(s_val, m_val):
                 continue
             cell = a1(row, mt.columns[f])
             header = mt.headers[f]
-            if mode == "push":
-                to_sheet = True
-            else:
-                b_val = b.get(f) if b is not None else None
-                sheet_moved = b is None or not same(s_val, b_val)
-                model_moved = b is None or not same(m_val, b_val)
-                if sheet_moved != model_moved:  # one side moved: it wins
-                    to_sheet = model_moved
-                else:
-                    c = Conflict(mt.sheet, cell, header, key, f, s_val, m_val, b_val)
-                    if prefer is None:
-                        plan.conflicts.append(c)
-                        continue
-                    plan.resolved.append(c)
-                    to_sheet = prefer == "model"
-            if to_sheet and f in writable:
+            to_sheet = self._to_sheet(cell, header, key, f, s_val, m_val, b)
+            if to_sheet is None:
+                continue  # an open conflict
+            if to_sheet and f in self.writable:
                 plan.to_sheet.append(
                     CellChange(mt.sheet, cell, header, key, f, s_val, m_val, "sheet")
                 )
@@ -283,24 +323,25 @@ def plan_table(
             plan.model_upserts.append(merged)
             plan.model_replaced.append(key)
         plan.sheet_after.append(after)
-    for key, m in model.items():
-        if key in sheet_keys:
-            continue
-        deleted = mode == "sync" and key in base  # from the sheet, since the last sync
-        edited = _edited(mt, fields, m, base[key]) if deleted else ""
-        if edited:  # ... and edited in the model
-            c = Conflict(mt.sheet, "", edited, key, "", None, m, base[key], "deleted_in_sheet")
-            if prefer is None:
-                plan.conflicts.append(c)
-                continue
-            plan.resolved.append(c)
-        if deleted and not (edited and prefer == "model"):
-            plan.rows.append(RowChange(mt.sheet, key, m, "delete_model"))
-            plan.model_deletes.append(key)
-        else:
-            plan.rows.append(RowChange(mt.sheet, key, m, "append"))
-            plan.sheet_after.append({f: m.get(f) for f in mt.columns})
-    return plan
+
+    def _to_sheet(
+        self, cell: str, header: str, key: str, f: str, s_val: Any, m_val: Any, b: Record | None
+    ) -> bool | None:
+        """Which way a differing cell goes: True, the model's value into the sheet;
+        False, the sheet's into the model; None, a conflict left open."""
+        if self.mode == "push":
+            return True
+        b_val = b.get(f) if b is not None else None
+        sheet_moved = b is None or not same(s_val, b_val)
+        model_moved = b is None or not same(m_val, b_val)
+        if sheet_moved != model_moved:  # one side moved: it wins
+            return model_moved
+        c = Conflict(self.mt.sheet, cell, header, key, f, s_val, m_val, b_val)
+        if self.prefer is None:
+            self.plan.conflicts.append(c)
+            return None
+        self.plan.resolved.append(c)
+        return self.prefer == "model"
 
 
 def _edited(mt: MappedTable, fields: list[str], record: Record, base: Record | None) -> str:

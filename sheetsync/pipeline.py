@@ -25,8 +25,8 @@ from .mail.pack import build_all_packs, select_groups
 from .mail.send import SendReport, send_packs, write_outbox
 from .plan import plan_basis
 from .progress import Progress
+from .pull import PullResult, pull
 from .store import Store
-from .sync import PullResult, pull
 
 
 @dataclass

@@ -25,8 +25,8 @@ from pg import *  # noqa: F403  (fixtures: store_url)
 from sheetsync.config import load_config
 from sheetsync.migrations import HEAD, current_revision
 from sheetsync.model import TABLES
+from sheetsync.pull import pull
 from sheetsync.store import SCHEMA, Store
-from sheetsync.sync import pull
 
 SAMPLE_COUNTS = {"projects": 2, "milestones": 20, "quotas": 139, "budget": 10, "tasks": 16}
 
@@ -58,7 +58,7 @@ PULL_WORKER = OVERLAP + textwrap.dedent(
     from sheetsync.config import load_config
     from sheetsync.errors import SheetsyncError
     from sheetsync.store import Store
-    from sheetsync.sync import pull
+    from sheetsync.pull import pull
 
     apply = Store.apply
     def held_apply(self, *args, **kwargs):

@@ -255,7 +255,7 @@ def test_a_pull_without_cells_keeps_the_values_only(sample_dir, store_url) -> No
     sheet row and no layout; the next pull, with cells, reads the unchanged
     workbook again instead of skipping it, and explain names the cells."""
     from sheetsync.config import load_config
-    from sheetsync.sync import pull
+    from sheetsync.pull import pull
 
     config = load_config(sample_dir / "sheetsync.toml")
     with time_machine.travel(datetime(2026, 12, 1, 9, 0, tzinfo=UTC), tick=False):

@@ -13,8 +13,8 @@ import pytest
 from mindmaps import topic, write_zen
 from pypdf import PdfReader
 
-from sheetsync.config import RagSettings
 from sheetsync.goal_tree import REPORT_MILESTONES, goal_tree_views
+from sheetsync.metrics import RagSettings
 
 AS_OF = date(2026, 11, 30)
 

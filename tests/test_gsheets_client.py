@@ -25,15 +25,10 @@ from sheets_emulator import (  # noqa: F401  (sheets_emulator is a fixture)
 )
 
 from sheetsync.errors import ConfigError, RemoteError, WorkbookError
-from sheetsync.sources.gsheets import (
-    GoogleSheet,
-    RetryPolicy,
-    load_credentials,
-    open_from_config,
-    open_spreadsheet,
-    spreadsheet_key,
-    to_serial,
-)
+from sheetsync.sources.gsheets.access import load_credentials, spreadsheet_key
+from sheetsync.sources.gsheets.client import RetryPolicy
+from sheetsync.sources.gsheets.sheet import GoogleSheet, open_from_config, open_spreadsheet
+from sheetsync.sources.gsheets.values import to_serial
 
 ROBOT = "robot@sheetsync-tests.iam.gserviceaccount.com"
 FAST = RetryPolicy(attempts=4, backoff_base=0.001, backoff_max=0.01)
@@ -540,7 +535,7 @@ def test_injected_credentials_and_http_client_hook(
 
 def test_import_does_not_load_gspread() -> None:
     code = (
-        "import sys, sheetsync.sources.gsheets as g; "
+        "import sys, sheetsync.sources.gsheets.source as g; "
         "assert not any(m.split('.')[0] in ('gspread', 'google', 'requests') for m in sys.modules)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

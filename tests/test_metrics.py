@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from sheetsync import metrics as m
-from sheetsync.config import RagSettings
+from sheetsync.metrics import RagSettings
 
 RAG = RagSettings()  # green >= 95 %, amber >= 80 %, at risk within 14 days
 NOV = (date(2026, 11, 1), date(2026, 11, 30))

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 
 from sheetsync import metrics as m
-from sheetsync.config import RagSettings
+from sheetsync.metrics import RagSettings
 from sheetsync.periods import parse_period, period_bounds, period_of
 
 RAG = RagSettings()  # green >= 95 %, amber >= 80 %, at risk within 14 days

@@ -287,8 +287,8 @@ def test_pull_leaves_the_garbage_collector_as_it_was(sample_dir, monkeypatch):
 
     import sheetsync.schema as schema_module
     from sheetsync.errors import RefusedError, ValidationError
+    from sheetsync.pull import pull
     from sheetsync.reading import start_reads
-    from sheetsync.sync import pull
 
     config = load_config(sample_dir / "sheetsync.toml")
     store = _store(sample_dir)

@@ -22,8 +22,8 @@ from pg import *  # noqa: F403  (store_url: SQLite and PostgreSQL)
 import sheetsync.store.codec as codec_module
 import sheetsync.store.reads as reads_module
 from sheetsync.config import load_config
+from sheetsync.pull import pull
 from sheetsync.store import Store, encode_rows, iter_values, load_values, utcnow
-from sheetsync.sync import pull
 
 FIRST_ROW = 2  # the sample's Quotas: header in row 1, 139 records below
 

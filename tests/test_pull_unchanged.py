@@ -102,7 +102,7 @@ def test_unchanged_workbook_is_not_read_and_the_look_is_recorded(
 
 
 def test_library_pull_skips_without_parsing(sample_dir, reads):
-    from sheetsync.sync import pull
+    from sheetsync.pull import pull
 
     config = load_config(sample_dir / "sheetsync.toml")
     store = _store(sample_dir)
@@ -368,7 +368,7 @@ def test_a_model_changed_since_is_compared_whole(sample_dir, run_cli, whole_load
 
 def test_skip_and_edit_paths_on_every_database(sample_dir, store_url, reads):
     """The look, the copied snapshot and the in-place compare, on SQLite and PostgreSQL."""
-    from sheetsync.sync import pull
+    from sheetsync.pull import pull
 
     config = load_config(sample_dir / "sheetsync.toml")
     store = Store(store_url)

@@ -23,9 +23,9 @@ from sheetsync.config import load_config
 from sheetsync.errors import ConfigError, RefusedError
 from sheetsync.migrations import HEAD, current_revision
 from sheetsync.model import TABLES
+from sheetsync.pull import pull
 from sheetsync.schema import engine_url
 from sheetsync.store import SCHEMA, Store, record_key, utcnow
-from sheetsync.sync import pull
 
 SAMPLE_COUNTS = {"projects": 2, "milestones": 20, "quotas": 139, "budget": 10, "tasks": 16}
 

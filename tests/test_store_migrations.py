@@ -19,9 +19,9 @@ from pg import *  # noqa: F403  (fixtures: store_url)
 from sheetsync.config import load_config
 from sheetsync.migrations import FIRST_SCHEMA_TABLES, HEAD, current_revision, upgrade
 from sheetsync.model import TABLES
+from sheetsync.pull import pull
 from sheetsync.schema import engine_url
 from sheetsync.store import SCHEMA, Store, record_key
-from sheetsync.sync import pull
 
 
 def _filled_reference(sample_dir: Path, tmp_path: Path) -> Store:

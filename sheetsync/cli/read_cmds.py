@@ -195,9 +195,9 @@ def log(
         sheetsync log milestones M-3 --field due
         sheetsync log quotas --since 2026-11-23
     """
-    from ..explain import Provenance
     from ..history import record_log, stored_key
     from ..merge import show
+    from ..provenance import Provenance
 
     name = _table_name(app, table)
     spec = app.config.table_spec(name)

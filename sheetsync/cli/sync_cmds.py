@@ -187,7 +187,7 @@ def pull(
     hold = None if full else last_pulled(app.db or config.default_db_url())
     reads = start_reads(config, sources, hold=hold)
     try:
-        from ..sync import pull as do_pull
+        from ..pull import pull as do_pull
 
         results = do_pull(
             config,

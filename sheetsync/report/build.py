@@ -17,11 +17,12 @@ from datetime import date, timedelta
 from markupsafe import Markup
 
 from .. import metrics as m
-from ..config import Config, RagSettings
+from ..config import Config
 from ..errors import ConfigError
 from ..formatting import Formatter
 from ..goal_tree import goal_tree_views
 from ..history import diff_records
+from ..metrics import RagSettings
 from ..periods import fiscal_year, period_bounds, period_of
 from ..plan import SourceRead, coverage_line, quota_notes, require_in_range
 from ..verdict import count_text, pick, verdict

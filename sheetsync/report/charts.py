@@ -15,8 +15,8 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from .. import metrics as m
-from ..config import RagSettings
 from ..formatting import Formatter
+from ..metrics import RagSettings
 from ..periods import month_end, month_start, next_month
 from .context import MilestoneRow, RepRow, TeamRow
 

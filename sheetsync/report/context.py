@@ -16,8 +16,8 @@ from markupsafe import Markup
 
 from .. import metrics as m
 from ..baseline import Variance
-from ..config import RagSettings
 from ..goal_tree import GoalTreeView
+from ..metrics import RagSettings
 from ..verdict import Item, Verdict
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -9,8 +9,8 @@ import dataclasses
 from datetime import date
 
 from .. import metrics as m
-from ..config import RagSettings
 from ..formatting import Formatter
+from ..metrics import RagSettings
 from ..plan import through_text
 from .context import Kpi, Records
 from .rows import Snapshot, state_like

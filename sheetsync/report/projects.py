@@ -10,8 +10,8 @@ from typing import Any
 from markupsafe import Markup
 
 from .. import metrics as m
-from ..config import RagSettings
 from ..formatting import Formatter
+from ..metrics import RagSettings
 from ..verdict import rag_rank, worst
 from .charts import svg_timeline
 from .context import BudgetRow, GoalCheckpoint, Limits, MilestoneRow, ProjectSection, Records

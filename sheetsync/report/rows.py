@@ -13,7 +13,8 @@ from datetime import date
 from typing import Any
 
 from .. import metrics as m
-from ..config import Config, RagSettings
+from ..config import Config
+from ..metrics import RagSettings
 from .context import BudgetGroup, BudgetRow, MilestoneRow, Records, RepRow
 
 

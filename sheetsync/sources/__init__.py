@@ -20,7 +20,7 @@ __all__ = ["BACKENDS", "CellWrite", "RowAppend", "Source", "open_source"]
 
 BACKENDS = {
     "xlsx": "sheetsync.sources.xlsx:XlsxSource",
-    "gsheets": "sheetsync.sources.gsheets_source:GSheetsSource",
+    "gsheets": "sheetsync.sources.gsheets.source:GSheetsSource",
     "mindmap": "sheetsync.sources.mindmap:MindMapSource",
 }
 

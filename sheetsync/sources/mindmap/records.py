@@ -15,10 +15,10 @@ from __future__ import annotations
 from typing import Any
 
 from ...config import MINDMAP_TREE_COLUMNS as TREE_COLUMNS
-from ...config import TableMapping
 from ...grid import Grid
-from ...mapping import field_headers, normalize_header
+from ...mapping import field_headers
 from ...model import TABLES
+from ...table_mapping import TableMapping, normalize_header
 from .tree import MindMap, Node, one_line
 
 SEP = " › "

@@ -1,4 +1,4 @@
-"""A Google Sheet as a sync source: the Source protocol over ``gsheets.GoogleSheet``.
+"""A Google Sheet as a sync source: the Source protocol over :class:`.sheet.GoogleSheet`.
 
 Per command: a pull (or validate) reads every mapped worksheet with one
 ``values:batchGet``; a push, sync or diff reads values, formulas and grid
@@ -22,12 +22,13 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..grid import Grid, a1, column_index
-from .changes import CellWrite, RowAppend
-from .gsheets import WriteResult, open_spreadsheet
+from ...grid import Grid, a1, column_index
+from ..changes import CellWrite, RowAppend
+from .sheet import open_spreadsheet
+from .write import WriteResult
 
 if TYPE_CHECKING:
-    from ..config import SourceConfig
+    from ...config import SourceConfig
 
 API_URL_ENV = "SHEETSYNC_GOOGLE_API_URL"
 
