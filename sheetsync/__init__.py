@@ -2,9 +2,9 @@
 
 The library is usable without the CLI::
 
-    from sheetsync import load_config, Store, pull
+    from sheetsync import load_config, open_store, pull
     config = load_config("sheetsync.toml")
-    store = config.open_store()   # or Store(URL)
+    store = open_store(config)   # or Store(URL)
     pull(config, store)
 
 Names are imported on first use, so ``sheetsync --help`` stays fast.
@@ -21,8 +21,9 @@ _EXPORTS = {
     "Config": "config",
     "load_config": "config",
     "Store": "store",
-    "pull": "sync",
-    "validate": "sync",
+    "open_store": "store",
+    "pull": "pull",
+    "validate": "reading",
     "TABLES": "model",
     "CellError": "errors",
     "ConfigError": "errors",

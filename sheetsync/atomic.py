@@ -143,3 +143,20 @@ def check_not_open(path: Path) -> None:
                 f"{path.name}: is open in Excel or LibreOffice (lock file {lock.name} beside it)",
                 hint="close it in Excel and run again, or use --force",
             )
+
+
+def swappable(path: Path) -> bool:
+    """Whether ``path`` is (or will be) a plain file that a temp file can replace;
+    not so for a device or pipe such as ``/dev/stdout``, which is written as it is."""
+    return not path.exists() or path.is_file()
+
+
+def write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` as ``path`` in one step: whoever opens ``path`` (or finds it
+    after a crash) sees the old file or the new one, never a part of either."""
+    if not swappable(path):
+        path.write_bytes(data)
+        return
+    with replacing(path, temp_beside(path)) as tmp, open(tmp, "wb") as fh:
+        fh.write(data)
+        fsync_file(fh)

@@ -12,16 +12,13 @@ import difflib
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import ConfigError, UsageError
 from .metrics import RagSettings
 from .model import TABLES, Table, key_title, with_key
 from .periods import weekday_number
 from .table_mapping import TableMapping, normalize_header
-
-if TYPE_CHECKING:
-    from .store import Store
 
 DEFAULT_CONFIG_NAME = "sheetsync.toml"
 SOURCE_KINDS = ("xlsx", "gsheets", "mindmap")
@@ -124,13 +121,6 @@ class Config:
         if self.db:
             return db_url(self.db, self.root)
         return f"sqlite:///{self.root / MODEL_FOLDER / 'model.db'}"
-
-    def open_store(self) -> Store:
-        """Open the configured model. Only the default location's folder
-        (``.sheetsync/``) is created; a configured one must exist."""
-        from .store import Store
-
-        return Store(self.default_db_url(), create_folder=not self.db)
 
     def table_spec(self, name: str) -> Table:
         """The ``Table`` spec of ``name`` under this config: its configured key, or the built-in one."""

@@ -1,19 +1,23 @@
 """The sheetsync error family. Every error a user can cause is one of these.
 
 The CLI turns each into a message and an exit code in one place
-(``cli.main``); the library never prints or exits.
+(``cli.app.SheetsyncGroup``); the library never prints or exits.
 
     SheetsyncError                 exit 1  base class
     ├── ConfigError                exit 1  sheetsync.toml is missing or wrong
     ├── UsageError                 exit 1  options that do not fit together
     ├── NoDataError                exit 1  the model holds nothing for the day asked about
+    ├── RenderTimeoutError         exit 1  a report or email overran its rendering deadline
     ├── WorkbookError              exit 2  a workbook cannot be read (protected, not xlsx, ...)
     ├── ValidationError            exit 2  cell values that do not fit the model
+    │   └── InvalidCellsFound      exit 2  `validate` found bad cells (each already printed)
     ├── KeyChangeError             exit 2  the model's records cannot move to a table's new key
     ├── ConflictError              exit 3  the same field changed in the sheet and the model
+    │   └── ConflictsFound         exit 3  `diff`/`sync --dry-run` found conflicts (printed)
     ├── RemoteError                exit 4  a server (SMTP, Sheets API) refused or failed
     │   └── DeliveryError          exit 4  an email could not be delivered
-    └── RefusedError               exit 5  a write refused for safety (file changed, open in Excel)
+    ├── RefusedError               exit 5  a write refused for safety (file changed, open in Excel)
+    └── AlreadyReported                    mixed in: the command has shown it in full already
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .atomic import fsync_path, replacing
+from .atomic import fsync_file, fsync_path, replacing, swappable, temp_beside
 from .errors import UsageError
 from .metrics import RagSettings
 from .model import TABLES, Record
@@ -41,9 +41,15 @@ Output = Path | TextIO  # a file, or an open text stream (stdout)
 
 @contextlib.contextmanager
 def _opened(output: Output) -> Iterator[TextIO]:
-    if isinstance(output, Path):
+    """A file is written whole or not at all (a temp file swapped in); a stream as it goes."""
+    if isinstance(output, Path) and not swappable(output):
         with open(output, "w", newline="", encoding="utf-8") as fh:
             yield fh
+    elif isinstance(output, Path):
+        tmp = temp_beside(output)
+        with replacing(output, tmp), open(tmp, "w", newline="", encoding="utf-8") as fh:
+            yield fh
+            fsync_file(fh)  # type: ignore[arg-type]
     else:
         yield output
         output.flush()

@@ -220,7 +220,7 @@ def record_log(
     """The changes of one record (stored ``key``) or of a whole table, oldest first.
 
     ``field_name``: only changes of that field. ``since``: only changes after it.
-    ``cells``: a ``sheetsync.explain.Provenance``, naming each field's cell.
+    ``cells``: a ``sheetsync.provenance.Provenance``, naming each field's cell.
     """
     names = [f.name for f in TABLES[table].fields]
     wanted = [field_name] if field_name else names

@@ -20,7 +20,7 @@ from conftest import ROOT, SAMPLES
 from sheetsync.cli import cli
 from sheetsync.config import load_config, parse_config
 from sheetsync.mail import ledger
-from sheetsync.store import Store, utcnow
+from sheetsync.store import Store, open_store, utcnow
 
 
 def _replace(path: Path, old: str, new: str) -> None:
@@ -297,7 +297,7 @@ def test_send_without_a_mail_host_is_a_config_error_before_rendering(pulled, run
     assert r.exit_code == 1
     assert "Error: mail.host is not set" in r.output
     assert "template" not in r.output  # nothing was rendered
-    assert ledger.history(load_config(pulled).open_store()) == []
+    assert ledger.history(open_store(load_config(pulled))) == []
 
 
 def test_run_weekly_without_a_mail_host_stops_before_the_pull(sample_dir, run_cli):

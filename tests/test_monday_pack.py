@@ -24,6 +24,7 @@ from pypdf import PdfReader
 from sheetsync.cli import cli
 from sheetsync.config import load_config
 from sheetsync.plan import end_of_day, plan_as_of, report_zone
+from sheetsync.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -67,7 +68,7 @@ def test_dated_pulls_write_versions_and_snapshots_at_the_end_of_the_day(plan: Pa
     end23 = datetime(2026, 11, 23, 23, 59, 59, 999999)  # [report] timezone: UTC
     end30 = datetime(2026, 11, 30, 23, 59, 59, 999999)
     assert end_of_day(date(2026, 11, 30), report_zone(config)) == end30
-    store = config.open_store()
+    store = open_store(config)
     try:
         taken = sorted(s.taken_at for s in store.snapshots("plan"))
         assert taken == [end23, end30]
@@ -106,7 +107,7 @@ def test_a_dated_pull_ends_the_day_in_the_report_time_zone(plan: Path) -> None:
         r = invoke("--config", cfg, "pull", "--as-of", "2026-11-23", plan / LAST_WEEK)
     assert r.exit_code == 0, r.output
     config = load_config(cfg)
-    store = config.open_store()
+    store = open_store(config)
     try:
         (snap,) = store.snapshots("plan")
         # 23 Nov ends at 05:00 UTC on the 24th in New York (EST, UTC-5)

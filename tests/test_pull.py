@@ -12,11 +12,11 @@ import sqlalchemy as sa
 
 from sheetsync.config import load_config
 from sheetsync.model import TABLES
-from sheetsync.store import SCHEMA, Store, record_key
+from sheetsync.store import SCHEMA, Store, open_store, record_key
 
 
 def _store(d: Path) -> Store:
-    return load_config(d / "sheetsync.toml").open_store()
+    return open_store(load_config(d / "sheetsync.toml"))
 
 
 def _edit(path: Path, sheet: str, **cells: object) -> None:

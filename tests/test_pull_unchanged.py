@@ -19,7 +19,7 @@ from pg import *  # noqa: F403  (store_url: SQLite and PostgreSQL)
 import sheetsync.sources.xlsx.source as xlsx
 from sheetsync.config import load_config
 from sheetsync.sources.changes import file_sha256
-from sheetsync.store import SCHEMA, Store
+from sheetsync.store import SCHEMA, Store, open_store
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def reads(monkeypatch) -> list[str]:
 
 
 def _store(d: Path) -> Store:
-    return load_config(d / "sheetsync.toml").open_store()
+    return open_store(load_config(d / "sheetsync.toml"))
 
 
 def _records(d: Path) -> tuple:

@@ -66,3 +66,17 @@ def test_template_dir_and_template_errors(sample_dir, run_cli, tmp_path):
     r = run_cli(*args)
     assert r.exit_code == 1
     assert f"{tdir / 'executive.html'}:3" in r.output and "oops" in r.output
+
+
+def test_a_report_into_a_folder_that_does_not_exist_is_refused_before_rendering(
+    sample_dir, run_cli, tmp_path
+):
+    cfg = sample_dir / "sheetsync.toml"
+    assert run_cli("--config", cfg, "pull").exit_code == 0
+    out = tmp_path / "no such folder" / "weekly.pdf"
+    r = run_cli("--config", cfg, "report", "-o", out)
+    assert r.exit_code == 1
+    assert f"cannot write {out}: there is no folder {out.parent}" in r.output
+    assert "create the folder first" in r.output
+    assert "Traceback" not in r.output
+    assert not out.parent.exists()

@@ -77,13 +77,14 @@ class App:
     @property
     def store(self):
         if self._store is None:
+            from ..store import Store, open_store
+
             if self.db:  # no config needed
                 from ..config import db_url
-                from ..store import Store
 
                 self._store = Store(db_url(self.db, Path.cwd()))
             else:
-                self._store = self.config.open_store()
+                self._store = open_store(self.config)
         return self._store
 
     @property

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from .. import atomic
 from ..errors import UsageError
 from ..progress import Progress
 from .app import (
@@ -268,6 +269,11 @@ def report(
     if app.config.report.template_dir:
         dirs.append(app.config.report.template_dir)
     out = output or Path(f"{name}-{day.isoformat()}.{'html' if as_html else 'pdf'}")
+    if not out.parent.is_dir():  # said before anything is rendered
+        raise UsageError(
+            f"cannot write {out}: there is no folder {out.parent}",
+            hint="create the folder first, or give -o a path in a folder that exists",
+        )
     show = app.progress()
     step = _prefixed(show, f"{name} report: ")
     try:
@@ -284,7 +290,7 @@ def report(
         )
         if show:
             show(f"writing {out}")
-        out.write_bytes(data)
+        atomic.write_bytes(out, data)
     finally:
         app.done_progress()
     if plan.note:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from .. import atomic
 from ..errors import ConflictsFound, InvalidCellsFound, UsageError
 from .app import (
     App,
@@ -94,7 +95,7 @@ def init(
         guess = inspect_source(source)
     finally:
         app.done_progress()
-    output.write_text(render_config(guess, output.resolve().parent), encoding="utf-8")
+    atomic.write_bytes(output, render_config(guess, output.resolve().parent).encode("utf-8"))
     if not guess.tables:
         from ..errors import WorkbookError
 

@@ -17,6 +17,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
+from .. import atomic
 from ..config import Config
 from ..errors import DeliveryError
 from ..progress import Progress
@@ -291,7 +292,7 @@ def write_outbox(
         path = outbox / _eml_name(pack)
         if progress:
             progress(f"writing the message to {pack.recipient}", number, len(packs))
-        path.write_bytes(pack.as_bytes())
+        atomic.write_bytes(path, pack.as_bytes())
         row = ledger.lookup(store, pack.period, pack.recipient, pack.pack_hash)
         if row is None:
             detail = "a real send would deliver it"

@@ -27,6 +27,8 @@ transactions), ``locks``, ``reads`` (as-of and current records), ``keys``
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..schema import METADATA, SCHEMA, utcnow
 from .baselines import Baseline, Baselines
 from .codec import (
@@ -45,6 +47,9 @@ from .snapshot_values import SnapshotValues
 from .snapshots import Snapshot, SnapshotLog, SnapshotWrites, SourceBindings
 from .state import ModelState
 
+if TYPE_CHECKING:
+    from ..config import Config
+
 __all__ = [
     "METADATA",
     "SCHEMA",
@@ -52,6 +57,7 @@ __all__ = [
     "Rekey",
     "Snapshot",
     "Store",
+    "open_store",
     "decode_values",
     "encode_rows",
     "encode_values",
@@ -79,3 +85,9 @@ class Store(
     Baselines,
 ):
     """The model: a SQLAlchemy engine over SQLite or PostgreSQL."""
+
+
+def open_store(config: Config) -> Store:
+    """Open the configured model. Only the default location's folder
+    (``.sheetsync/``) is created; a configured one must exist."""
+    return Store(config.default_db_url(), create_folder=not config.db)
