@@ -241,9 +241,9 @@ def test_goal_checkpoints_are_paced(weekly_pdf):
     # UPSELL: 0 -> 30 % by 31 Dec 2026 and 50 % by 31 Dec 2027, at 24 now.
     expected_1y = 30 * 334 / 365
     expected_2y = 50 * 334 / 730
-    assert squash(f"30% of customers upgraded Dec 31, 2026 30 {expected_1y:.1f} 24") in text
+    assert squash(f"30% of customers upgraded Dec 31, 2026 30% {expected_1y:.1f}% 24%") in text
     assert squash(f"{pct(24 / expected_1y)}") in text
-    assert squash(f"50% of customers upgraded Dec 31, 2027 50 {expected_2y:.1f} 24") in text
+    assert squash(f"50% of customers upgraded Dec 31, 2027 50% {expected_2y:.1f}% 24%") in text
     assert squash(pct(24 / expected_2y)) in text
 
 

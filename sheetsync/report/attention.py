@@ -14,6 +14,7 @@ from ..formatting import Formatter
 from ..verdict import Item, rep_item
 from .context import Attention, BudgetRow, GoalCheckpoint, Limits, MilestoneRow, Records, RepRow
 from .rows import Snapshot, pace_key, sort_text
+from .units import show
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,8 @@ def exception_items(
         Item(
             g.checkpoint.rag.status,
             "Goal behind",
-            f"{g.project_name}: {g.checkpoint.label} at {fmt.num(g.checkpoint.current)} "
-            f"against {fmt.num(g.checkpoint.expected)} expected by now",
+            f"{g.project_name}: {g.checkpoint.label} at {show(g.checkpoint.current, g.unit, fmt)} "
+            f"against {show(g.checkpoint.expected, g.unit, fmt)} expected by now",
             owners.get(g.project),
             g.checkpoint.due,
             "checkpoint due",

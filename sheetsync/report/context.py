@@ -19,6 +19,7 @@ from ..baseline import Variance
 from ..goal_tree import GoalTreeView
 from ..metrics import RagSettings
 from ..verdict import Item, Verdict
+from .units import GoalUnit, goal_unit
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..explain import Explanation
@@ -172,6 +173,11 @@ class GoalCheckpoint:
     metric: str | None
     checkpoint: m.Checkpoint
 
+    @property
+    def unit(self) -> GoalUnit:
+        """What the goal's values are and per which period its rates read."""
+        return goal_unit(self.metric)
+
 
 @dataclass(frozen=True)
 class ProjectSection:
@@ -198,6 +204,11 @@ class ProjectSection:
     budget: m.BudgetTotals
     budget_lines: list[BudgetRow]
     timeline: Markup  # SVG
+
+    @property
+    def unit(self) -> GoalUnit:
+        """What the goal's values are and per which period its rates read."""
+        return goal_unit(self.metric)
 
 
 @dataclass(frozen=True)

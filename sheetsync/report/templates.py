@@ -24,6 +24,7 @@ from .. import metrics as m
 from ..config import Config
 from ..errors import ConfigError, UsageError
 from ..formatting import Formatter
+from . import units
 
 if TYPE_CHECKING:  # pragma: no cover
     import jinja2
@@ -111,6 +112,10 @@ def build_environment(dirs: Sequence[Path], fmt: Formatter) -> jinja2.Environmen
         auto_reload=True,  # a template edited in a long-lived process is recompiled
     )
     env.filters.update(fmt.filters())
+    env.filters.update(
+        goal=lambda v, unit: units.show(v, unit, fmt),
+        goal_rate=lambda weekly, unit: units.show_rate(weekly, unit, fmt),
+    )
     env.globals.update(
         rag_label=lambda s: m.RAG_LABELS.get(s, s),
         category_label=lambda c: m.CATEGORY_LABELS.get(c, c),
