@@ -38,15 +38,26 @@ def parse_a1(ref: str) -> tuple[int, int]:
     return int(ref[len(letters) :]), column_index(letters)
 
 
-_A1 = re.compile(r"^\$?([A-Za-z]{1,3})\$?([1-9]\d*)$")
+_A1 = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,8})$")
 
 
-def parse_a1_strict(ref: str) -> tuple[int, int]:
-    """ " $E$14 " → (14, 5), or ValueError when ``ref`` is not one cell's address."""
+def parse_a1_strict(
+    ref: str, max_row: int | None = None, max_col: int | None = None
+) -> tuple[int, int]:
+    """ " $E$14 " → (14, 5). ValueError "not a cell reference" when ``ref`` is no
+    cell's address, "out of the sheet" when it is one past the sheet's edge (row
+    0, or beyond ``max_row``/``max_col``). Leading zeros, as files hold them, are fine."""
     m = _A1.match(ref.strip())
     if not m:
         raise ValueError(f"not a cell reference: {ref!r}")
-    return int(m.group(2)), column_index(m.group(1))
+    row, col = int(m.group(2)), column_index(m.group(1))
+    if (
+        row < 1
+        or (max_row is not None and row > max_row)
+        or (max_col is not None and col > max_col)
+    ):
+        raise ValueError(f"cell reference out of the sheet: {ref!r}")
+    return row, col
 
 
 def quote_sheet(title: str) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 from .errors import CellError
 from .grid import Grid, a1, serial_to_date
 from .model import KEY_JOIN, Field, Record, Table, fills_key, join_key, key_texts_of_columns
-from .periods import MONTHS, parse_period
+from .periods import MONTHS, parse_period, period_of
 from .table_mapping import TableMapping, normalize_header
 
 HEADER_SCAN_ROWS = 30
@@ -164,7 +164,7 @@ def to_bool(value: Any) -> bool | None:
 
 def to_period(value: Any) -> str | None:
     if type(value) is date or type(value) is datetime:
-        return f"{value.year:04d}-{value.month:02d}"
+        return period_of(value)
     if value is None or value == "":
         return None
     if type(value) in (int, float) and 20_000 <= value < 80_000:

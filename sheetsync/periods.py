@@ -143,7 +143,10 @@ def period_bounds(label: str, fy_start_month: int = 1) -> tuple[date, date]:
 
 
 def period_of(day: date, kind: str = "month") -> str:
-    """Canonical label of the calendar month/quarter/year that contains ``day``."""
+    """Canonical label of the ISO week or calendar month/quarter/year that contains ``day``."""
+    if kind == "week":
+        y, w, _ = day.isocalendar()
+        return f"{y:04d}-W{w:02d}"
     if kind == "quarter":
         return f"{day.year:04d}-Q{(day.month - 1) // 3 + 1}"
     if kind == "year":

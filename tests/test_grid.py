@@ -19,9 +19,14 @@ from sheetsync.grid import (
 def test_a1_references_parse_both_ways() -> None:
     assert parse_a1("E14") == (14, 5)
     assert parse_a1_strict(" $AA$3 ") == (3, 27)
-    for bad in ("E0", "14", "ABCD1", "E14:F2", ""):
+    assert parse_a1_strict("B007") == (7, 2)  # leading zeros, as files may hold them
+    for bad in ("14", "ABCD1", "E14:F2", "", "E123456789"):
         with pytest.raises(ValueError, match="not a cell reference"):
             parse_a1_strict(bad)
+    for off in ("E0", "A1048577", "XFE1"):
+        with pytest.raises(ValueError, match="out of the sheet"):
+            parse_a1_strict(off, 1_048_576, 16_384)
+    assert parse_a1_strict("XFD1048576", 1_048_576, 16_384) == (1_048_576, 16_384)
 
 
 def test_sheet_titles_are_quoted_as_formulas_write_them() -> None:

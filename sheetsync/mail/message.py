@@ -15,14 +15,15 @@ from datetime import date
 from email.message import EmailMessage
 from email.utils import formatdate
 
+from ..periods import period_of
+
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def period_key(as_of: date) -> str:
     """The ledger's period of a weekly pack: the ISO week of ``as_of`` (``2026-W49``)."""
-    y, w, _ = as_of.isocalendar()
-    return f"{y:04d}-W{w:02d}"
+    return period_of(as_of, "week")
 
 
 def slug(text: str) -> str:

@@ -1,31 +1,17 @@
-"""A1 cell and range references bounded by a worksheet's limits (1,048,576 rows, XFD columns).
-
-Kept apart from ``grid.parse_a1_strict`` on purpose: a patch tells a cell off
-the sheet (``A0``, ``XFE1``: "out of the sheet") from text that is no cell
-reference at all, and accepts the leading zeros a file may hold (``A01``).
-"""
+"""A1 cell and range references bounded by a worksheet's limits (1,048,576 rows, XFD columns)."""
 
 from __future__ import annotations
 
-import re
-
-from ...grid import a1, column_index
+from ...grid import a1, parse_a1_strict
 
 MAX_ROW = 1_048_576
 MAX_COL = 16_384
 
-_REF_RE = re.compile(r"^\$?([A-Za-z]{1,3})\$?([0-9]{1,7})$")
-
 
 def parse_ref(ref: str) -> tuple[int, int]:
-    """(row, col) of ``B7`` or ``$B$7``; ValueError when not a cell of a worksheet."""
-    m = _REF_RE.match(ref.strip())
-    if not m:
-        raise ValueError(f"not a cell reference: {ref!r}")
-    row, col = int(m.group(2)), column_index(m.group(1))
-    if not (1 <= row <= MAX_ROW and 1 <= col <= MAX_COL):
-        raise ValueError(f"cell reference out of the sheet: {ref!r}")
-    return row, col
+    """(row, col) of ``B7`` or ``$B$7``; ValueError when not a cell of a worksheet
+    ("out of the sheet" for ``A0`` or ``XFE1``)."""
+    return parse_a1_strict(ref, MAX_ROW, MAX_COL)
 
 
 def parse_range(text: str) -> tuple[int, int, int, int]:
