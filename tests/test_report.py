@@ -28,6 +28,7 @@ from pypdf import PdfReader
 from sheetsync import report
 from sheetsync.config import load_config
 from sheetsync.errors import ConfigError, NoDataError, RenderTimeoutError, UsageError
+from sheetsync.formatting import Formatter
 from sheetsync.reading import read_source
 from sheetsync.report.pdf import _url_fetcher
 from sheetsync.store import Store
@@ -570,3 +571,15 @@ def test_any_day_of_the_year_renders(sample_records, config, day):
     html = report.render_html(ctx, config)
     assert "Weekly sales status" in html
     assert ctx.ytd is not None and ctx.ytd.start == date(2026, 1, 1)
+
+
+def test_cumulative_chart_labels_the_day_the_forecast_and_the_gap(weekly_pdf, sample_records):
+    # issue 15: a labelled as-of marker, the forecast as its own band, the gap in figures
+    text = squash(pdf_text(weekly_pdf))
+    cumulative = text.split(squash("Cumulative closed against quota"), 1)[1][:900]
+    assert squash("as of Nov 30, 2026") in cumulative
+    assert squash("forecast") in cumulative
+    closed = sum(q["closed"] or 0 for q in sample_records["quotas"] if q["period"] <= "2026-11")
+    quota = sum(q["quota"] for q in sample_records["quotas"] if q["period"] <= "2026-11")
+    gap = Formatter("en_US", "USD").money_short(quota - closed)
+    assert squash(f"gap to the quota line on Nov 30, 2026: −{gap}") in cumulative

@@ -299,6 +299,8 @@ def svg_cumulative(q: m.QuotaStanding, fmt: Formatter, prefix: str, height: int 
     ]
     projected = proj if proj is not None and as_of < y.end else None
     out = _cumulative_axes(f, ticks, fmt, height - bottom)
+    if projected is not None:
+        out += _forecast_band(f, as_of, y.end)
     out += _quota_line(f, tpts, gap_pts, prefix)
     if projected is not None:
         out.append(
@@ -307,11 +309,7 @@ def svg_cumulative(q: m.QuotaStanding, fmt: Formatter, prefix: str, height: int 
             'stroke="#1f4e78" stroke-width="1.4" stroke-dasharray="1.5 2.5"/>'
         )
     out += _closed_line(f, actual_pts)
-    # as-of marker
-    mark = f.X(min(q.as_of, yend))
-    out.append(
-        f'<line x1="{mark:.1f}" y1="{top}" x2="{mark:.1f}" y2="{top + f.ph}" stroke="#888" stroke-width="0.6"/>'
-    )
+    out += _as_of_marker(f, min(q.as_of, yend), as_of, closed_now, target_at(as_of), fmt)
     out += _cumulative_labels(f, target_total, closed_now, projected, fmt)
     out += _cumulative_legend(left, prefix)
     return _svg(width, height, "".join(out), "Cumulative closed against quota")
@@ -408,6 +406,46 @@ def _closed_line(f: _Frame, actual_pts: Sequence[tuple[date, float]]) -> list[st
     return out
 
 
+def _forecast_band(f: _Frame, start: date, end: date) -> list[str]:
+    """The forecast's stretch of the year, from the day actuals run to, shaded and named."""
+    x0, x1 = f.X(start), f.X(end)
+    out = [
+        f'<rect x="{x0:.1f}" y="{f.top}" width="{max(x1 - x0, 0):.1f}" height="{f.ph}" '
+        'fill="#ececec" stroke="none"/>'
+    ]
+    if x1 - x0 >= 36:
+        out.append(_t((x0 + x1) / 2, f.top + 9, "forecast", 7.5, "middle", fill="#5f6368"))
+    return out
+
+
+def _as_of_marker(
+    f: _Frame, day: date, covered: date, closed: float, expected: float, fmt: Formatter
+) -> list[str]:
+    """The report's day as a labelled line, and the gap to the quota line there in figures."""
+    x = f.X(day)
+    out = [
+        f'<line x1="{x:.1f}" y1="{f.top}" x2="{x:.1f}" y2="{f.top + f.ph}" stroke="#1a1a1a" '
+        'stroke-width="0.8" stroke-dasharray="3 2"/>',
+        _t(
+            x - 4,
+            f.top + 9,
+            f"as of {fmt.day(day)}",
+            7.5,
+            "end",
+            fill="#1a1a1a",
+            font_weight="bold",
+        ),
+    ]
+    gap = closed - expected
+    if abs(gap) >= 0.5:  # in the empty upper left, where no line runs
+        label = ("+" if gap > 0 else "−") + fmt.money_short(abs(gap))
+        out.append(
+            _t(f.left + 8, f.top + 12, f"gap to the quota line on {fmt.day(covered)}: {label}", 8.5,
+               fill="#b26a00", font_weight="bold")
+        )  # fmt: skip
+    return out
+
+
 def _cumulative_labels(
     f: _Frame, target_total: float, closed_now: float, proj: float | None, fmt: Formatter
 ) -> list[str]:
@@ -439,7 +477,7 @@ def _cumulative_legend(left: int, prefix: str) -> list[str]:
     out.append(
         f'<line x1="{left + 260}" y1="9" x2="{left + 278}" y2="9" stroke="#1f4e78" stroke-width="1.4" stroke-dasharray="1.5 2.5"/>'
     )
-    out.append(_t(left + 282, 12, "run-rate projection", 8))
+    out.append(_t(left + 282, 12, "run-rate forecast", 8))
     out.append(
         f'<rect x="{left + 390}" y="4" width="14" height="9" fill="url(#{prefix}-gap)" stroke="#333" stroke-width="0.5"/>'
     )
