@@ -4,17 +4,12 @@ percent and percentage points a month; never "24 of 50 %" or "Needed / week 6,32
 
 from __future__ import annotations
 
-import io
-from datetime import date
 from pathlib import Path
 
 import pytest
-from pypdf import PdfReader
+from report_models import pdf_text, sample_pdf
 
-from sheetsync import report
-from sheetsync.config import load_config
 from sheetsync.formatting import Formatter
-from sheetsync.reading import read_source
 from sheetsync.report.units import MONEY, NUMBER, PERCENT, WEEKS_PER, goal_unit, show, show_rate
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
@@ -54,15 +49,7 @@ def test_values_and_rates_carry_their_units() -> None:
 
 @pytest.fixture(scope="module")
 def weekly_text() -> str:
-    config = load_config(SAMPLES / "sheetsync.toml")
-    src = config.select_sources()[0]
-    now = read_source(config, src).records()
-    copy = config.with_copy(SAMPLES / "sales_plan_2026-11-23.xlsx")[0]
-    before = read_source(copy, copy.sources[src.name]).records()
-    ctx = report.build_context(now, before, config, name="weekly", as_of=date(2026, 11, 30))
-    pdf = report.render_pdf(ctx, config)
-    pages = PdfReader(io.BytesIO(pdf)).pages
-    return " ".join(" ".join(p.extract_text() for p in pages).split())
+    return pdf_text(sample_pdf("weekly"))
 
 
 def test_the_sample_goals_read_in_their_units_in_the_weekly_report(weekly_text: str) -> None:

@@ -20,10 +20,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-
-from sheetsync import report
-from sheetsync.config import load_config
-from sheetsync.reading import read_source
+from report_models import sample_pdf
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -51,13 +48,7 @@ def layout(pdf: bytes, tmp: Path) -> list[tuple[int, float, float, str]]:
 
 
 def executive_pdf() -> bytes:
-    config = load_config(SAMPLES / "sheetsync.toml")
-    src = config.select_sources()[0]
-    now = read_source(config, src).records()
-    copy = config.with_copy(SAMPLES / "sales_plan_2026-11-23.xlsx")[0]
-    before = read_source(copy, copy.sources[src.name]).records()
-    ctx = report.build_context(now, before, config, name="executive", as_of=AS_OF)
-    return report.render_pdf(ctx, config)
+    return sample_pdf("executive")
 
 
 def differences(words: list, expected: list) -> list[str]:

@@ -9,7 +9,6 @@ are left out, and what is left below the lowest word is the page's empty part.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import shutil
 import subprocess
@@ -17,10 +16,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-
-from sheetsync import report
-from sheetsync.config import Config, ReportSettings, load_config
-from sheetsync.reading import read_source
+from report_models import bench_pdf, sample_pdf
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "samples"
@@ -50,29 +46,6 @@ def empty_shares(pdf: bytes, tmp: Path) -> list[float]:
         bottom = min(footer, default=h * 0.93)
         shares.append((bottom - max(text, default=top)) / (bottom - top))
     return shares
-
-
-def sample_pdf(name: str) -> bytes:
-    config = load_config(SAMPLES / "sheetsync.toml")
-    src = config.select_sources()[0]
-    now = read_source(config, src).records()
-    copy = config.with_copy(SAMPLES / "sales_plan_2026-11-23.xlsx")[0]
-    before = read_source(copy, copy.sources[src.name]).records()
-    ctx = report.build_context(now, before, config, name=name, as_of=AS_OF)
-    return report.render_pdf(ctx, config)
-
-
-def bench_pdf(name: str) -> bytes:
-    spec = importlib.util.spec_from_file_location(
-        "bench_report", ROOT / "benchmarks" / "bench_report.py"
-    )
-    assert spec and spec.loader
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    model = bench.build_model()
-    config = Config(path=None, sources={}, report=ReportSettings(company="Benchmark Corp"))
-    ctx = report.build_context(model, bench.week_earlier(model), config, name=name, as_of=AS_OF)
-    return report.render_pdf(ctx, config)
 
 
 def test_the_measure_sees_an_empty_page(tmp_path: Path) -> None:

@@ -12,56 +12,20 @@ from __future__ import annotations
 
 import email
 import email.policy
-import importlib.util
-import io
 import re
 import shutil
-from datetime import date
-from pathlib import Path
 
 import pytest
 import time_machine
 from click.testing import CliRunner
-from pypdf import PdfReader
+from report_models import SAMPLES, bench_context, pdf_text, sample_context
 
 from sheetsync import report
 from sheetsync.cli import cli
-from sheetsync.config import Config, ReportSettings, load_config
-from sheetsync.reading import read_source
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "samples"
-AS_OF = date(2026, 11, 30)
 ELSEWHERE = re.compile(
     r"in the (?:attached )?(?:workbook|spreadsheet|attached report)|see the workbook", re.I
 )
-
-
-def pdf_text(data: bytes) -> str:
-    return " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages).split())
-
-
-def sample_context(name: str):
-    config = load_config(SAMPLES / "sheetsync.toml")
-    src = config.select_sources()[0]
-    now = read_source(config, src).records()
-    copy = config.with_copy(SAMPLES / "sales_plan_2026-11-23.xlsx")[0]
-    before = read_source(copy, copy.sources[src.name]).records()
-    return report.build_context(now, before, config, name=name, as_of=AS_OF), config
-
-
-def bench_context(name: str):
-    spec = importlib.util.spec_from_file_location(
-        "bench_report", ROOT / "benchmarks" / "bench_report.py"
-    )
-    assert spec and spec.loader
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    model = bench.build_model()
-    config = Config(path=None, sources={}, report=ReportSettings(company="Benchmark Corp"))
-    return report.build_context(
-        model, bench.week_earlier(model), config, name=name, as_of=AS_OF
-    ), config
 
 
 @pytest.fixture(scope="module")
