@@ -31,7 +31,7 @@ from sheetsync.config import load_config
 from sheetsync.mail import ledger
 from sheetsync.mail.message import period_key
 from sheetsync.mail.pack import build_all_packs, build_packs
-from sheetsync.mail.send import send_packs
+from sheetsync.mail.send import claim_pack, send_packs
 from sheetsync.store import Store, utcnow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -508,16 +508,7 @@ def test_crashed_send_is_reported_not_resent(plan: Plan, server: SmtpServer):
         p for p in build_packs(plan.config, store, "executives", AS_OF)
         if p.recipient == "coo@northwind.example"
     )  # fmt: skip
-    c = ledger.claim(
-        store,
-        period=pack.period,
-        group=pack.group,
-        recipient=pack.recipient,
-        pack_hash=pack.pack_hash,
-        subject=pack.subject,
-        message_id=pack.message_id,
-        now=utcnow() - timedelta(hours=2),
-    )
+    c = claim_pack(store, pack, now=utcnow() - timedelta(hours=2))
     assert c.claimed  # ... and the process died here
     store.close()
 

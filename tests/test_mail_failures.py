@@ -41,6 +41,7 @@ from test_mail_pack_hash import rendering, terminal_send
 
 from sheetsync.mail import ledger
 from sheetsync.mail.pack import build_packs
+from sheetsync.mail.send import claim_pack
 
 CEO, CFO, COO = EXECS
 
@@ -394,16 +395,7 @@ def test_the_outcome_of_another_runs_message_is_waited_for(
     sleeper = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
                                stdin=subprocess.PIPE)  # fmt: skip
     try:
-        claim = ledger.claim(
-            store,
-            period=pack.period,
-            group=pack.group,
-            recipient=pack.recipient,
-            pack_hash=pack.pack_hash,
-            subject=pack.subject,
-            message_id=pack.message_id,
-            owner=f"{socket.gethostname()}:{sleeper.pid}",
-        )
+        claim = claim_pack(store, pack, owner=f"{socket.gethostname()}:{sleeper.pid}")
         assert claim.claimed
         cmd = [sys.executable, "-m", "sheetsync", "--config", str(plan.config_path)]
         cmd += ["--db", plan.db, "send", "--as-of", AS_OF.isoformat(), "--json"]

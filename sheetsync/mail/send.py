@@ -126,6 +126,20 @@ def _when(dt: datetime | None) -> str:
     return dt.strftime("%Y-%m-%d %H:%M UTC") if dt else "?"
 
 
+def claim_pack(store: Store, pack: Pack, **options: Any) -> ledger.Claim:
+    """The ledger's claim on sending ``pack`` (``options``: resend, owner, now)."""
+    return ledger.claim(
+        store,
+        period=pack.period,
+        group=pack.group,
+        recipient=pack.recipient,
+        pack_hash=pack.pack_hash,
+        subject=pack.subject,
+        message_id=pack.message_id,
+        **options,
+    )
+
+
 def send_packs(
     config: Config,
     store: Store,
@@ -162,17 +176,7 @@ def send_packs(
             if done is not None:
                 report.outcomes.append(done)
                 continue
-            c = ledger.claim(
-                store,
-                period=pack.period,
-                group=pack.group,
-                recipient=pack.recipient,
-                pack_hash=pack.pack_hash,
-                subject=pack.subject,
-                message_id=pack.message_id,
-                resend=resend,
-                owner=owner,
-            )
+            c = claim_pack(store, pack, resend=resend, owner=owner)
             if not c.claimed:
                 report.outcomes.append(_not_claimed(pack, c.record, c.reason))
                 continue
