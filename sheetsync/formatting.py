@@ -15,6 +15,7 @@ from typing import Any
 from .errors import ConfigError
 
 DASH = "—"  # what None shows as
+_ISO_DAY = re.compile(r"\b\d{4}-\d{2}-\d{2}\b")
 
 
 class _Numbers:
@@ -106,6 +107,10 @@ class _Dates:
         from babel.dates import format_date
 
         return self.DASH if d is None else format_date(d, "medium", locale=self.locale)
+
+    def dates_in(self, text: str) -> str:
+        """``text`` (a rule's reason, written with ISO dates) with each date in the one style."""
+        return _ISO_DAY.sub(lambda mt: self.day(date.fromisoformat(mt.group())), text)
 
     def month(self, d: date | None) -> str:
         from babel.dates import format_skeleton

@@ -16,14 +16,20 @@ from datetime import date
 from typing import Any
 
 from .metrics import (
+    AMBER,
     AT_RISK,
     CATEGORY_LABELS,
     CATEGORY_RAG,
     DONE,
+    GREEN,
     LATE,
+    MILESTONE_CATEGORIES,
     ON_TRACK,
+    RAG_LABELS,
+    RED,
     RagSettings,
     classify_milestone,
+    project_delivery,
 )
 
 Record = Mapping[str, Any]
@@ -221,6 +227,24 @@ def _due_order(n: GoalNode) -> tuple:
     return (due is None, due or date.min, n.title)
 
 
+_DELIVERY_SHAPE = {RED: LATE, AMBER: AT_RISK, GREEN: ON_TRACK}
+
+
+def _delivery(
+    p: GoalNode, ms: Sequence[GoalNode], settings: RagSettings
+) -> tuple[str | None, str, str]:
+    """The root's (category, label, rag): the project's delivery status by the one
+    rule of ``[rag]`` (as its section heading says it), not its worst milestone."""
+    if p.category in (None, DONE):
+        return p.category, p.label, _rag(p.category)
+    counts = dict.fromkeys(MILESTONE_CATEGORIES, 0)
+    for m in ms:
+        if m.category in counts:
+            counts[m.category] += 1
+    status = project_delivery(counts, settings).status
+    return _DELIVERY_SHAPE.get(status, p.category), f"Delivery {RAG_LABELS[status]}", status
+
+
 def goal_tree_views(
     records: Mapping[str, Sequence[Record]], as_of: date, settings: RagSettings
 ) -> dict[str, GoalTreeView]:
@@ -255,13 +279,14 @@ def goal_tree_views(
                 )
             )
         all_tasks = [t for m in ms for t in m.tasks] + loose
+        category, label, rag = _delivery(p, ms, settings)
         views[str(p.record.get("key"))] = GoalTreeView(
             str(p.record.get("key")),
             p.title,
             p.record.get("goal"),
-            p.category,
-            p.label,
-            _rag(p.category),
+            category,
+            label,
+            rag,
             branches,
             len(ms),
             sum(1 for m in ms if m.category == DONE),

@@ -70,13 +70,18 @@ def test_views_count_what_the_records_hold():
     (view,) = goal_tree_views(records, AS_OF, RagSettings()).values()
     assert (view.milestones_total, view.milestones_done) == (3, 1)
     assert (view.tasks_total, view.tasks_done) == (4, 1)
-    assert view.category == "late" and view.label == "Late"  # the worst of its milestones
+    # the root says the project's delivery status by the [rag] rule its section heading
+    # uses: one late milestone is Amber (delivery_amber_late = 1), not "Late"
+    assert (view.category, view.label, view.rag) == ("at_risk", "Delivery Amber", "amber")
     email, mail, calls = view.milestones
     assert (email.category, mail.category, calls.category) == ("done", "late", "on_track")
     assert (mail.tasks_total, mail.tasks_done, mail.done_share) == (2, 1, 0.5)
     assert [t.category for t in mail.tasks] == ["late", "done"]  # by due date, undated last
     assert [t.category for t in calls.tasks] == ["at_risk"]  # due within at_risk_days
     assert [t.title for t in view.loose_tasks] == ["d"]
+    two_late = RagSettings(delivery_red_late=1)
+    (red,) = goal_tree_views(records, AS_OF, two_late).values()
+    assert (red.category, red.label, red.rag) == ("late", "Delivery Red", "red")
 
 
 @pytest.fixture

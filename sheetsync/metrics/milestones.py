@@ -93,7 +93,11 @@ def classify_milestone(
     if status in ("at risk", "at-risk", "atrisk"):
         return state(AT_RISK, "marked At risk")
     if days_to_due is not None and days_to_due <= settings.at_risk_days:
-        when = "today" if days_to_due == 0 else f"in {days_to_due} days"
+        when = (
+            "today"
+            if days_to_due == 0
+            else f"in {days_to_due} day{'s' if days_to_due != 1 else ''}"
+        )
         if progress is None:
             if status in ("", "not started"):
                 return state(AT_RISK, f"due {when}, not started")

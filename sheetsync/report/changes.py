@@ -54,6 +54,7 @@ def what_changed(
         reps[: limits.rep_moves],
         risks[: limits.risks],
         [c.shown_key for c in records.removed][: limits.changes] if records else [],
+        max(len(risks) - limits.risks, 0),
     )
 
 

@@ -80,6 +80,23 @@ def _fit(text: str, chars: int, size: float) -> float:
     return size if len(text) <= chars else max(4.5, size * chars / len(text))
 
 
+def _wrapped_label(x: float, y: float, text: str, chars: int, size: float) -> str:
+    """A row label right-aligned at ``x``, its baseline at ``y``: one line when it
+    fits ``chars`` characters of ``size``, else two lines a little smaller (set
+    smaller still only if the longer line does not fit either); never cut."""
+    if len(text) <= chars:
+        return _t(x, y, text, size, "end")
+    words, first = text.split(), ""
+    while words and len(f"{first} {words[0]}".strip()) <= chars * 1.1:
+        first = f"{first} {words.pop(0)}".strip()
+    second = " ".join(words)
+    if not first:  # one long word
+        first, second = text[: len(text) // 2], text[len(text) // 2 :]
+    small = size * 0.88
+    fit = min(_fit(first, int(chars * 1.1), small), _fit(second, int(chars * 1.1), small))
+    return _t(x, y - fit * 0.55, first, fit, "end") + _t(x, y + fit * 0.6, second, fit, "end")
+
+
 def svg_rep_attainment(
     reps: Sequence[RepRow], fmt: Formatter, rag: RagSettings, prefix: str
 ) -> Markup:
@@ -502,7 +519,8 @@ def svg_timeline(
     lo = month_start(lo)
     hi = month_end(hi)
     span = max((hi - lo).days + 1, 1)
-    width, label_w, right, row_h, top = 680, 210, 14, 15, 40
+    width, label_w, right, top = 680, 210, 14, 40
+    row_h = 18 if any(len(f"{r.key} {r.name}") > 46 for r in dated) else 15  # room for 2 lines
     pw = width - label_w - right
     h = top + row_h * len(dated) + 4
 
@@ -539,12 +557,11 @@ def svg_timeline(
             f'<line x1="{X(d):.1f}" y1="{top - 12}" x2="{X(d):.1f}" y2="{h}" stroke="#e3e3e3" stroke-width="0.6"/>'
         )
         if i % every == 0:
-            label = fmt.month_short(d) + (f" {d.year % 100:02d}" if d.month == 1 or i == 0 else "")
+            label = fmt.month_short(d) + (f" {d.year}" if d.month == 1 or i == 0 else "")
             out.append(_t(X(d) + 2, top - 4, label, 7, fill="#5f6368"))
     for i, r in enumerate(dated):
         y = top + i * row_h
-        text = f"{r.key} {r.name}"
-        out.append(_t(label_w - 6, y + 10, text, _fit(text, 46, 7.5), "end"))
+        out.append(_wrapped_label(label_w - 6, y + row_h / 2 + 2.5, f"{r.key} {r.name}", 46, 7.5))
         fill = fills[r.category]
         if r.start and r.start <= r.due:  # type: ignore[operator]
             x0, x1 = X(r.start), X(r.due + timedelta(days=1))  # type: ignore[operator]
@@ -562,6 +579,9 @@ def svg_timeline(
     out.append(
         f'<line x1="{xa:.1f}" y1="{top - 12}" x2="{xa:.1f}" y2="{h + 2}" stroke="#1a1a1a" stroke-width="1" stroke-dasharray="2 2"/>'
     )
-    out.append(_t(xa, h + 11, f"as of {fmt.day(as_of)}", 7, "middle", font_weight="bold"))
+    label = f"as of {fmt.day(as_of)}"
+    half = len(label) * 7 * 0.3  # about half the label's width at 7 pt
+    anchor, xl = ("end", xa + 2) if xa + half > width - 2 else ("middle", xa)  # never clipped
+    out.append(_t(xl, h + 11, label, 7, anchor, font_weight="bold"))
     name = str(project.get("name") or project.get("key") or "")
     return _svg(width, h + 14, "".join(out), f"Milestone timeline: {name}")

@@ -261,6 +261,7 @@ class Changes:
     reps: list[RepMove]
     new_risks: list[Risk]
     removed_milestones: list[str] = dataclasses.field(default_factory=list)  # shown keys
+    risks_more: int = 0  # new risks not shown
 
 
 @dataclass(frozen=True)

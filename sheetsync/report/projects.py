@@ -17,6 +17,8 @@ from .charts import svg_timeline
 from .context import BudgetRow, GoalCheckpoint, Limits, MilestoneRow, ProjectSection, Records
 from .rows import Snapshot, sort_text, state_like
 
+GOAL_TARGET = "Goal target"  # the checkpoint a goal's own target and end make
+
 
 @dataclass(frozen=True)
 class Projects:
@@ -69,8 +71,21 @@ def project_sections(
                 f"tl{len(sections)}",
             )
         )
-    detailed = sorted(sections, key=lambda s: (rag_rank(s.rag), sort_text(s.key)))
+    detailed = sorted(sections, key=severity)
     return Projects(detailed, goals_behind, budget_by_project, raw_budget_by_project, names)
+
+
+def severity(s: ProjectSection) -> tuple:
+    """Worst first: by status, then the more late and at-risk milestones, the worse
+    goal, then the key (so the order is stable). "The projects that need attention
+    most" are the first of this order."""
+    return (
+        rag_rank(s.rag),
+        -s.counts.get(m.LATE, 0),
+        -s.counts.get(m.AT_RISK, 0),
+        rag_rank(s.goal_rag.status),
+        sort_text(s.key),
+    )
 
 
 def _section(
@@ -93,7 +108,8 @@ def _section(
     goal_rag = m.project_goal(cps)
     delivery_rag = m.project_delivery(counts, rag)
     prag = worst([goal_rag.status, delivery_rag.status])
-    why = [f"goal: {goal_rag.explanation}", f"delivery: {delivery_rag.explanation}"]
+    goal_why = goal_rag.explanation.removeprefix(f"{GOAL_TARGET}: ")  # not "goal: Goal target: …"
+    why = [f"goal: {goal_why}", f"delivery: {delivery_rag.explanation}"]
     shown = _pick_milestones(rows, lim.milestones, as_of)
     horizon_end = as_of + timedelta(days=14)
     upcoming = [r for r in rows if r.category != m.DONE and r.due and as_of <= r.due <= horizon_end]
@@ -110,7 +126,7 @@ def _section(
         current=curv,
         progress=progress,
         rag=prag,
-        rag_reason="; ".join(why),
+        rag_reason=fmt.dates_in("; ".join(why)),
         goal_rag=goal_rag,
         delivery_rag=delivery_rag,
         counts=counts,
@@ -156,7 +172,7 @@ def _checkpoints(project: dict[str, Any], milestones: list[dict[str, Any]], as_o
         if _is_checkpoint(ms, project)
     ]
     if project.get("end") and not any(t == goal for _, _, t in cps):
-        cps.append(("Goal target", project["end"], float(goal)))
+        cps.append((GOAL_TARGET, project["end"], float(goal)))
     return m.pace_checkpoints(float(base), float(cur), start, cps, as_of, rag)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import metrics as m
 from ..config import Config
+from ..formatting import Formatter
 from ..metrics import RagSettings
 from .context import BudgetGroup, BudgetRow, MilestoneRow, Records, RepRow
 
@@ -28,7 +29,11 @@ def pace_key(r: RepRow) -> tuple:
 
 
 def milestone_rows(
-    milestones: list[dict[str, Any]], projects: Mapping[str, dict], as_of: date, rag: RagSettings
+    milestones: list[dict[str, Any]],
+    projects: Mapping[str, dict],
+    as_of: date,
+    rag: RagSettings,
+    fmt: Formatter,
 ) -> list[MilestoneRow]:
     rows = []
     for r in milestones:
@@ -49,7 +54,7 @@ def milestone_rows(
                 category=st.category,
                 category_label=st.label,
                 rag=st.rag,
-                reason=st.reason,
+                reason=fmt.dates_in(st.reason),
                 progress=st.progress,
                 expected=st.expected,
                 days_to_due=st.days_to_due,
@@ -133,7 +138,9 @@ def compute(
     projects = {str(p.get("key")): p for p in records.get("projects", [])}
     quotas = records.get("quotas", [])
     return Snapshot(
-        milestones=milestone_rows(records.get("milestones", []), projects, as_of, config.rag),
+        milestones=milestone_rows(
+            records.get("milestones", []), projects, as_of, config.rag, Formatter.for_config(config)
+        ),
         quotas=m.quota_standing(
             quotas,
             as_of,
