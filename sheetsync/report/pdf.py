@@ -183,7 +183,13 @@ def run_with_deadline(
     ctx = multiprocessing.get_context("fork")
     recv, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=_child, args=(fn, send, progress is not None), daemon=True)
-    proc.start()
+    # Frozen, the parent's objects are not walked by the child's collections,
+    # which would otherwise touch (and so copy) every page of the shared heap.
+    gc.freeze()
+    try:
+        proc.start()
+    finally:
+        gc.unfreeze()
     send.close()
     deadline = clock.monotonic() + timeout
     try:
