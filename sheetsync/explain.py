@@ -140,9 +140,25 @@ class _Cells:
         self.prov = Provenance(store)
         self.store = store
         self.config = config
+        self.plan = plan
         self.moment = plan.known_at
         self._versions: dict[str, list[Any]] = {}
         self._reads: dict[tuple[str, str], Any] = {}
+        self._standings: dict[tuple[str, ...], m.QuotaStanding] = {}
+
+    def standing(self, teams: tuple[str, ...]) -> m.QuotaStanding:
+        """The plan's quota standing for ``teams`` (all when empty), computed once
+        for every figure explained with these cells (issue 18)."""
+        if teams not in self._standings:
+            plan, config = self.plan, self.config
+            self._standings[teams] = m.quota_standing(
+                plan.current.get("quotas", []),
+                plan.as_of,
+                config.rag,
+                config.report.fiscal_year_start_month,
+                teams,
+            )
+        return self._standings[teams]
 
     def _read(self, table: str, source: str) -> Any:
         if (table, source) not in self._reads:
@@ -203,10 +219,21 @@ def explain(
     print); this only names their inputs' cells. Raises UsageError for an
     unknown metric, team, rep or project, or a filter the metric cannot take.
     """
+    return _explain(_Cells(store, plan, config), metric, team, rep, project)
+
+
+def _explain(
+    cells: _Cells,
+    metric: str,
+    team: str | Sequence[str] | None,
+    rep: str | None,
+    project: str | None,
+) -> Explanation:
+    """:func:`explain` with the cells (and their caches) it reads."""
+    plan, config = cells.plan, cells.config
     if metric not in METRICS:
         raise UsageError(f"no metric {metric!r}", hint="one of: " + ", ".join(METRICS))
     fmt = Formatter(config.report.locale, config.report.currency)
-    cells = _Cells(store, plan, config)
     if metric in QUOTA_METRICS:
         if project:
             raise UsageError(
@@ -231,7 +258,7 @@ def _quota(
     fmt: Formatter,
     cells: _Cells,
 ) -> Explanation:
-    st, subject, pace, lines = _quota_scope(plan, config, metric, team, rep, fmt)
+    st, subject, pace, lines = _quota_scope(plan, metric, team, rep, fmt, cells)
 
     def part(q: m.QuotaLine) -> m.Part:
         return m.Part(q.start, q.end, q.quota, q.closed)
@@ -286,11 +313,11 @@ def _quota(
 
 def _quota_scope(
     plan: PlanAsOf,
-    config: Config,
     metric: str,
     team: str | Sequence[str] | None,
     rep: str | None,
     fmt: Formatter,
+    cells: _Cells,
 ) -> tuple[m.QuotaStanding, str, m.Pace, list[m.QuotaLine]]:
     """What a quota figure is of: the standing, its subject (teams or a rep),
     the pace explained and the quota lines behind it."""
@@ -299,9 +326,7 @@ def _quota_scope(
         raise NoDataError("the model holds no quotas", hint="map a quota sheet and pull")
     wanted = (team,) if isinstance(team, str) else tuple(team or ())
     teams = resolve_teams(plan.current, wanted) if wanted else ()
-    st = m.quota_standing(
-        records, plan.as_of, config.rag, config.report.fiscal_year_start_month, teams
-    )
+    st = cells.standing(tuple(teams))
     require_in_range(st)
     period = metric == "period-attainment"
     lines = st.lines
@@ -492,14 +517,13 @@ def explain_all(
     """Every headline figure's explanation, for the report's appendix (the
     figures of the report's first page: all teams, or the ``teams`` it shows)."""
     out = []
+    cells = _Cells(store, plan, config)  # one read of each table for every figure
     for metric in METRICS:
         if metric in QUOTA_METRICS and not plan.current.get("quotas"):
             continue
         try:
             out.append(
-                explain(
-                    store, plan, config, metric, team=teams if metric in QUOTA_METRICS else None
-                )
+                _explain(cells, metric, teams if metric in QUOTA_METRICS else None, None, None)
             )
         except NoDataError:
             continue
