@@ -67,6 +67,9 @@ def test_rag_rules_state_the_configured_numbers():
     )
     assert "due within 10 days" in rules[1]
     assert "Delivery: Red from 2 late milestones, Amber from 1 late or any at risk" in rules[2]
+    assert rules[2].endswith(
+        "else Green. A project's heading, and the verdict's bar (sales and delivery), show the worse."
+    )
     assert rules[3] == (
         "A blank Sales cell is not reported yet (a 0 is zero): attainment, pace and "
         "projection run through the last period whose actuals are in. Projection = actual at "

@@ -135,7 +135,9 @@ def build_context(
     return ReportContext(
         meta=meta,
         branding=Branding(config.report.company, _logo_uri(config), _colors(config)),
-        verdict=verdict(q, fmt),
+        verdict=verdict(
+            q, fmt, counts, [s.delivery_rag.status for s in detailed], company_wide=bool(teams)
+        ),
         exceptions=pick(items),
         exceptions_total=len(items),
         pipeline=list(q.pipeline) if q else [],

@@ -56,7 +56,7 @@ LIMITS = {
         milestones=0,
         reps=10,
         chart_reps=15,
-        summary=5,
+        summary=4,
         risks=2,
     ),
 }
