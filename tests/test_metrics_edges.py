@@ -76,7 +76,8 @@ def test_rag_rules_state_the_configured_numbers():
         "its daily run-rate since the first period with a quota, extended to the end of the "
         "last one. Needed/week = gap ÷ weeks left in the period."
     )
-    assert len(rules) == 4
+    assert rules[4].startswith("Budget: a line spent beyond its plan is Amber")
+    assert len(rules) == 5
 
 
 # ------------------------------------------------------------------ zero and missing

@@ -93,4 +93,6 @@ def rag_rules(settings: RagSettings) -> list[str]:
         "projection run through the last period whose actuals are in. Projection = actual at "
         "its daily run-rate since the first period with a quota, extended to the end of the "
         "last one. Needed/week = gap ÷ weeks left in the period.",
+        "Budget: a line spent beyond its plan is Amber, and so are its project's subtotal and "
+        "the Budget spent tile.",
     ]

@@ -168,7 +168,9 @@ def build_context(
         rag_settings=rag,
         notes=notes,
         limits=lim,
-        goal_trees=goal_tree_views(current, as_of, rag),
+        goal_trees=goal_tree_views(
+            current, as_of, rag, {s.key: {r.key for r in s.milestones} for s in detailed}
+        ),
     )
 
 
