@@ -74,7 +74,8 @@ def test_rag_rules_state_the_configured_numbers():
         "A blank Sales cell is not reported yet (a 0 is zero): attainment, pace and "
         "projection run through the last period whose actuals are in. Projection = actual at "
         "its daily run-rate since the first period with a quota, extended to the end of the "
-        "last one. Needed/week = gap ÷ weeks left in the period."
+        "last one. Needed/week = gap ÷ weeks left in the period (once it has ended: what "
+        "is short)."
     )
     assert rules[4].startswith("Budget: a line spent beyond its plan is Amber")
     assert len(rules) == 5

@@ -92,7 +92,8 @@ def rag_rules(settings: RagSettings) -> list[str]:
         "A blank Sales cell is not reported yet (a 0 is zero): attainment, pace and "
         "projection run through the last period whose actuals are in. Projection = actual at "
         "its daily run-rate since the first period with a quota, extended to the end of the "
-        "last one. Needed/week = gap ÷ weeks left in the period.",
+        "last one. Needed/week = gap ÷ weeks left in the period (once it has ended: what "
+        "is short).",
         "Budget: a line spent beyond its plan is Amber, and so are its project's subtotal and "
         "the Budget spent tile.",
     ]
