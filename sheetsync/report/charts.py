@@ -528,7 +528,7 @@ def svg_timeline(
         return label_w + pw * ((day - lo).days) / span
 
     fills = {
-        m.DONE: "#9e9e9e",
+        m.DONE: "#cfcfcf",
         m.NOT_STARTED: "#ffffff",
         m.ON_TRACK: "#2e7d32",
         m.AT_RISK: f"url(#{prefix}-amber)",
