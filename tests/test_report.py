@@ -583,3 +583,34 @@ def test_cumulative_chart_labels_the_day_the_forecast_and_the_gap(weekly_pdf, sa
     quota = sum(q["quota"] for q in sample_records["quotas"] if q["period"] <= "2026-11")
     gap = Formatter("en_US", "USD").money_short(quota - closed)
     assert squash(f"gap to the quota line on Nov 30, 2026: −{gap}") in cumulative
+
+
+@pytest.mark.parametrize("as_of", [date(2026, 11, 30), date(2026, 11, 16)])
+def test_rep_chart_reference_lines_never_cross_a_label(as_of):
+    # issue 15: the 100% line and the "expected by now" ticks stay inside the plot; each
+    # rep's figure stands in a column of its own right of it (mid-period the ticks are drawn)
+    import re
+
+    from report_models import sample_context
+
+    ctx, _ = sample_context("weekly", as_of)
+    svg = str(ctx.charts.rep_attainment)
+    width = float(re.search(r'viewBox="0 0 ([\d.]+)', svg).group(1))
+    vertical = [
+        float(a)
+        for a, b in re.findall(r'<line x1="([\d.]+)" y1="[\d.]+" x2="([\d.]+)"', svg)
+        if a == b
+    ]
+    figures = re.findall(
+        r'<text x="([\d.]+)" y="[\d.]+" font-size="([\d.]+)" text-anchor="end" '
+        r'font-weight="bold">([^<]+)</text>',
+        svg,
+    )
+    assert len(figures) == ctx.reps_total == 12  # the sample's reps, each with its figure
+    dashed = svg.count('stroke-dasharray="3 2"')
+    assert (dashed > 1) == (
+        as_of.day != 30
+    )  # ticks mid-period (plus the legend's), none at its end
+    for x, size, text in figures:
+        left_edge = float(x) - len(text) * float(size) * 0.62  # a generous glyph width
+        assert max(vertical) < left_edge and float(x) <= width, (text, left_edge, max(vertical))
