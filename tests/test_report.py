@@ -583,6 +583,10 @@ def test_cumulative_chart_labels_the_day_the_forecast_and_the_gap(weekly_pdf, sa
     quota = sum(q["quota"] for q in sample_records["quotas"] if q["period"] <= "2026-11")
     gap = Formatter("en_US", "USD").money_short(quota - closed)
     assert squash(f"gap to the quota line on Nov 30, 2026: −{gap}") in cumulative
+    # its title states the message (IBCS), not only what is drawn
+    assert squash(f"2026 so far: {gap} behind the quota line, on course to finish $1.2M short") in (
+        text
+    )
 
 
 @pytest.mark.parametrize("as_of", [date(2026, 11, 30), date(2026, 11, 16)])
