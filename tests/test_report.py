@@ -618,3 +618,18 @@ def test_rep_chart_reference_lines_never_cross_a_label(as_of):
     for x, size, text in figures:
         left_edge = float(x) - len(text) * float(size) * 0.62  # a generous glyph width
         assert max(vertical) < left_edge and float(x) <= width, (text, left_edge, max(vertical))
+
+
+def test_per_month_chart_title_states_how_many_months_fell_short(weekly_pdf, sample_records):
+    by_month: dict[str, list[float]] = {}
+    for q in sample_records["quotas"]:
+        if q["closed"] is not None and q["period"] <= "2026-11":
+            t = by_month.setdefault(q["period"], [0.0, 0.0])
+            t[0] += q["quota"]
+            t[1] += q["closed"]
+    under = {p: c - quota for p, (quota, c) in by_month.items() if c < quota}
+    worst = min(under, key=under.get)
+    month = date(int(worst[:4]), int(worst[5:]), 1).strftime("%B %Y")
+    short = Formatter("en_US", "USD").money_short(-under[worst])
+    title = f"2026: {len(under)} of {len(by_month)} months under quota, {month} the most: −{short}"
+    assert squash(title) in squash(pdf_text(weekly_pdf))
