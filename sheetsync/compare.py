@@ -13,8 +13,9 @@ model holds and the sheet no longer has.
 from __future__ import annotations
 
 import operator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import compress
+from itertools import chain, compress
 from typing import Any
 
 from .mapping import MappedTable, picker
@@ -45,19 +46,48 @@ class SincePull:
 
 
 def since_pull(
-    store: Store, conn: Any, snapshot_id: int, tables: dict[str, MappedTable]
+    store: Store,
+    conn: Any,
+    snapshot_id: int,
+    tables: dict[str, MappedTable],
+    chunks: Iterable[tuple[str, list[str], list[list]]] | None = None,
 ) -> dict[str, SincePull]:
     """``tables`` against snapshot ``snapshot_id``, in one pass over it, for
-    the tables it holds with the same fields (the others: not comparable).
+    the tables it holds with the same fields (the others: not comparable);
+    ``chunks``: its ``snapshot_chunks``, when begun already (``prefetch``).
 
     Rows are compared in place (a sheet mostly keeps its order): a record
     equal to the one held at its position is the same record, unchanged."""
     found: dict[str, _Held] = {}
-    for name, fields, rows in store.snapshot_chunks(snapshot_id, conn):
+    if chunks is None:
+        chunks = store.snapshot_chunks(snapshot_id, conn)
+    for name, fields, rows in chunks:
         mt = tables.get(name)
         if mt is not None and fields == mt.fields:
             found.setdefault(name, _Held(mt)).add(rows)
     return {name: held.result() for name, held in found.items()}
+
+
+PREFETCH_ROWS = 100_000  # snapshot rows decoded ahead, while the sheets are parsed
+
+
+def prefetch(
+    store: Store, conn: Any, snapshot_ids: list[int], limit: int = PREFETCH_ROWS
+) -> dict[int, Iterator[tuple[str, list[str], list[list]]]]:
+    """Each snapshot's ``snapshot_chunks`` for ``since_pull``, the first
+    ``limit`` rows in all decoded now: a caller waiting for a sheet that
+    calamine parses (with the GIL released) decodes meanwhile what it will
+    compare the sheet with; bounded, so a big sheet's snapshot is never held
+    whole beside it."""
+    out = {}
+    for sid in snapshot_ids:
+        chunks = store.snapshot_chunks(sid, conn)
+        ahead = []
+        while limit > 0 and (chunk := next(chunks, None)) is not None:
+            ahead.append(chunk)
+            limit -= len(chunk[2])
+        out[sid] = chain(ahead, chunks)
+    return out
 
 
 class _Held:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from . import __version__
 from .config import Config, SourceConfig
@@ -28,6 +28,8 @@ from .mapping import MappedTable, map_grid
 from .model import Record
 from .progress import Progress
 from .sources import open_source
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -87,6 +89,7 @@ def read_source(
     backend = backend or open_source(source)
     sheets = list(dict.fromkeys(m.sheet for m in source.tables.values()))
     stream = stream and len(sheets) == len(source.tables)  # a streamed sheet is read once
+    uncalculated = _start_scan(backend, sheets)  # beside the parse, which frees the GIL
     grids = backend.read(sheets, stream=stream)
     names = backend.sheet_names()
     dayfirst = _dayfirst(config)
@@ -105,7 +108,7 @@ def read_source(
         {n: g for n, g in grids.items() if not stream or g.meta},
         backend,
     )
-    _check_uncalculated(read)
+    _check_uncalculated(read, uncalculated)
     _check_references(read, read)
     _tree_terms(read)
     return read
@@ -118,14 +121,51 @@ UNCALCULATED = (
 )
 
 
-def _check_uncalculated(read: SourceRead) -> None:
+def in_background(work: Callable[[], T], name: str) -> Callable[[], T]:
+    """Run ``work`` in a daemon thread of its own; the function returned waits
+    for its value (and raises its error). Worth it beside what frees the GIL:
+    calamine's parse, zlib, SQLite."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as e:  # raised by whoever asks for the value
+            box["error"] = e
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+
+    def value() -> T:
+        thread.join()
+        if "error" in box:
+            raise box.pop("error")
+        return box["value"]
+
+    return value
+
+
+def _start_scan(backend: Any, sheets: list[str]) -> Callable[[], dict[str, set[str]]] | None:
+    """Begin looking for ``sheets``' uncalculated formula cells (a workbook's
+    scan runs while calamine parses the sheet, with the GIL released); the
+    function returned waits for the finding. None: the source has no such cells."""
+    finder = getattr(backend, "uncalculated_cells", None)
+    if finder is None:
+        return None
+    return in_background(lambda: finder(sorted(sheets)), "scan")
+
+
+def _check_uncalculated(
+    read: SourceRead, uncalculated: Callable[[], dict[str, set[str]]] | None
+) -> None:
     """A mapped formula cell with no calculated result is never read as blank
-    (or as an old value): its row is reported, and skipped, like a bad cell."""
-    finder = getattr(read.backend, "uncalculated_cells", None)
+    (or as an old value): its row is reported, and skipped, like a bad cell.
+    ``uncalculated``: the scan started by ``_start_scan`` (of every mapped
+    sheet; its finding is used only when a table was mapped)."""
     tables = [mt for mt in read.tables.values() if not mt.fatal]
-    if finder is None or not tables:
+    if uncalculated is None or not tables:
         return
-    found = finder(sorted({mt.sheet for mt in tables}))
+    found = uncalculated()
     for mt in tables:
         by_col = {col: f for f, col in mt.columns.items()}
         rows = set(mt.rows) | set(mt.skipped_rows)  # data rows, not blank ones below
