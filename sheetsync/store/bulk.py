@@ -141,14 +141,16 @@ def _sqlite_bulk_insert(
         return (*lead_values, *heads, *chain.from_iterable(rows[start:stop]))
 
     total = len(rows)
-    full = total - total % per
+    full = total - total % per  # rows in full statements; the rest in one more
     sql = statement(per)
-    for start in range(0, full, BULK_CHUNK):
-        stop = min(start + BULK_CHUNK, full)
-        conn.exec_driver_sql(sql, [params(i, i + per) for i in range(start, stop, per)])
+    step = max(per, BULK_CHUNK // per * per)  # whole statements between reports
+    for start in range(0, total, step):
+        stop = min(start + step, total)
+        if start < min(stop, full):
+            conn.exec_driver_sql(
+                sql, [params(i, i + per) for i in range(start, min(stop, full), per)]
+            )
+        if stop > full:
+            conn.exec_driver_sql(statement(total - full), params(full, total))
         if progress:
             progress(stop, total)
-    if full < total:
-        conn.exec_driver_sql(statement(total - full), params(full, total))
-        if progress:
-            progress(total, total)
