@@ -78,14 +78,17 @@ def prefetch(
     ``limit`` rows in all decoded now: a caller waiting for a sheet that
     calamine parses (with the GIL released) decodes meanwhile what it will
     compare the sheet with; bounded, so a big sheet's snapshot is never held
-    whole beside it."""
+    whole beside it. Rows decoded ahead are tuples, the others lists."""
     out = {}
     for sid in snapshot_ids:
         chunks = store.snapshot_chunks(sid, conn)
         ahead = []
         while limit > 0 and (chunk := next(chunks, None)) is not None:
-            ahead.append(chunk)
-            limit -= len(chunk[2])
+            name, fields, rows = chunk
+            # as tuples, like the read's (``_Held.add`` then makes none)
+            ahead.append((name, fields, list(map(tuple, rows))))
+            limit -= len(rows)
+            del chunk, rows
         out[sid] = chain(ahead, chunks)
     return out
 
@@ -99,7 +102,7 @@ class _Held:
         self.rows: list[int] = []
         self.old: list[list] = []  # held rows not at their place any more
 
-    def add(self, chunk: list[list]) -> None:
+    def add(self, chunk: list) -> None:
         values = self.mt.values
         start, self.count = self.count, self.count + len(chunk)
         stop = min(self.count, len(values))
