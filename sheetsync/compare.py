@@ -15,7 +15,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import chain, compress
+from itertools import compress
 from typing import Any
 
 from .mapping import MappedTable, picker
@@ -71,14 +71,18 @@ def since_pull(
 PREFETCH_ROWS = 100_000  # snapshot rows decoded ahead, while the sheets are parsed
 
 
+Chunks = Iterator[tuple[str, list[str], list]]
+
+
 def prefetch(
     store: Store, conn: Any, snapshot_ids: list[int], limit: int = PREFETCH_ROWS
-) -> dict[int, Iterator[tuple[str, list[str], list[list]]]]:
-    """Each snapshot's ``snapshot_chunks`` for ``since_pull``, the first
-    ``limit`` rows in all decoded now: a caller waiting for a sheet that
-    calamine parses (with the GIL released) decodes meanwhile what it will
-    compare the sheet with; bounded, so a big sheet's snapshot is never held
-    whole beside it. Rows decoded ahead are tuples, the others lists."""
+) -> dict[int, tuple[list, Chunks]]:
+    """Each snapshot's ``snapshot_chunks`` for ``since_pull`` (``chain`` the
+    two), the first ``limit`` rows in all decoded now: a caller waiting for a
+    sheet that calamine parses (with the GIL released) decodes meanwhile what
+    it will compare the sheet with; bounded, so a big sheet's snapshot is
+    never held whole beside it. Rows decoded ahead are tuples, the others
+    lists; the caller's dict keeps the decoded ones until it drops it."""
     out = {}
     for sid in snapshot_ids:
         chunks = store.snapshot_chunks(sid, conn)
@@ -89,7 +93,7 @@ def prefetch(
             ahead.append((name, fields, list(map(tuple, rows))))
             limit -= len(rows)
             del chunk, rows
-        out[sid] = chain(ahead, chunks)
+        out[sid] = (ahead, chunks)
     return out
 
 

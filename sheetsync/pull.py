@@ -8,10 +8,11 @@ each read's layout records where every record was found (``sheetsync.provenance`
 from __future__ import annotations
 
 import operator
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import compress, pairwise
+from itertools import chain, compress, pairwise
 from typing import Any
 
 from .binding import check_binding
@@ -181,9 +182,7 @@ def _pull(
         ]
         ahead = prefetch(store, conn, compared)
         reads = {r.source.name: r for r in pending.result()}
-        for r in reads.values():
-            if r.fatal or (r.errors and not skip_invalid):
-                raise ValidationError(r.errors, source=r.source.name, sheet_level=bool(r.fatal))
+        _refuse_invalid(reads, skip_invalid=skip_invalid)
         if at is not None:
             _refuse_dated_pull(store, conn, at)
         at = at or utcnow()  # after the locks: versions never predate the ones they replace
@@ -209,7 +208,24 @@ def _pull(
             )
             store.bind_source(conn, s.name, bindings[s.name], at)
             results.append(result)
+        free_later(reads, ahead)  # while the transaction commits
     return results
+
+
+def _refuse_invalid(reads: dict[str, SourceRead], *, skip_invalid: bool) -> None:
+    """ValidationError for the first read with a problem (unless ``skip_invalid``
+    and the problems are only rows)."""
+    for r in reads.values():
+        if r.fatal or (r.errors and not skip_invalid):
+            raise ValidationError(r.errors, source=r.source.name, sheet_level=bool(r.fatal))
+
+
+def free_later(*held: dict[Any, Any]) -> None:
+    """Empty ``held`` in a thread of its own: a read's cells are millions of
+    objects, freed while the transaction commits (SQLite's fsync and
+    PostgreSQL's round trip free the GIL) rather than after. Nothing else may
+    refer to what they hold."""
+    threading.Thread(target=lambda: [h.clear() for h in held], name="free", daemon=True).start()
 
 
 def _write_source(
@@ -221,7 +237,7 @@ def _write_source(
     at: datetime,
     *,
     settled: bool,
-    ahead: dict[int, Any],
+    ahead: dict[int, tuple[list, Any]],
     rekeys: dict[str, Any],
     cells: bool,
     progress: Progress | None,
@@ -248,7 +264,8 @@ def _write_source(
     # an earlier source of this pull wrote.
     held: dict[str, SincePull] = {}
     if last is not None and settled:
-        held = since_pull(store, conn, last.id, r.tables, ahead.pop(last.id, None))
+        begun = ahead.get(last.id)
+        held = since_pull(store, conn, last.id, r.tables, begun and chain(*begun))
     # other bytes, the very same values: the snapshot's are kept as they are
     repeat = last is not None and settled and all(n in held and held[n].same for n in r.tables)
     values = None
