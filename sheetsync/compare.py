@@ -1,9 +1,11 @@
 """What a pull changes in the model: a sheet's records compared, in bounded memory.
 
-A pull holds the records it read; what they are compared with never is held
-whole beside them. ``since_pull`` compares a settled source's sheet with the
-values of its last pull, row by row in place, reading that snapshot a chunk at
-a time; only the rows that differ are looked up in the model (``diff_some``).
+A pull holds the records it read; what they are compared with is never held
+whole beside them (beyond ``PREFETCH_ROWS`` decoded ahead). ``since_pull``
+compares a settled source's sheet with the values of its last pull, row by row
+in place, reading that snapshot a chunk at a time (``prefetch`` decodes the
+first chunks while the sheet is parsed); only the rows that differ are looked
+up in the model (``diff_some``).
 Otherwise ``diff_whole`` compares every record with the model's current
 ones, which come from the database a chunk at a time and are found in the
 read by key; the last pull's keys are looked at only for the records the
