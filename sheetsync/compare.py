@@ -1,9 +1,11 @@
 """What a pull changes in the model: a sheet's records compared, in bounded memory.
 
-A pull holds the records it read; what they are compared with never is held
-whole beside them. ``since_pull`` compares a settled source's sheet with the
-values of its last pull, row by row in place, reading that snapshot a chunk at
-a time; only the rows that differ are looked up in the model (``diff_some``).
+A pull holds the records it read; what they are compared with is never held
+whole beside them (beyond ``PREFETCH_ROWS`` decoded ahead). ``since_pull``
+compares a settled source's sheet with the values of its last pull, row by row
+in place, reading that snapshot a chunk at a time (``prefetch`` decodes the
+first chunks while the sheet is parsed); only the rows that differ are looked
+up in the model (``diff_some``).
 Otherwise ``diff_whole`` compares every record with the model's current
 ones, which come from the database a chunk at a time and are found in the
 read by key; the last pull's keys are looked at only for the records the
@@ -13,6 +15,7 @@ model holds and the sheet no longer has.
 from __future__ import annotations
 
 import operator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import compress
 from typing import Any
@@ -45,19 +48,55 @@ class SincePull:
 
 
 def since_pull(
-    store: Store, conn: Any, snapshot_id: int, tables: dict[str, MappedTable]
+    store: Store,
+    conn: Any,
+    snapshot_id: int,
+    tables: dict[str, MappedTable],
+    chunks: Iterable[tuple[str, list[str], list[list]]] | None = None,
 ) -> dict[str, SincePull]:
     """``tables`` against snapshot ``snapshot_id``, in one pass over it, for
-    the tables it holds with the same fields (the others: not comparable).
+    the tables it holds with the same fields (the others: not comparable);
+    ``chunks``: its ``snapshot_chunks``, when begun already (``prefetch``).
 
     Rows are compared in place (a sheet mostly keeps its order): a record
     equal to the one held at its position is the same record, unchanged."""
     found: dict[str, _Held] = {}
-    for name, fields, rows in store.snapshot_chunks(snapshot_id, conn):
+    if chunks is None:
+        chunks = store.snapshot_chunks(snapshot_id, conn)
+    for name, fields, rows in chunks:
         mt = tables.get(name)
         if mt is not None and fields == mt.fields:
             found.setdefault(name, _Held(mt)).add(rows)
     return {name: held.result() for name, held in found.items()}
+
+
+PREFETCH_ROWS = 100_000  # snapshot rows decoded ahead, while the sheets are parsed
+
+
+Chunks = Iterator[tuple[str, list[str], list]]
+
+
+def prefetch(
+    store: Store, conn: Any, snapshot_ids: list[int], limit: int = PREFETCH_ROWS
+) -> dict[int, tuple[list, Chunks]]:
+    """Each snapshot's ``snapshot_chunks`` for ``since_pull`` (``chain`` the
+    two), the first ``limit`` rows in all decoded now: a caller waiting for a
+    sheet that calamine parses (with the GIL released) decodes meanwhile what
+    it will compare the sheet with; bounded, so a big sheet's snapshot is
+    never held whole beside it. Rows decoded ahead are tuples, the others
+    lists; the caller's dict keeps the decoded ones until it drops it."""
+    out = {}
+    for sid in snapshot_ids:
+        chunks = store.snapshot_chunks(sid, conn)
+        ahead = []
+        while limit > 0 and (chunk := next(chunks, None)) is not None:
+            name, fields, rows = chunk
+            # as tuples, like the read's (``_Held.add`` then makes none)
+            ahead.append((name, fields, list(map(tuple, rows))))
+            limit -= len(rows)
+            del chunk, rows
+        out[sid] = (ahead, chunks)
+    return out
 
 
 class _Held:
@@ -69,7 +108,7 @@ class _Held:
         self.rows: list[int] = []
         self.old: list[list] = []  # held rows not at their place any more
 
-    def add(self, chunk: list[list]) -> None:
+    def add(self, chunk: list) -> None:
         values = self.mt.values
         start, self.count = self.count, self.count + len(chunk)
         stop = min(self.count, len(values))

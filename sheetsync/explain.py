@@ -458,7 +458,8 @@ def _milestones(
     late, risk = counts[m.LATE], counts[m.AT_RISK]
     formula = (
         f"the due date and status of {len(idx)} milestones as of {fmt.day(plan.as_of)} "
-        f"(also {counts[m.ON_TRACK]} on track, {counts[m.DONE]} done)"
+        f"(also {counts[m.ON_TRACK]} on track, {counts[m.NOT_STARTED]} not started, "
+        f"{counts[m.DONE]} done)"
     )
     rule = m.rag_rules(config.rag)[1]
     sources = _sources(plan, [c for i in inputs for c in i.cells], fmt)

@@ -246,9 +246,14 @@ def _delivery(
 
 
 def goal_tree_views(
-    records: Mapping[str, Sequence[Record]], as_of: date, settings: RagSettings
+    records: Mapping[str, Sequence[Record]],
+    as_of: date,
+    settings: RagSettings,
+    shown: Mapping[str, set[str]] | None = None,
 ) -> dict[str, GoalTreeView]:
-    """Each project's tree as the weekly report draws it, by project key."""
+    """Each project's tree as the weekly report draws it, by project key. ``shown``
+    (project key → milestone keys): the milestones the project's table and timeline
+    show, so that the tree draws the same ones; by default, the first by due date."""
     trees = goal_trees(
         records.get("projects", []),
         records.get("milestones", []),
@@ -261,7 +266,9 @@ def goal_tree_views(
         ms = sorted((c for c in p.children if c.table == "milestones"), key=_due_order)
         loose = [c for c in p.children if c.table == "tasks"]
         branches = []
-        for m in _fold(ms, REPORT_MILESTONES):
+        keep = None if shown is None else shown.get(str(p.record.get("key")))
+        drawn = ms if keep is None else [c for c in ms if str(c.record.get("key")) in keep]
+        for m in _fold(drawn, REPORT_MILESTONES):
             tasks = sorted(m.tasks, key=_due_order)
             branches.append(
                 TreeBranch(

@@ -8,14 +8,15 @@ each read's layout records where every record was found (``sheetsync.provenance`
 from __future__ import annotations
 
 import operator
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import compress, pairwise
+from itertools import chain, compress, pairwise
 from typing import Any
 
 from .binding import check_binding
-from .compare import SincePull, TableDiff, diff_some, diff_whole, since_pull
+from .compare import SincePull, TableDiff, diff_some, diff_whole, prefetch, since_pull
 from .config import Config, SourceConfig
 from .errors import CellError, UsageError, ValidationError
 from .mapping import MappedTable
@@ -24,6 +25,8 @@ from .reading import (
     PendingReads,
     SourceRead,
     gc_paused,
+    in_background,
+    last_pulled,
     mapping_fingerprint,
     source_label,
     start_reads,
@@ -109,8 +112,7 @@ def pull(
     A source last synced from another file is refused (``check_binding``)
     unless ``rebind``.
     """
-    # The model is open: every read can wait for the verdict on its source.
-    pending = reads or start_reads(config, names, hold=None if full else lambda _s, _r: True)
+    pending = reads or start_reads(config, names, hold=None if full else _hold(store))
     try:
         with gc_paused():
             if progress:
@@ -127,6 +129,16 @@ def pull(
             )
     finally:
         pending.release()
+
+
+def _hold(store: Store) -> Callable[[SourceConfig, str | None], bool]:
+    """Which reads wait for the pull's verdict on their source before parsing:
+    in a SQLite model, those whose revision its newest snapshot holds (a peek;
+    the others parse while the pull takes its locks and looks); in another
+    model, every read (the model is open: the verdict comes soon)."""
+    if store.url.startswith("sqlite:///"):
+        return last_pulled(store.url)
+    return lambda _s, _r: True
 
 
 CHECK = "_check"  # the snapshot summary's entry that lets the next pull skip a read
@@ -162,10 +174,15 @@ def _pull(
         )
         for s in sources:
             (pending.drop if s.name in unchanged else pending.go)(s.name)
+        # While the workbooks are parsed: what the settled ones are compared with
+        compared = [
+            last.id
+            for s in sources
+            if s.name in settled and s.name not in unchanged and (last := lasts[s.name])
+        ]
+        ahead = prefetch(store, conn, compared)
         reads = {r.source.name: r for r in pending.result()}
-        for r in reads.values():
-            if r.fatal or (r.errors and not skip_invalid):
-                raise ValidationError(r.errors, source=r.source.name, sheet_level=bool(r.fatal))
+        _refuse_invalid(reads, skip_invalid=skip_invalid)
         if at is not None:
             _refuse_dated_pull(store, conn, at)
         at = at or utcnow()  # after the locks: versions never predate the ones they replace
@@ -184,13 +201,31 @@ def _pull(
                 config,
                 at,
                 settled=s.name in settled,
+                ahead=ahead,
                 rekeys=rekeys,
                 cells=cells,
                 progress=progress,
             )
             store.bind_source(conn, s.name, bindings[s.name], at)
             results.append(result)
+        free_later(reads, ahead)  # while the transaction commits
     return results
+
+
+def _refuse_invalid(reads: dict[str, SourceRead], *, skip_invalid: bool) -> None:
+    """ValidationError for the first read with a problem (unless ``skip_invalid``
+    and the problems are only rows)."""
+    for r in reads.values():
+        if r.fatal or (r.errors and not skip_invalid):
+            raise ValidationError(r.errors, source=r.source.name, sheet_level=bool(r.fatal))
+
+
+def free_later(*held: dict[Any, Any]) -> None:
+    """Empty ``held`` in a thread of its own: a read's cells are millions of
+    objects, freed while the transaction commits (SQLite's fsync and
+    PostgreSQL's round trip free the GIL) rather than after. Nothing else may
+    refer to what they hold."""
+    threading.Thread(target=lambda: [h.clear() for h in held], name="free", daemon=True).start()
 
 
 def _write_source(
@@ -202,6 +237,7 @@ def _write_source(
     at: datetime,
     *,
     settled: bool,
+    ahead: dict[int, tuple[list, Any]],
     rekeys: dict[str, Any],
     cells: bool,
     progress: Progress | None,
@@ -209,8 +245,10 @@ def _write_source(
     """Write one source's read into the model, and the snapshot that records it.
 
     ``settled``: the source's tables are as its last pull left them
-    (``_settled_sources``); ``rekeys``: the tables whose key changed, each
-    said once (popped) by the first source of the table."""
+    (``_settled_sources``); ``ahead``: snapshots' chunks begun (``prefetch``);
+    ``rekeys``: the tables whose key changed, each said once (popped) by the
+    first source of the table. The snapshot's values are encoded in a thread
+    while the records are written (zlib and SQLite free the GIL)."""
     if progress:
         progress(f"writing {r.source.name} into the model")
     result = PullResult(
@@ -219,25 +257,30 @@ def _write_source(
     for name in r.tables:
         if name in rekeys:  # said once, by the first source of the table
             result.rekeyed.append(rekeys.pop(name).line(r.tables[name].headers))
-    # What each table is compared with, once the reads are done (never
-    # beside a sheet being parsed), a chunk at a time: for a settled
+    # What each table is compared with, a chunk at a time (beside a sheet
+    # being parsed, only ``prefetch``'s bounded first chunks): for a settled
     # source the values of its last pull (the model's, as it left
     # them); otherwise the model's current records, which include what
     # an earlier source of this pull wrote.
     held: dict[str, SincePull] = {}
     if last is not None and settled:
-        held = since_pull(store, conn, last.id, r.tables)
-    same_values = True
+        begun = ahead.get(last.id)
+        held = since_pull(store, conn, last.id, r.tables, begun and chain(*begun))
+    # other bytes, the very same values: the snapshot's are kept as they are
+    repeat = last is not None and settled and all(n in held and held[n].same for n in r.tables)
+    values = None
+    if not repeat:
+        tables = {n: (t.fields, t.values) for n, t in r.tables.items()}
+        keys = {n: t.table.key for n, t in r.tables.items()}
+        values = in_background(lambda: encode_rows(tables, keys), "encode")
     for name, mt in r.tables.items():
         report = None
         if progress:
             label = f"writing {r.source.name}: {name}"
             report = lambda done, total, label=label: progress(label, done, total)  # noqa: E731
         if name in held:
-            same_values &= held[name].same
             diff = diff_some(store, conn, mt, held[name])
         else:
-            same_values = False
             diff = diff_whole(store, conn, mt, last.id if last else None)
         result.tables[name] = _apply_table(store, conn, r, mt, diff, at, report, cells=cells)
     summary: dict[str, Any] = {n: c.as_dict() for n, c in result.tables.items()}
@@ -245,9 +288,8 @@ def _write_source(
         summary[CHECK] = _check(store, conn, r.source, config, r.content_hash, r.tables)
     # {}: this read's cells are not kept (never the last snapshot's, copied)
     layout = {n: _layout(t) for n, t in r.tables.items()} if cells else {}
-    if same_values and settled and last is not None:
-        # other bytes, the very same values: the snapshot's are kept as
-        # they are (the rows may have moved: the layout is this read's)
+    if values is None:
+        assert last is not None  # the rows may have moved: the layout is this read's
         result.snapshot_id = store.repeat_snapshot(
             conn,
             last.id,
@@ -264,10 +306,7 @@ def _write_source(
             at=at,
             content_hash=r.content_hash,
             summary=summary,
-            values=encode_rows(
-                {n: (t.fields, t.values) for n, t in r.tables.items()},
-                {n: t.table.key for n, t in r.tables.items()},
-            ),
+            values=values(),
             layout=layout,
         )
     return result

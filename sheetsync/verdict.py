@@ -7,7 +7,7 @@ Every figure comes from :mod:`sheetsync.metrics` (``QuotaStanding`` and its
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -53,8 +53,44 @@ class Item:
     rank: float = 0.0  # among equals (status, date): lower first, e.g. a rep's pace
 
 
-def verdict(q: m.QuotaStanding | None, fmt: Formatter) -> Verdict:
-    """The sentence and its short form, from the quota standing as of the day."""
+def verdict(
+    q: m.QuotaStanding | None,
+    fmt: Formatter,
+    milestones: Mapping[str, int] | None = None,
+    delivery: Sequence[str] = (),
+    company_wide: bool = False,
+) -> Verdict:
+    """The sentence and its short form, from the quota standing as of the day, then
+    delivery when milestones are late or at risk (``milestones``: the count of each
+    category; ``delivery``: each project's delivery status). Its status is the
+    worse of sales and delivery, so a green sales line never hides a red plan."""
+    sales = _sales_verdict(q, fmt)
+    said = delivery_sentence(milestones or {}, delivery, company_wide)
+    if said is None:
+        return sales
+    rag = worst([sales.rag, *delivery]) if sales.rag != m.GREY else worst(delivery)
+    return Verdict(f"{sales.sentence} {said}", sales.short, rag)
+
+
+def delivery_sentence(
+    milestones: Mapping[str, int], delivery: Sequence[str], company_wide: bool = False
+) -> str | None:
+    """ "Delivery: 2 milestones late and 3 at risk; 2 of 2 projects Amber." (None when
+    nothing is late or at risk)."""
+    late, risk = milestones.get(m.LATE, 0), milestones.get(m.AT_RISK, 0)
+    if not (late or risk):
+        return None
+    where = " (company-wide)" if company_wide else ""
+    text = f"Delivery{where}: {late} milestone{'s' if late != 1 else ''} late and {risk} at risk"
+    if delivery:
+        status = worst(delivery)
+        n = sum(1 for r in delivery if r == status)
+        text += f"; {n} of {len(delivery)} project{'s' if len(delivery) != 1 else ''}"
+        text += f" {m.RAG_LABELS[status]}"
+    return text + "."
+
+
+def _sales_verdict(q: m.QuotaStanding | None, fmt: Formatter) -> Verdict:
     if q is None or q.ytd is None:
         return Verdict("The model holds no quotas for this year.", "no quotas", m.GREY)
     y = q.ytd

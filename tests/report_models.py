@@ -19,14 +19,14 @@ SAMPLES = ROOT / "samples"
 AS_OF = date(2026, 11, 30)
 
 
-def sample_context(name: str) -> tuple[report.ReportContext, Config]:
-    """The sample's report context as of 30 Nov 2026, last week from the dated copy."""
+def sample_context(name: str, as_of: date = AS_OF) -> tuple[report.ReportContext, Config]:
+    """The sample's report context (as of 30 Nov 2026), last week from the dated copy."""
     config = load_config(SAMPLES / "sheetsync.toml")
     src = config.select_sources()[0]
     now = read_source(config, src).records()
     copy = config.with_copy(SAMPLES / "sales_plan_2026-11-23.xlsx")[0]
     before = read_source(copy, copy.sources[src.name]).records()
-    return report.build_context(now, before, config, name=name, as_of=AS_OF), config
+    return report.build_context(now, before, config, name=name, as_of=as_of), config
 
 
 def bench_context(name: str) -> tuple[report.ReportContext, Config]:

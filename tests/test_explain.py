@@ -132,6 +132,11 @@ def test_milestone_counts_name_the_status_and_due_cells(dated) -> None:
     assert len(rows) == late["value"] == int(e["text"].split()[0])
     ids = [book["Milestones"][f"A{r}"].value for r in rows]
     assert ids == ["G-06", "U-04"]  # past due, not done
+    # every milestone is counted somewhere: late + at risk + the rest add up to all of them
+    total = int(re.search(r"of (\d+) milestones", e["formula"]).group(1))
+    rest = [int(n) for n in re.findall(r"(\d+) (?:on track|not started|done)", e["formula"])]
+    at_risk = next(i["value"] for i in e["inputs"] if i["name"] == "at risk")
+    assert len(rest) == 3 and sum(rest) + late["value"] + at_risk == total, e["formula"]
 
 
 def test_explain_refuses_what_it_cannot_explain(dated) -> None:

@@ -169,3 +169,18 @@ def test_a_large_hostile_tree_is_folded_escaped_and_fits_the_page(tmp_path, run_
     assert max(float(x) for x, _ in words) <= width - 14 / 25.4 * 72 + 1  # inside the right margin
     text = pdf_text(pdf)
     assert "Goal tree 30 of 43 milestones done · 0 of 9 tasks done (0%)" in text
+
+
+def test_a_projects_tree_timeline_and_table_show_the_same_milestones() -> None:
+    from report_models import bench_context
+
+    ctx, _ = bench_context("weekly")
+    checked = 0
+    for section in ctx.projects:
+        tree = ctx.goal_trees[section.key]
+        if section.milestones_total <= len(section.milestones):
+            continue
+        checked += 1
+        assert {b.key for b in tree.milestones} == {r.key for r in section.milestones}
+        assert tree.milestones_more == section.milestones_total - len(section.milestones)
+    assert checked  # the benchmark's projects have more milestones than a section shows

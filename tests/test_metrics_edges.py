@@ -67,13 +67,18 @@ def test_rag_rules_state_the_configured_numbers():
     )
     assert "due within 10 days" in rules[1]
     assert "Delivery: Red from 2 late milestones, Amber from 1 late or any at risk" in rules[2]
+    assert rules[2].endswith(
+        "else Green. A project's heading, and the verdict's bar (sales and delivery), show the worse."
+    )
     assert rules[3] == (
         "A blank Sales cell is not reported yet (a 0 is zero): attainment, pace and "
         "projection run through the last period whose actuals are in. Projection = actual at "
         "its daily run-rate since the first period with a quota, extended to the end of the "
-        "last one. Needed/week = gap ÷ weeks left in the period."
+        "last one. Needed/week = gap ÷ weeks left in the period (once it has ended: what "
+        "is short)."
     )
-    assert len(rules) == 4
+    assert rules[4].startswith("Budget: a line spent beyond its plan is Amber")
+    assert len(rules) == 5
 
 
 # ------------------------------------------------------------------ zero and missing

@@ -583,3 +583,53 @@ def test_cumulative_chart_labels_the_day_the_forecast_and_the_gap(weekly_pdf, sa
     quota = sum(q["quota"] for q in sample_records["quotas"] if q["period"] <= "2026-11")
     gap = Formatter("en_US", "USD").money_short(quota - closed)
     assert squash(f"gap to the quota line on Nov 30, 2026: −{gap}") in cumulative
+    # its title states the message (IBCS), not only what is drawn
+    assert squash(f"2026 so far: {gap} behind the quota line, on course to finish $1.2M short") in (
+        text
+    )
+
+
+@pytest.mark.parametrize("as_of", [date(2026, 11, 30), date(2026, 11, 16)])
+def test_rep_chart_reference_lines_never_cross_a_label(as_of):
+    # issue 15: the 100% line and the "expected by now" ticks stay inside the plot; each
+    # rep's figure stands in a column of its own right of it (mid-period the ticks are drawn)
+    import re
+
+    from report_models import sample_context
+
+    ctx, _ = sample_context("weekly", as_of)
+    svg = str(ctx.charts.rep_attainment)
+    width = float(re.search(r'viewBox="0 0 ([\d.]+)', svg).group(1))
+    vertical = [
+        float(a)
+        for a, b in re.findall(r'<line x1="([\d.]+)" y1="[\d.]+" x2="([\d.]+)"', svg)
+        if a == b
+    ]
+    figures = re.findall(
+        r'<text x="([\d.]+)" y="[\d.]+" font-size="([\d.]+)" text-anchor="end" '
+        r'font-weight="bold">([^<]+)</text>',
+        svg,
+    )
+    assert len(figures) == ctx.reps_total == 12  # the sample's reps, each with its figure
+    dashed = svg.count('stroke-dasharray="3 2"')
+    assert (dashed > 1) == (
+        as_of.day != 30
+    )  # ticks mid-period (plus the legend's), none at its end
+    for x, size, text in figures:
+        left_edge = float(x) - len(text) * float(size) * 0.62  # a generous glyph width
+        assert max(vertical) < left_edge and float(x) <= width, (text, left_edge, max(vertical))
+
+
+def test_per_month_chart_title_states_how_many_months_fell_short(weekly_pdf, sample_records):
+    by_month: dict[str, list[float]] = {}
+    for q in sample_records["quotas"]:
+        if q["closed"] is not None and q["period"] <= "2026-11":
+            t = by_month.setdefault(q["period"], [0.0, 0.0])
+            t[0] += q["quota"]
+            t[1] += q["closed"]
+    under = {p: c - quota for p, (quota, c) in by_month.items() if c < quota}
+    worst = min(under, key=under.get)
+    month = date(int(worst[:4]), int(worst[5:]), 1).strftime("%B %Y")
+    short = Formatter("en_US", "USD").money_short(-under[worst])
+    title = f"2026: {len(under)} of {len(by_month)} months under quota, {month} the most: −{short}"
+    assert squash(title) in squash(pdf_text(weekly_pdf))

@@ -88,9 +88,12 @@ def rag_rules(settings: RagSettings) -> list[str]:
         f"Projects have two statuses. Goal: the worst checkpoint not yet reached (paced like "
         f"a quota; past due and not reached is Red). Delivery: Red from {red} late "
         f"milestone{'s' if red != 1 else ''}, Amber from {amber} late or any at risk, else "
-        f"Green ([rag] delivery_red_late, delivery_amber_late).",
+        f"Green. A project's heading, and the verdict's bar (sales and delivery), show the worse.",
         "A blank Sales cell is not reported yet (a 0 is zero): attainment, pace and "
         "projection run through the last period whose actuals are in. Projection = actual at "
         "its daily run-rate since the first period with a quota, extended to the end of the "
-        "last one. Needed/week = gap ÷ weeks left in the period.",
+        "last one. Needed/week = gap ÷ weeks left in the period (once it has ended: what "
+        "is short).",
+        "Budget: a line spent beyond its plan is Amber, and so are its project's subtotal and "
+        "the Budget spent tile.",
     ]

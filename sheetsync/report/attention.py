@@ -75,7 +75,9 @@ def exception_items(
         for r in c.at_risk
     ]
     if q:
-        items += [rep_item(r, fmt) for r in c.reps_behind if r.ytd.rag.status == m.RED]
+        # every rep the attention list shows (Red and Amber), so "the 4 most urgent of
+        # N" counts what the lists below it hold
+        items += [rep_item(r, fmt) for r in c.reps_behind]
     items += [
         Item(
             g.checkpoint.rag.status,

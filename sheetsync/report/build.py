@@ -135,7 +135,9 @@ def build_context(
     return ReportContext(
         meta=meta,
         branding=Branding(config.report.company, _logo_uri(config), _colors(config)),
-        verdict=verdict(q, fmt),
+        verdict=verdict(
+            q, fmt, counts, [s.delivery_rag.status for s in detailed], company_wide=bool(teams)
+        ),
         exceptions=pick(items),
         exceptions_total=len(items),
         pipeline=list(q.pipeline) if q else [],
@@ -166,7 +168,9 @@ def build_context(
         rag_settings=rag,
         notes=notes,
         limits=lim,
-        goal_trees=goal_tree_views(current, as_of, rag),
+        goal_trees=goal_tree_views(
+            current, as_of, rag, {s.key: {r.key for r in s.milestones} for s in detailed}
+        ),
     )
 
 
@@ -207,7 +211,23 @@ def _charts(
         cumulative=svg_cumulative(q, fmt, "cu", 230) if q and q.ytd else Markup(""),
         periods=svg_periods(q, fmt, "pe") if q and q.ytd and name != "executive" else Markup(""),
         team_attainment=svg_team_attainment(q.teams, fmt, rag, "ta") if q else Markup(""),
+        periods_message=_periods_message(q, fmt),
     )
+
+
+def _periods_message(q: m.QuotaStanding | None, fmt: Formatter) -> str:
+    """The per-period chart's message: how many periods closed under quota, and the
+    worst of them ("8 of 11 months under quota, October the most: −$245.7K")."""
+    done = [t for t in (q.by_period() if q and q.ytd else []) if t.variance is not None]
+    if not done:
+        return ""
+    under = [t for t in done if (t.variance or 0.0) < 0]
+    unit = "months" if all(len(t.period) == 7 for t in done) else "periods"
+    text = f"{len(under)} of {len(done)} {unit} under quota"
+    if under:
+        worst = min(under, key=lambda t: t.variance or 0.0)
+        text += f", {fmt.period_name(worst.period)} the most: −{fmt.money_short(-(worst.variance or 0.0))}"
+    return text
 
 
 def _shown_reps(q: m.QuotaStanding | None, reps_sorted: list[RepRow], lim: Limits) -> list[RepRow]:

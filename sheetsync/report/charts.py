@@ -238,8 +238,8 @@ def svg_periods(q: m.QuotaStanding, fmt: Formatter, prefix: str, height: int = 2
             label = ("+" if var >= 0 else "−") + fmt.money_short(abs(var))
             ytxt = min(Y(t.quota), Y(t.closed)) - 3
             out.append(
-                _t(cx, ytxt, label, 6.8, "middle", font_weight="bold" if var < 0 else "normal",
-                   fill="#b71c1c" if var < 0 else "#2e7d32")
+                _t(cx, ytxt, label, 8.2, "middle", font_weight="bold",
+                   fill="#b71c1c" if var < 0 else "#1b5e20")
             )  # fmt: skip
         elif t.forecast is not None:
             inner = bw * 0.55
@@ -248,12 +248,18 @@ def svg_periods(q: m.QuotaStanding, fmt: Formatter, prefix: str, height: int = 2
                 f'height="{Y(0) - Y(t.forecast):.1f}" fill="url(#{prefix}-grey)" stroke="#555" '
                 'stroke-width="0.6" stroke-dasharray="2 1.5"/>'
             )
+            fvar = t.forecast - t.quota  # the forecast's variance, in the same notation
+            ftop = min(Y(t.quota), Y(t.forecast)) - 3
+            out.append(
+                _t(cx, ftop, ("+" if fvar >= 0 else "−") + fmt.money_short(abs(fvar)), 8.2,
+                   "middle", font_weight="bold", fill="#5f6368")
+            )  # fmt: skip
             out.append(
                 _t(
                     cx,
-                    min(Y(t.quota), Y(t.forecast)) - 3,
+                    ftop - 10,
                     "forecast",
-                    6.8,
+                    7.5,
                     "middle",
                     fill="#5f6368",
                 )
@@ -528,7 +534,7 @@ def svg_timeline(
         return label_w + pw * ((day - lo).days) / span
 
     fills = {
-        m.DONE: "#9e9e9e",
+        m.DONE: "#cfcfcf",
         m.NOT_STARTED: "#ffffff",
         m.ON_TRACK: "#2e7d32",
         m.AT_RISK: f"url(#{prefix}-amber)",

@@ -56,7 +56,7 @@ LIMITS = {
         milestones=0,
         reps=10,
         chart_reps=15,
-        summary=5,
+        summary=4,
         risks=2,
     ),
 }
@@ -271,6 +271,7 @@ class Charts:
     cumulative: Markup  # SVG: cumulative closed vs target over the year
     periods: Markup  # SVG: per period, closed vs quota with variance, forecast band
     team_attainment: Markup  # SVG: attainment by team
+    periods_message: str = ""  # the per-period chart's message, for its title
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from .. import metrics as m
 from ..config import Config
 from ..errors import ConfigError, UsageError
 from ..formatting import Formatter
-from . import units
+from .units import show, show_rate
 
 if TYPE_CHECKING:  # pragma: no cover
     import jinja2
@@ -113,8 +113,8 @@ def build_environment(dirs: Sequence[Path], fmt: Formatter) -> jinja2.Environmen
     )
     env.filters.update(fmt.filters())
     env.filters.update(
-        goal=lambda v, unit: units.show(v, unit, fmt),
-        goal_rate=lambda weekly, unit: units.show_rate(weekly, unit, fmt),
+        goal=lambda v, unit: show(v, unit, fmt),
+        goal_rate=lambda weekly, unit: show_rate(weekly, unit, fmt),
     )
     env.globals.update(
         rag_label=lambda s: m.RAG_LABELS.get(s, s),
