@@ -263,6 +263,8 @@ class MappedTable:
     errors: list[CellError] = field(default_factory=list)  # row-level problems
     fatal: list[CellError] = field(default_factory=list)  # sheet-level problems
     skipped_rows: list[int] = field(default_factory=list)
+    # True: no value in ``values`` is None (known from the read, so nobody scans them for it)
+    blank_free: bool = False
     _records: list[Record] | None = field(default=None, repr=False)
 
     @property
@@ -395,6 +397,12 @@ def _convert_column(
                 True,
             )
         if kind == "text" and types == {str}:  # strip at C speed; blanks become None
+            distinct = set(values)
+            if len(distinct) * 4 < len(values):  # repetitive (teams, regions): strip each once
+                done = {v: _interned(texts, v.strip()) for v in distinct}
+                if "" in done.values():
+                    return [done[v] or None for v in values], {}, True
+                return list(map(done.__getitem__, values)), {}, False
             stripped = list(map(str.strip, values))
             if texts is not None:
                 stripped = list(map(texts.setdefault, stripped, stripped))
@@ -409,7 +417,7 @@ def _convert_column(
             values
         ):  # repetitive (months, teams): convert each once
             done = {v: conv(v) for v in distinct}
-            return [done[v] for v in values], {}, None in done.values()
+            return list(map(done.__getitem__, values)), {}, None in done.values()
         return [conv(v) for v in values], {}, True
     except Invalid:
         pass
@@ -422,6 +430,11 @@ def _convert_column(
             out.append(None)
             errors[i] = str(e)
     return out, errors, True
+
+
+def _interned(texts: dict[str, str] | None, text: str) -> str:
+    """``text``, as the column's first cell of that text spelled it (one string for all)."""
+    return text if texts is None else texts.setdefault(text, text)
 
 
 def picker(indexes: list[int]) -> Callable[[Any], tuple]:
@@ -447,6 +460,7 @@ def _read_rows(grid: Grid, result: MappedTable, dayfirst: bool) -> None:
     # They count for duplicates whatever else is wrong with them: a bad cell never
     # hides a repeated key, and --skip-invalid skips every row of an ambiguous key.
     bad_keys: list[tuple[str, int, tuple]] = []
+    result.blank_free = True  # until a chunk may hold a blank value
     for data in grid.chunks(result.header_row):
         _read_chunk(grid, data, first_row, result, dayfirst, texts, bad_keys)
         first_row += len(data)
@@ -474,14 +488,10 @@ def _read_chunk(
     cols: list[Sequence[Any]] = []
     col_errors, blanks = [], []
     shortest = min(map(len, data), default=0)
-    # Rows read whole are a rectangle: their columns in one pass, at C speed.
-    by_column = list(zip(*data, strict=True)) if data and shortest == max(map(len, data)) else None
     for f in fields:
         i = result.columns[f.name] - 1
-        if by_column is not None and i < shortest:
-            raw: Sequence[Any] = by_column[i]
-        elif i < shortest:  # every row reaches this column: take it at C speed
-            raw = list(map(operator.itemgetter(i), data))
+        if i < shortest:  # every row reaches this column: take it at C speed
+            raw: Sequence[Any] = list(map(operator.itemgetter(i), data))
         else:
             raw = [row[i] if i < len(row) else None for row in data]
         converted, errors, blank = _convert_column(
@@ -491,16 +501,17 @@ def _read_chunk(
         cols.append(converted)
         col_errors.append(errors)
         blanks.append(blank)
-    del by_column
     required = [j for j, f in enumerate(fields) if f.required]
     bad_rows = set().union(*(e.keys() for e in col_errors)) if col_errors else set()
     key_idx = [result.fields.index(k) for k in table.key]
     if not bad_rows and not any(blanks[j] and None in cols[j] for j in required):
         # the common case: clean rows, none to look at twice
+        result.blank_free = result.blank_free and not any(blanks)
         result.keys.extend(key_texts_of_columns([cols[k] for k in key_idx]))
         result.values.extend(zip(*cols, strict=True))
         result.rows.extend(range(first_row, first_row + len(data)))
         return
+    result.blank_free = False
     required_of = picker(required)
     key_of = picker(key_idx)
     for idx, values in enumerate(zip(*cols, strict=True)):

@@ -178,7 +178,9 @@ def _may_read_blank(mt: MappedTable) -> bool:
     """Whether a data row of ``mt`` may have a blank mapped cell: a row was
     skipped or found wrong (a required cell blank, say), or a record holds None
     (every field kind reads a blank cell as None)."""
-    return bool(mt.skipped_rows or mt.errors) or any(None in v for v in mt.values)
+    if mt.skipped_rows or mt.errors:
+        return True
+    return not mt.blank_free and any(None in v for v in mt.values)
 
 
 def _tree_terms(read: SourceRead) -> None:
