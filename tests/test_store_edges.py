@@ -359,3 +359,41 @@ def test_lock_names_other_than_sources_are_refused_by_name(pg_database_url):
     finally:
         a.close()
         b.close()
+
+
+def test_a_model_locked_at_once_while_it_is_made_is_retried_until_the_busy_timeout(
+    tmp_path: Path, monkeypatch
+):
+    """While another process makes a new model (its WAL mode set, its first tables
+    written), SQLite can answer "database is locked" at once, without waiting: opening
+    retries that until the busy timeout, then refuses as a wait would."""
+    from sheetsync.store import engine as engine_module
+
+    real, answers = engine_module.ensure_current, []
+
+    def locked_twice(engine, immediate):
+        answers.append(len(answers))
+        if len(answers) <= 2:
+            raise sa.exc.OperationalError(
+                "BEGIN IMMEDIATE", {}, sqlite3.OperationalError("database is locked")
+            )
+        return real(engine, immediate)
+
+    monkeypatch.setattr(engine_module, "ensure_current", locked_twice)
+    store = Store(f"sqlite:///{tmp_path / 'model.db'}")
+    try:
+        assert answers == [0, 1, 2] and store.records("projects") == []
+    finally:
+        store.close()
+
+    monkeypatch.setattr(schema_module, "BUSY_TIMEOUT_MS", 100)
+    answers.clear()
+    monkeypatch.setattr(
+        engine_module,
+        "ensure_current",
+        lambda engine, immediate: (_ for _ in ()).throw(
+            sa.exc.OperationalError("BEGIN", {}, sqlite3.OperationalError("database is locked"))
+        ),
+    )
+    with pytest.raises(RefusedError, match="is busy: another sheetsync is upgrading or writing it"):
+        Store(f"sqlite:///{tmp_path / 'other.db'}")

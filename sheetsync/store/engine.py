@@ -9,6 +9,7 @@ instead of failing halfway; on PostgreSQL writers run side by side (see
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -32,7 +33,7 @@ class Connected:
         self.dialect = self.engine.dialect.name
         if migrate:
             try:
-                ensure_current(self.engine, IMMEDIATE)
+                _upgrade(self.engine)
             except sa.exc.OperationalError as e:
                 self.engine.dispose()
                 if _sqlite_busy(e):
@@ -111,6 +112,24 @@ def _current_version_clash(e: sa.exc.IntegrityError) -> str | None:
         if f"uq_{name}_current_key" in msg or f"{name}._key" in msg:
             return name
     return None
+
+
+def _upgrade(engine: sa.Engine) -> None:
+    """Bring the model to the newest schema, waiting out the busy timeout when
+    another process holds it. SQLite's busy handler covers most waits, but while a
+    new model is made (its WAL mode set, its first tables written) SQLite can answer
+    "database is locked" at once; that is retried until the same deadline."""
+    deadline = time.monotonic() + schema.BUSY_TIMEOUT_MS / 1000
+    pause = 0.02
+    while True:
+        try:
+            ensure_current(engine, IMMEDIATE)
+            return
+        except sa.exc.OperationalError as e:
+            if not _sqlite_busy(e) or time.monotonic() + pause > deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
 
 
 def _sqlite_busy(e: sa.exc.OperationalError) -> bool:
