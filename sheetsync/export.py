@@ -42,14 +42,13 @@ Output = Path | TextIO  # a file, or an open text stream (stdout)
 @contextlib.contextmanager
 def _opened(output: Output) -> Iterator[TextIO]:
     """A file is written whole or not at all (a temp file swapped in); a stream as it goes."""
-    if isinstance(output, Path) and not swappable(output):
-        with open(output, "w", newline="", encoding="utf-8") as fh:
+    if isinstance(output, Path):
+        whole = swappable(output)  # a pipe or device (/dev/stdout) is written as it is
+        swap = replacing(output, temp_beside(output)) if whole else contextlib.nullcontext(output)
+        with swap as target, open(target, "w", newline="", encoding="utf-8") as fh:
             yield fh
-    elif isinstance(output, Path):
-        tmp = temp_beside(output)
-        with replacing(output, tmp), open(tmp, "w", newline="", encoding="utf-8") as fh:
-            yield fh
-            fsync_file(fh)  # type: ignore[arg-type]
+            if whole:
+                fsync_file(fh)  # type: ignore[arg-type]
     else:
         yield output
         output.flush()

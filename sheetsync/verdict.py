@@ -68,8 +68,7 @@ def verdict(
     said = delivery_sentence(milestones or {}, delivery, company_wide)
     if said is None:
         return sales
-    rag = worst([sales.rag, *delivery]) if sales.rag != m.GREY else worst(delivery)
-    return Verdict(f"{sales.sentence} {said}", sales.short, rag)
+    return Verdict(f"{sales.sentence} {said}", sales.short, worst([sales.rag, *delivery]))
 
 
 def delivery_sentence(

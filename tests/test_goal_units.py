@@ -25,6 +25,9 @@ FMT = Formatter("en_US", "USD")
         ("Weekly demos booked", NUMBER, "week", "Weekly demos booked"),
         ("Quarterly bookings (€)", MONEY, "quarter", "Quarterly bookings"),
         ("Net new logos", NUMBER, "month", "Net new logos"),
+        ("Weekly sales calls made", NUMBER, "week", "Weekly sales calls made"),
+        ("Monthly sales", MONEY, "month", "Monthly sales"),
+        ("Sales deals closed ($)", MONEY, "month", "Sales deals closed"),
         (None, NUMBER, "month", ""),
     ],
 )

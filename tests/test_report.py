@@ -633,3 +633,28 @@ def test_per_month_chart_title_states_how_many_months_fell_short(weekly_pdf, sam
     short = Formatter("en_US", "USD").money_short(-under[worst])
     title = f"2026: {len(under)} of {len(by_month)} months under quota, {month} the most: −{short}"
     assert squash(title) in squash(pdf_text(weekly_pdf))
+
+
+def test_the_per_period_title_says_months_only_for_months():
+    from sheetsync.report.build import _periods_message
+
+    class _Standing:
+        ytd = True
+
+        def __init__(self, parts):
+            self.parts = parts
+
+        def by_period(self):
+            return self.parts
+
+    from sheetsync.metrics import PeriodTotal
+
+    fmt = Formatter("en_US", "USD")
+    q1 = PeriodTotal("2026-Q1", date(2026, 1, 1), date(2026, 3, 31), 100.0, 90.0, None)
+    q2 = PeriodTotal("2026-Q2", date(2026, 4, 1), date(2026, 6, 30), 100.0, 120.0, None)
+    assert _periods_message(_Standing([q1, q2]), fmt) == (
+        f"1 of 2 periods under quota, 2026-Q1 the most: −{fmt.money_short(10)}"
+    )
+    jan = PeriodTotal("2026-01", date(2026, 1, 1), date(2026, 1, 31), 100.0, 100.0, None)
+    assert _periods_message(_Standing([jan]), fmt) == "0 of 1 months under quota"
+    assert _periods_message(None, fmt) == ""

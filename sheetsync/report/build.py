@@ -222,7 +222,7 @@ def _periods_message(q: m.QuotaStanding | None, fmt: Formatter) -> str:
     if not done:
         return ""
     under = [t for t in done if (t.variance or 0.0) < 0]
-    unit = "months" if all(len(t.period) == 7 for t in done) else "periods"
+    unit = "months" if all(re.fullmatch(r"\d{4}-\d{2}", t.period) for t in done) else "periods"
     text = f"{len(under)} of {len(done)} {unit} under quota"
     if under:
         worst = min(under, key=lambda t: t.variance or 0.0)

@@ -15,6 +15,11 @@ MONEY, PERCENT, NUMBER = "money", "percent", "number"
 
 _CURRENCY = re.compile(r"[$€£¥₹]|\b(?:usd|eur|gbp|chf|jpy|aud|cad)\b", re.I)
 _MONEY_WORDS = re.compile(r"\b(?:revenue|sales|bookings|arr|mrr|spend|income)\b", re.I)
+# "Sales calls made", "number of sales deals": counted, not money, without a currency mark
+_COUNT_WORDS = re.compile(
+    r"\b(?:calls?|deals?|meetings?|demos?|accounts?|customers?|logos?|reps?|number|count)\b|#",
+    re.I,
+)
 _PERCENT = re.compile(r"%|\bpercent(?:age)?\b", re.I)
 _MARKS = re.compile(r"\(\s*(?:[$€£¥₹%]|usd|eur|gbp|chf|jpy|aud|cad)\s*\)|^\s*%\s*|\s*%\s*$", re.I)
 _PERIOD = (
@@ -45,7 +50,7 @@ def goal_unit(metric: str | None) -> GoalUnit:
     text = " ".join(str(metric or "").split())
     if _PERCENT.search(text):
         kind = PERCENT
-    elif _CURRENCY.search(text) or _MONEY_WORDS.search(text):
+    elif _CURRENCY.search(text) or (_MONEY_WORDS.search(text) and not _COUNT_WORDS.search(text)):
         kind = MONEY
     else:
         kind = NUMBER
