@@ -169,8 +169,12 @@ def _pull(
         # key first (in this transaction), or the pull stops here.
         rekeys = {t: rk for t, spec in specs.items() if (rk := store.rekey(conn, spec))}
         lasts = {s.name: store.last_snapshot(s.name, conn=conn) for s in sources}
+        # each table's state now, kept current as this pull writes (``_written``)
+        states = {
+            t: store.table_state(conn, t) for t in sorted({t for s in sources for t in s.tables})
+        }
         settled, unchanged = (
-            ({}, {}) if full else _settled_sources(store, conn, pending, lasts, cells=cells)
+            ({}, {}) if full else _settled_sources(store, conn, pending, lasts, states, cells=cells)
         )
         for s in sources:
             (pending.drop if s.name in unchanged else pending.go)(s.name)
@@ -202,6 +206,7 @@ def _pull(
                 at,
                 settled=s.name in settled,
                 ahead=ahead,
+                states=states,
                 rekeys=rekeys,
                 cells=cells,
                 progress=progress,
@@ -238,6 +243,7 @@ def _write_source(
     *,
     settled: bool,
     ahead: dict[int, tuple[list, Any]],
+    states: dict[str, list[Any]],
     rekeys: dict[str, Any],
     cells: bool,
     progress: Progress | None,
@@ -246,8 +252,9 @@ def _write_source(
 
     ``settled``: the source's tables are as its last pull left them
     (``_settled_sources``); ``ahead``: snapshots' chunks begun (``prefetch``);
-    ``rekeys``: the tables whose key changed, each said once (popped) by the
-    first source of the table. The snapshot's values are encoded in a thread
+    ``states``: each table's ``table_state``, brought up to date as this
+    source writes; ``rekeys``: the tables whose key changed, each said once
+    (popped) by the first source of the table. The snapshot's values are encoded in a thread
     while the records are written (zlib and SQLite free the GIL)."""
     if progress:
         progress(f"writing {r.source.name} into the model")
@@ -282,10 +289,12 @@ def _write_source(
             diff = diff_some(store, conn, mt, held[name])
         else:
             diff = diff_whole(store, conn, mt, last.id if last else None)
-        result.tables[name] = _apply_table(store, conn, r, mt, diff, at, report, cells=cells)
+        change = _apply_table(store, conn, r, mt, diff, at, report, cells=cells)
+        states[name] = _written(states[name], change)
+        result.tables[name] = change
     summary: dict[str, Any] = {n: c.as_dict() for n, c in result.tables.items()}
     if not r.errors:  # what lets the next pull see that nothing changed
-        summary[CHECK] = _check(store, conn, r.source, config, r.content_hash, r.tables)
+        summary[CHECK] = _check(r.source, config, r.content_hash, r.tables, states)
     # {}: this read's cells are not kept (never the last snapshot's, copied)
     layout = {n: _layout(t) for n, t in r.tables.items()} if cells else {}
     if values is None:
@@ -320,31 +329,43 @@ def _layout(mt: MappedTable) -> dict[str, Any]:
     row of each record in the snapshot's order, as runs [first row, count]
     (``LAYOUT_PARTS``)."""
     rows = mt.rows
-    # a run ends where the next row is not this one + 1 (found at C speed)
-    ends = compress(range(1, len(rows)), map(operator.ne, rows[1:], map((1).__add__, rows)))
-    starts = [0, *ends]
-    runs = [[rows[a], b - a] for a, b in pairwise([*starts, len(rows)])] if rows else []
+    if rows and rows[-1] - rows[0] == len(rows) - 1:
+        runs = [[rows[0], len(rows)]]  # one run: a read's rows only ever go down the sheet
+    else:
+        # a run ends where the next row is not this one + 1 (found at C speed)
+        ends = compress(range(1, len(rows)), map(operator.ne, rows[1:], map((1).__add__, rows)))
+        starts = [0, *ends]
+        runs = [[rows[a], b - a] for a, b in pairwise([*starts, len(rows)])] if rows else []
     columns = {f: mt.columns[f] for f in mt.fields if f in mt.columns}
     return {"sheet": mt.sheet, "columns": columns, "rows": runs}
 
 
 def _check(
-    store: Store,
-    conn: Any,
     source: SourceConfig,
     config: Config,
     revision: str | None,
     tables: dict[str, MappedTable],
+    states: dict[str, list[Any]],
 ) -> dict[str, Any]:
     """What a pull of ``source`` found, to tell the next pull whether reading it
     again could change anything: the source's revision, its mapping, and the
-    state of its tables in the model right after it was written."""
+    state of its tables in the model right after it was written (``states``)."""
     return {
         "revision": revision,
         "mapping": mapping_fingerprint(config, source),
-        "tables": {name: store.table_state(conn, name) for name in sorted(source.tables)},
+        "tables": {name: states[name] for name in sorted(source.tables)},
         "rows": {name: len(t.keys) for name, t in tables.items()},
     }
+
+
+def _written(state: list[Any], change: TableChange) -> list[Any]:
+    """A table's ``Store.table_state`` after ``_apply_table`` wrote ``change``,
+    without asking the model: every new or changed record adds one version,
+    and closes the current one it replaces (none for a new record); each
+    deletion closes one. ``test_the_check_counts_what_the_pull_wrote`` holds it to the query."""
+    versions, current, key = state
+    inserted = change.inserted
+    return [versions + inserted + change.updated, current + inserted - change.deleted, key]
 
 
 def _settled_sources(
@@ -352,6 +373,7 @@ def _settled_sources(
     conn: Any,
     pending: PendingReads,
     lasts: dict[str, Snapshot | None],
+    states: dict[str, list[Any]],
     *,
     cells: bool = True,
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
@@ -382,8 +404,7 @@ def _settled_sources(
             check is not None
             and not touched & set(s.tables)
             and check["mapping"] == mapping_fingerprint(config, s)
-            and check["tables"]
-            == {name: store.table_state(conn, name) for name in sorted(s.tables)}
+            and check["tables"] == {name: states[name] for name in sorted(s.tables)}
         ):
             settled[s.name] = check
             revision = pending.revision(s.name)

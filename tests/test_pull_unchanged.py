@@ -383,3 +383,39 @@ def test_skip_and_edit_paths_on_every_database(sample_dir, store_url, reads):
     assert edit.tables["quotas"].updated == 1 and edit.tables["quotas"].unchanged == 138
     assert 777 in {q["closed"] for q in store.records("quotas")}
     store.close()
+
+
+def _checks_hold(d: Path) -> None:
+    """The newest snapshot's check states each of its tables as the model has
+    it now (nothing was written after the last source of a pull): the pull
+    counts them up from what it wrote (``pull._written``) instead of asking."""
+    store = _store(d)
+    snaps = SCHEMA["snapshots"]
+    with store.engine.connect() as c:
+        newest = c.execute(sa.select(snaps.c.summary).order_by(snaps.c.id.desc())).first()
+        check = newest.summary["_check"]
+        assert check["tables"], check
+        for name, state in check["tables"].items():
+            assert state == store.table_state(c, name), name
+    store.close()
+
+
+def test_the_check_counts_what_the_pull_wrote(sample_dir, two_sources, run_cli):
+    """New, changed, deleted and kept records, and two sources writing one
+    table in one pull: each check's states are the model's, to the version."""
+    cfg = two_sources
+    plan = sample_dir / "sales_plan.xlsx"
+    assert run_cli("--config", cfg, "pull").exit_code == 0  # first pull: all new
+    _checks_hold(sample_dir)
+    _edit(plan, "Quotas", F2=123_456, F3=654_321)  # changed records
+    _edit(sample_dir / "reps.xlsx", "Quotas", F4=7)  # the second source changes another
+    r = run_cli("--config", cfg, "pull")
+    assert "quotas: 2 updated" in r.output and "quotas: 3 updated" in r.output, r.output
+    _checks_hold(sample_dir)
+    wb = openpyxl.load_workbook(plan)  # a record gone, one new
+    ws = wb["Quotas"]
+    ws["A5"] = "Someone New"
+    wb.save(plan)
+    r = run_cli("--config", cfg, "pull", "plan")  # and puts back its own numbers over reps'
+    assert "quotas: 1 new, 3 updated, 1 deleted" in r.output, r.output
+    _checks_hold(sample_dir)
