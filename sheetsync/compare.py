@@ -15,7 +15,8 @@ model holds and the sheet no longer has.
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable, Iterator
+import sys
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import compress
 from typing import Any
@@ -91,12 +92,18 @@ def prefetch(
         ahead = []
         while limit > 0 and (chunk := next(chunks, None)) is not None:
             name, fields, rows = chunk
-            # as tuples, like the read's (``_Held.add`` then makes none)
-            ahead.append((name, fields, list(map(tuple, rows))))
+            # as tuples, like the read's (``_Held.add`` then makes none), their
+            # texts interned as the read interns its own (``mapping``): a
+            # record as it was is then compared field by field at a glance
+            ahead.append((name, fields, list(map(_interned_row, rows))))
             limit -= len(rows)
             del chunk, rows
         out[sid] = (ahead, chunks)
     return out
+
+
+def _interned_row(row: list, intern: Callable[[str], str] = sys.intern) -> tuple:
+    return tuple([intern(v) if type(v) is str else v for v in row])
 
 
 class _Held:
@@ -113,7 +120,8 @@ class _Held:
         start, self.count = self.count, self.count + len(chunk)
         stop = min(self.count, len(values))
         if start < stop:
-            pairs = map(operator.ne, values[start:stop], map(tuple, chunk))
+            held = chunk if type(chunk[0]) is tuple else map(tuple, chunk)  # as ``prefetch``'s
+            pairs = map(operator.ne, values[start:stop], held)
             for i in compress(range(start, stop), pairs):
                 self.rows.append(i)
                 self.old.append(chunk[i - start])

@@ -12,6 +12,7 @@ import difflib
 import functools
 import operator
 import re
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -379,12 +380,14 @@ def _convert_column(
     values: Sequence[Any],
     conv: Callable[[Any], Any],
     kind: str = "",
-    texts: dict[str, str] | None = None,
+    intern: bool = False,
 ) -> tuple[Sequence[Any], dict[int, str], bool]:
     """A whole column converted, {index: problem} for the cells that did not
     fit, and whether any converted cell may be blank (False: none is None).
-    ``texts``: the column's texts so far, so that a text repeated down the
-    column (a team, a region, a rep) is one string, not one per cell."""
+    ``intern``: each text is the interpreter's one string of that text
+    (``sys.intern``), so a text repeated down the column (a team, a region, a
+    rep) is one string, not one per cell, and is the very string a snapshot
+    decoded for comparison holds (``compare.prefetch``): equal at a glance."""
     types = set(map(type, values))
     try:
         if kind == "number" and types <= {float, NoneType}:
@@ -399,13 +402,13 @@ def _convert_column(
         if kind == "text" and types == {str}:  # strip at C speed; blanks become None
             distinct = set(values)
             if len(distinct) * 4 < len(values):  # repetitive (teams, regions): strip each once
-                done = {v: _interned(texts, v.strip()) for v in distinct}
+                done = {v: _interned(intern, v.strip()) for v in distinct}
                 if "" in done.values():
                     return [done[v] or None for v in values], {}, True
                 return list(map(done.__getitem__, values)), {}, False
             stripped = list(map(str.strip, values))
-            if texts is not None:
-                stripped = list(map(texts.setdefault, stripped, stripped))
+            if intern:
+                stripped = list(map(sys.intern, stripped))
             if "" in stripped:
                 return [v or None for v in stripped], {}, True
             return stripped, {}, False
@@ -417,6 +420,8 @@ def _convert_column(
             values
         ):  # repetitive (months, teams): convert each once
             done = {v: conv(v) for v in distinct}
+            if intern:  # periods, dates as text
+                done = {v: _interned(True, c) if type(c) is str else c for v, c in done.items()}
             return list(map(done.__getitem__, values)), {}, None in done.values()
         return [conv(v) for v in values], {}, True
     except Invalid:
@@ -432,9 +437,9 @@ def _convert_column(
     return out, errors, True
 
 
-def _interned(texts: dict[str, str] | None, text: str) -> str:
-    """``text``, as the column's first cell of that text spelled it (one string for all)."""
-    return text if texts is None else texts.setdefault(text, text)
+def _interned(intern: bool, text: str) -> str:
+    """``text``, as the interpreter's one string of it when ``intern``."""
+    return sys.intern(text) if intern else text
 
 
 def picker(indexes: list[int]) -> Callable[[Any], tuple]:
@@ -455,14 +460,13 @@ def _read_rows(grid: Grid, result: MappedTable, dayfirst: bool) -> None:
     """Convert a chunk of rows at a time, column by column (fast), then check
     the rows that need it one by one; repeated keys are found at the end."""
     first_row = result.header_row + 1
-    texts: dict[str, dict[str, str]] = {f: {} for f in result.columns}  # each column's texts
     # Rows skipped for a bad cell whose key cells are valid: (key text, row, key values).
     # They count for duplicates whatever else is wrong with them: a bad cell never
     # hides a repeated key, and --skip-invalid skips every row of an ambiguous key.
     bad_keys: list[tuple[str, int, tuple]] = []
     result.blank_free = True  # until a chunk may hold a blank value
     for data in grid.chunks(result.header_row):
-        _read_chunk(grid, data, first_row, result, dayfirst, texts, bad_keys)
+        _read_chunk(grid, data, first_row, result, dayfirst, bad_keys)
         first_row += len(data)
     if (
         len(set(result.keys)) < len(result.keys)
@@ -478,7 +482,6 @@ def _read_chunk(
     first_row: int,
     result: MappedTable,
     dayfirst: bool,
-    texts: dict[str, dict[str, str]],
     bad_keys: list[tuple[str, int, tuple]],
 ) -> None:
     """``_read_rows`` of the rows ``data``, the first of them sheet row ``first_row``."""
@@ -495,7 +498,7 @@ def _read_chunk(
         else:
             raw = [row[i] if i < len(row) else None for row in data]
         converted, errors, blank = _convert_column(
-            raw, converter(f.kind, grid.date1904, dayfirst), f.kind, texts[f.name]
+            raw, converter(f.kind, grid.date1904, dayfirst), f.kind, intern=True
         )
         raw_cols.append(raw)
         cols.append(converted)
