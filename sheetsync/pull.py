@@ -25,13 +25,13 @@ from .reading import (
     PendingReads,
     SourceRead,
     gc_paused,
-    in_background,
     last_pulled,
     mapping_fingerprint,
     source_label,
     start_reads,
 )
 from .store import Snapshot, Store, encode_rows, utcnow
+from .threads import in_background
 
 
 @dataclass

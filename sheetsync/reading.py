@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from . import __version__
 from .config import Config, SourceConfig
@@ -28,8 +28,6 @@ from .mapping import MappedTable, map_grid
 from .model import Record
 from .progress import Progress
 from .sources import open_source
-
-T = TypeVar("T")
 
 
 @dataclass
@@ -118,30 +116,6 @@ UNCALCULATED = (
     "(a push leaves it so), so sheetsync cannot know its value: open and save the workbook "
     "in Excel or LibreOffice, then run again"
 )
-
-
-def in_background(work: Callable[[], T], name: str) -> Callable[[], T]:
-    """Run ``work`` in a daemon thread of its own; the function returned waits
-    for its value (and raises its error). Worth it beside what frees the GIL:
-    calamine's parse, zlib, SQLite."""
-    box: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            box["value"] = work()
-        except BaseException as e:  # raised by whoever asks for the value
-            box["error"] = e
-
-    thread = threading.Thread(target=run, name=name, daemon=True)
-    thread.start()
-
-    def value() -> T:
-        thread.join()
-        if "error" in box:
-            raise box.pop("error")
-        return box["value"]
-
-    return value
 
 
 def _check_uncalculated(read: SourceRead) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from ...errors import WorkbookError
 from ...grid import CHUNK_ROWS, Grid
+from .halves import split_rows
 from .package import check_workbook
 
 
@@ -18,7 +19,8 @@ def read_workbook(
     path: Path, sheets: list[str] | None = None, *, stream: bool = False
 ) -> tuple[list[str], dict[str, Grid]]:
     """Sheet names and the values of ``sheets`` (None: all), via calamine;
-    ``stream``: grids whose rows come in chunks (``Grid.chunks``)."""
+    ``stream``: grids whose rows come in chunks (``Grid.chunks``), a big
+    sheet's parsed in two halves at once (``halves``)."""
     import python_calamine as pc
 
     date1904 = check_workbook(path)
@@ -36,10 +38,12 @@ def read_workbook(
         for sheet in names if sheets is None else sheets:
             if sheet not in names:
                 continue
-            ws = wb.get_sheet_by_name(sheet)
             if stream:
-                grids[sheet] = Grid(sheet, [], date1904, rest=_row_chunks(ws))
+                halves = split_rows(path, sheet, lambda sheet=sheet: _whole(path, sheet))
+                rest = _row_chunks(wb.get_sheet_by_name(sheet)) if halves is None else halves
+                grids[sheet] = Grid(sheet, [], date1904, rest=rest)
                 continue
+            ws = wb.get_sheet_by_name(sheet)
             rows: list[list[Any]] = ws.to_python(skip_empty_area=False)
             grids[sheet] = Grid(sheet, rows, date1904)
     except Exception as e:
@@ -59,3 +63,18 @@ def _row_chunks(ws: Any) -> Iterator[list[list[Any]]]:
     del ws
     while chunk := list(islice(rows, CHUNK_ROWS)):
         yield [pad + r for r in chunk] if pad else chunk
+
+
+def _whole(path: Path, sheet: str) -> Iterator[list[list[Any]]]:
+    """``_row_chunks`` of ``sheet``, loaded on its own (what ``halves`` falls back on)."""
+    import python_calamine as pc
+
+    try:
+        wb = pc.CalamineWorkbook.from_path(str(path))
+        try:
+            ws = wb.get_sheet_by_name(sheet)
+        finally:
+            wb.close()
+    except Exception as e:  # calamine's errors carry the cause in their text
+        raise WorkbookError(f"{path.name}: sheet {sheet!r} cannot be read ({e})") from None
+    yield from _row_chunks(ws)

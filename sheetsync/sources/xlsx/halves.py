@@ -1,0 +1,213 @@
+"""A big sheet parsed by calamine in two halves at once, on two cores.
+
+calamine parses a sheet's XML in one thread (Rust code, the GIL released):
+most of the time of reading a big sheet. A sheet whose XML is big enough
+(``SPLIT_MIN`` to ``SPLIT_MAX`` bytes, inflated) is cut between two rows near
+its middle. Each half goes, in an uncompressed copy of the package whose other
+parts are the workbook's own, to a calamine of its own, in a thread of its own.
+The rows come out as a whole-sheet load gives them (``reader._row_chunks``):
+from row 1 and column A.
+
+The cut is made before a row tag of the sheet data that carries its row
+number, greater than the number of the row tag before it. A cut that fell
+inside a comment, CDATA or processing instruction (which Excel never writes
+there) leaves the first half unclosed, so calamine refuses it; when either
+half is refused, or their rows overlap once parsed, or anything about the cut
+is unsure, the sheet is parsed whole instead. ``tests/test_xlsx_halves.py`` holds every sheet of the
+workbook corpus to the whole parse, cell for cell.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import struct
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+from ...grid import CHUNK_ROWS
+from ...threads import in_background
+from .package import Package
+
+# Inflated sheet XML worth two parses (about 17,000 to 135,000 rows of ten
+# columns): below, one parse is as quick; above, the halves' copies of the XML
+# would cost more memory than a pull of a sheet that big may take.
+SPLIT_MIN = 8 << 20
+SPLIT_MAX = 64 << 20
+
+_SHEET_DATA = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?sheetData(?=[\s>/])")
+_ROOT = re.compile(rb"<(?![?!])([A-Za-z_][\w.:-]*)")
+_ROW_NUMBER = re.compile(rb"""\sr\s*=\s*["'](\d+)["']""")
+
+
+Chunks = Iterator[list[list[Any]]]
+
+
+def split_rows(
+    path: Path,
+    sheet: str,
+    whole: Callable[[], Chunks],
+    *,
+    min_bytes: int | None = None,
+    max_bytes: int | None = None,
+) -> Chunks | None:
+    """The rows of ``sheet`` as ``reader._row_chunks`` gives a whole-sheet
+    load's, a chunk at a time, parsed in two halves side by side; None when
+    the sheet is not worth it (its XML outside ``min_bytes``..``max_bytes``,
+    by default ``SPLIT_MIN``..``SPLIT_MAX``, or one core) or cannot surely be
+    cut: the caller parses it whole. ``whole``: the whole parse's chunks, for
+    halves found to overlap once parsed."""
+    if (os.cpu_count() or 1) < 2:
+        return None
+    low = SPLIT_MIN if min_bytes is None else min_bytes
+    high = SPLIT_MAX if max_bytes is None else max_bytes
+    try:
+        loads = _start(path, sheet, low, high)
+    except Exception:  # noqa: BLE001 - a damaged part: the whole parse says what is wrong
+        return None
+    return None if loads is None else _rows(loads, whole)
+
+
+def _start(
+    path: Path, sheet: str, min_bytes: int, max_bytes: int
+) -> list[Callable[[], Any]] | None:
+    """Both halves' parses begun, the first as soon as its package is made
+    (None: not worth it, or no certain cut)."""
+    with zipfile.ZipFile(path) as zf:
+        member = Package(path, zf).sheet_part(sheet)
+        info = zf.getinfo(member)
+        if not min_bytes <= info.file_size <= max_bytes:
+            return None
+        xml = _inflate(path, info)
+        cut = None if xml is None else _cut(xml)
+        if xml is None or cut is None:
+            return None
+        # calamine reads the XML parts (workbook, styles, shared strings); the
+        # others (pictures, macros) are left out of the halves' copies
+        parts = {
+            i.filename: zf.read(i)
+            for i in zf.infolist()
+            if i.filename != member and i.filename.lower().endswith((".xml", ".rels"))
+        }
+    head, at, end = cut
+    view = memoryview(xml)
+    first = in_background(_loader(_package(parts, member, (view[:at], view[end:])), sheet), "half")
+    second = in_background(
+        _loader(_package(parts, member, (view[:head], view[at:])), sheet), "half"
+    )
+    return [first, second]
+
+
+def _inflate(path: Path, info: zipfile.ZipInfo) -> bytes | None:
+    """A member's bytes, inflated in one call (zlib frees the GIL meanwhile)
+    and checked against its CRC; None for what only ``zipfile`` should read
+    (encrypted, another compression, a damaged header)."""
+    if info.flag_bits & 1 or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        return None
+    with open(path, "rb") as f:
+        f.seek(info.header_offset)
+        head = f.read(30)
+        if len(head) < 30 or head[:4] != b"PK\x03\x04":
+            return None
+        name_len, extra_len = struct.unpack("<HH", head[26:30])
+        f.seek(info.header_offset + 30 + name_len + extra_len)
+        raw = f.read(info.compress_size)
+    if info.compress_type == zipfile.ZIP_DEFLATED:
+        data = zlib.decompress(raw, -15, info.file_size)
+    else:
+        data = raw
+    return data if len(data) == info.file_size and zlib.crc32(data) == info.CRC else None
+
+
+def _cut(xml: bytes) -> tuple[int, int, int] | None:
+    """Where to cut a sheet's XML: the end of its ``<sheetData>`` tag, the start
+    of the row tag nearest past the middle of the rows, and the start of
+    ``</sheetData>``; None where no cut is certain."""
+    m = _SHEET_DATA.search(xml)
+    if m is None:
+        return None
+    prefix = m.group(1) + b":" if m.group(1) else b""
+    head = xml.find(b">", m.end())
+    end = xml.rfind(b"</" + prefix + b"sheetData>")
+    if head < 0 or xml[head - 1 : head] == b"/" or end < head:
+        return None
+    head += 1
+    row = b"<" + prefix + b"row"
+    at = xml.find(row, head + (end - head) // 2, end)
+    while at >= 0 and xml[at + len(row) : at + len(row) + 1] not in (b" ", b"\t", b"\n", b"\r"):
+        at = xml.find(row, at + 1, end)  # <rowBreaks>, say: not a row
+    if at < 0:
+        return None
+    number = _ROW_NUMBER.search(xml, at, xml.find(b">", at))
+    before = xml.rfind(row + b" ", head, at)
+    last = _ROW_NUMBER.search(xml, before, xml.find(b">", before)) if before >= 0 else None
+    if number is None or (last is not None and int(last[1]) >= int(number[1])):
+        return None
+    return head, at, end
+
+
+def _package(parts: dict[str, bytes], member: str, pieces: tuple[memoryview, ...]) -> io.BytesIO:
+    """An uncompressed zip of ``parts`` and ``member`` made of ``pieces``."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+        with z.open(member, "w", force_zip64=True) as f:
+            for piece in pieces:
+                f.write(piece)
+    out.seek(0)
+    return out
+
+
+def _loader(data: io.BytesIO, sheet: str) -> Callable[[], Any]:
+    def load() -> Any:
+        import python_calamine as pc
+
+        wb = pc.CalamineWorkbook.from_filelike(data)
+        data.close()  # calamine holds its own copy: the half's bytes go now
+        try:
+            return wb.get_sheet_by_name(sheet)
+        finally:
+            wb.close()
+
+    return load
+
+
+def _rows(loads: list[Callable[[], Any]], whole: Callable[[], Chunks]) -> Chunks:
+    """The halves' rows in chunks, once both are parsed and found apart (else
+    ``whole``: the sheet parsed again in one piece)."""
+    try:
+        first, second = (load() for load in loads)
+    except Exception:  # noqa: BLE001 - the whole parse says what is wrong, if anything
+        first = second = None
+    n1 = first.end[0] + 1 if first is not None and first.start else 0
+    if first is None or second is None or (second.start and second.start[0] < n1):
+        yield from whole()
+        return
+    width = max((ws.end[1] + 1 for ws in (first, second) if ws.start), default=0)
+    rows = _padded(first, width) if n1 else iter(())
+    if second.start:
+        rows = _chain(rows, islice(_padded(second, width), n1, None))
+    while chunk := list(islice(rows, CHUNK_ROWS)):
+        yield chunk
+
+
+def _chain(*its: Iterator[list[Any]]) -> Iterator[list[Any]]:
+    for it in its:
+        yield from it
+
+
+def _padded(ws: Any, width: int) -> Iterator[list[Any]]:
+    """A half's rows from column A, each ``width`` cells long (the whole
+    sheet's width: a half may end a column or more before the other)."""
+    left = [""] * ws.start[1]
+    right = [""] * (width - ws.end[1] - 1)
+    rows = ws.iter_rows()
+    if not left and not right:
+        return rows
+    return (left + r + right for r in rows)
