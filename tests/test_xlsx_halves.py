@@ -11,6 +11,7 @@ numbers, rows out of order across the cut, a cut inside a comment).
 from __future__ import annotations
 
 import re
+import tempfile
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -245,7 +246,7 @@ def test_sizes_and_cores_decide_when_to_cut(tmp_path, monkeypatch):
     assert (
         halves.split_rows(path, "Data", lambda: iter(()), min_bytes=0, max_bytes=size - 1) is None
     )
-    monkeypatch.setattr(halves.os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(halves, "_cores", lambda: 1)
     assert halves.split_rows(path, "Data", lambda: iter(()), min_bytes=0) is None
 
 
@@ -263,7 +264,11 @@ def test_a_streamed_read_of_a_big_sheet_is_cut(tmp_path, monkeypatch):
 
     monkeypatch.setattr("sheetsync.sources.xlsx.reader.split_rows", spy)
     monkeypatch.setattr(halves, "SPLIT_MIN", size // 2)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
     _, grids = read_workbook(path, ["Data"], stream=True)
     streamed = [r for c in grids["Data"].chunks(0) for r in c]
     assert cuts == [True]
     assert streamed == _whole_rows(path, "Data")
+    assert list(temp.iterdir()) == []  # the halves' files are gone

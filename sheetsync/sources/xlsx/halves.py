@@ -4,7 +4,8 @@ calamine parses a sheet's XML in one thread (Rust code, the GIL released):
 most of the time of reading a big sheet. A sheet whose XML is big enough
 (``SPLIT_MIN`` to ``SPLIT_MAX`` bytes, inflated) is cut between two rows near
 its middle. Each half goes, in an uncompressed copy of the package whose other
-parts are the workbook's own, to a calamine of its own, in a thread of its own.
+parts are the workbook's own (a temporary file, deleted once parsed), to a
+calamine of its own, in a thread of its own.
 The rows come out as a whole-sheet load gives them (``reader._row_chunks``):
 from row 1 and column A.
 
@@ -19,10 +20,11 @@ workbook corpus to the whole parse, cell for cell.
 
 from __future__ import annotations
 
-import io
+import contextlib
 import os
 import re
 import struct
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
@@ -62,7 +64,7 @@ def split_rows(
     by default ``SPLIT_MIN``..``SPLIT_MAX``, or one core) or cannot surely be
     cut: the caller parses it whole. ``whole``: the whole parse's chunks, for
     halves found to overlap once parsed."""
-    if (os.cpu_count() or 1) < 2:
+    if _cores() < 2:
         return None
     low = SPLIT_MIN if min_bytes is None else min_bytes
     high = SPLIT_MAX if max_bytes is None else max_bytes
@@ -71,6 +73,13 @@ def split_rows(
     except Exception:  # noqa: BLE001 - a damaged part: the whole parse says what is wrong
         return None
     return None if loads is None else _rows(loads, whole)
+
+
+def _cores() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _start(
@@ -96,11 +105,8 @@ def _start(
         }
     head, at, end = cut
     view = memoryview(xml)
-    first = in_background(_loader(_package(parts, member, (view[:at], view[end:])), sheet), "half")
-    second = in_background(
-        _loader(_package(parts, member, (view[:head], view[at:])), sheet), "half"
-    )
-    return [first, second]
+    halves = ((view[:at], view[end:]), (view[:head], view[at:]))
+    return [in_background(_loader(_package(parts, member, h), sheet), "half") for h in halves]
 
 
 def _inflate(path: Path, info: zipfile.ZipInfo) -> bytes | None:
@@ -151,29 +157,42 @@ def _cut(xml: bytes) -> tuple[int, int, int] | None:
     return head, at, end
 
 
-def _package(parts: dict[str, bytes], member: str, pieces: tuple[memoryview, ...]) -> io.BytesIO:
-    """An uncompressed zip of ``parts`` and ``member`` made of ``pieces``."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
-        for name, data in parts.items():
-            z.writestr(name, data)
-        with z.open(member, "w", force_zip64=True) as f:
-            for piece in pieces:
-                f.write(piece)
-    out.seek(0)
-    return out
+def _package(parts: dict[str, bytes], member: str, pieces: tuple[memoryview, ...]) -> Path:
+    """An uncompressed zip of ``parts`` and ``member`` made of ``pieces``, in a
+    temporary file (calamine reads a file as it goes: no copy held in memory)."""
+    fd, name = tempfile.mkstemp(prefix="sheetsync-half-", suffix=".xlsx")
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
+            for part, data in parts.items():
+                z.writestr(part, data)
+            with z.open(member, "w", force_zip64=True) as f:
+                for piece in pieces:
+                    f.write(piece)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
 
 
-def _loader(data: io.BytesIO, sheet: str) -> Callable[[], Any]:
+def _loader(path: Path, sheet: str) -> Callable[[], Any]:
+    """Parse ``sheet`` of the half at ``path``; the file is deleted as soon as
+    calamine has it open (where the system allows: else once parsed), so a
+    process that ends meanwhile leaves none behind."""
+
     def load() -> Any:
         import python_calamine as pc
 
-        wb = pc.CalamineWorkbook.from_filelike(data)
-        data.close()  # calamine holds its own copy: the half's bytes go now
         try:
-            return wb.get_sheet_by_name(sheet)
+            wb = pc.CalamineWorkbook.from_path(str(path))
+            with contextlib.suppress(OSError):  # Windows: not while it is open
+                path.unlink()
+            try:
+                return wb.get_sheet_by_name(sheet)
+            finally:
+                wb.close()
         finally:
-            wb.close()
+            path.unlink(missing_ok=True)
 
     return load
 
