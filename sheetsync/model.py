@@ -305,6 +305,21 @@ def fills_key(table: Table) -> bool:
     return "key" in table.field_by_name and "key" not in table.key
 
 
+NOUNS = {  # a table's records, as a person counts them: one, many
+    "projects": ("project", "projects"),
+    "milestones": ("milestone", "milestones"),
+    "quotas": ("quota", "quotas"),
+    "budget": ("budget line", "budget lines"),
+    "tasks": ("task", "tasks"),
+}
+
+
+def counted(n: int, table: str) -> str:
+    """``n`` records of ``table`` in words: "1 project", "10 budget lines"."""
+    one, many = NOUNS.get(table, (f"{table} record", f"{table} records"))
+    return f"{n:,} {one if n == 1 else many}"
+
+
 def key_title(table: Table, headers: dict[str, str] | None = None) -> str:
     """The key as a person reads it: "Project + Name" (headers as written, where known)."""
     return " + ".join((headers or {}).get(k) or table.field_by_name[k].title for k in table.key)

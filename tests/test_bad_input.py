@@ -199,7 +199,7 @@ def test_inits_template_uncommented_is_a_working_config(tmp_path, run_cli):
     wb.save(book)
     r = run_cli("--config", cfg, "validate")
     assert r.exit_code == 0, r.output
-    assert "1 quotas — ok" in r.output
+    assert "1 quota — ok" in r.output
 
 
 def test_init_writes_valid_toml_for_headers_and_cells_with_line_breaks(tmp_path, run_cli):

@@ -119,7 +119,7 @@ INIT_CORPUS: dict[str, tuple[int, list[str], tuple[int, str] | None]] = {
         )
     },
     # "ID", "Name", "Description" on 'Requirements': one project
-    "inlineStr_with_value.xlsx": (0, ["projects"], (0, "inlinestr_with_value: 1 projects — ok")),
+    "inlineStr_with_value.xlsx": (0, ["projects"], (0, "inlinestr_with_value: 1 project — ok")),
     # 'DataSheet2' looks like milestones but has no Project column: validate names it
     "pivots.xlsx": (
         0,

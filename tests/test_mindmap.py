@@ -421,7 +421,7 @@ CORPUS_EXPECTATIONS = {
     "freeplane_wbs_template.mm": {
         "root": "Project - Project name",
         "nodes": 26,
-        "validate": (0, "m: 1 projects, 3 milestones, 22 tasks — ok"),
+        "validate": (0, "m: 1 project, 3 milestones, 22 tasks — ok"),
     },
 }
 

@@ -10,6 +10,7 @@ import click
 
 from .. import atomic
 from ..errors import ConflictsFound, InvalidCellsFound, UsageError
+from ..model import counted
 from .app import (
     App,
     DayType,
@@ -263,7 +264,7 @@ def validate(app: App, sources: tuple[str, ...], as_json: bool) -> None:
         )
     else:
         for r in reads:
-            counts = ", ".join(f"{len(t.records)} {n}" for n, t in r.tables.items())
+            counts = ", ".join(counted(len(t.records), n) for n, t in r.tables.items())
             mark = "ok" if not r.errors else f"{len(r.errors)} problems"
             app.say(f"{r.source.name}: {counts} — {mark}")
             _print_errors(r.errors, f"Problems in {r.source.name}")
