@@ -4,18 +4,18 @@ calamine parses a sheet's XML in one thread (Rust code, the GIL released):
 most of the time of reading a big sheet. A sheet whose XML is big enough
 (``SPLIT_MIN`` to ``SPLIT_MAX`` bytes, inflated) is cut between two rows near
 its middle. Each half goes, in an uncompressed copy of the package whose other
-parts are the workbook's own (a temporary file, deleted once parsed), to a
-calamine of its own, in a thread of its own.
-The rows come out as a whole-sheet load gives them (``reader._row_chunks``):
-from row 1 and column A.
+parts are the workbook's own (a temporary file, deleted as soon as calamine
+has it open), to a calamine of its own, in a thread of its own. The rows come
+out as a whole-sheet load gives them (``reader._row_chunks``): from row 1 and
+column A.
 
 The cut is made before a row tag of the sheet data that carries its row
 number, greater than the number of the row tag before it. A cut that fell
 inside a comment, CDATA or processing instruction (which Excel never writes
-there) leaves the first half unclosed, so calamine refuses it; when either
+there) leaves the first half unclosed, so calamine refuses it. When either
 half is refused, or their rows overlap once parsed, or anything about the cut
-is unsure, the sheet is parsed whole instead. ``tests/test_xlsx_halves.py`` holds every sheet of the
-workbook corpus to the whole parse, cell for cell.
+is unsure, the sheet is parsed whole instead. ``tests/test_xlsx_halves.py``
+holds every sheet of the workbook corpus to the whole parse, cell for cell.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,6 @@ SPLIT_MIN = 8 << 20
 SPLIT_MAX = 64 << 20
 
 _SHEET_DATA = re.compile(rb"<(?:([A-Za-z_][\w.-]*):)?sheetData(?=[\s>/])")
-_ROOT = re.compile(rb"<(?![?!])([A-Za-z_][\w.:-]*)")
 _ROW_NUMBER = re.compile(rb"""\sr\s*=\s*["'](\d+)["']""")
 
 
@@ -211,14 +210,9 @@ def _rows(loads: list[Callable[[], Any]], whole: Callable[[], Chunks]) -> Chunks
     width = max((ws.end[1] + 1 for ws in (first, second) if ws.start), default=0)
     rows = _padded(first, width) if n1 else iter(())
     if second.start:
-        rows = _chain(rows, islice(_padded(second, width), n1, None))
+        rows = chain(rows, islice(_padded(second, width), n1, None))
     while chunk := list(islice(rows, CHUNK_ROWS)):
         yield chunk
-
-
-def _chain(*its: Iterator[list[Any]]) -> Iterator[list[Any]]:
-    for it in its:
-        yield from it
 
 
 def _padded(ws: Any, width: int) -> Iterator[list[Any]]:
