@@ -4,8 +4,9 @@ calamine parses a sheet's XML in one thread (Rust code, the GIL released):
 most of the time of reading a big sheet. A sheet whose XML is big enough
 (``SPLIT_MIN`` to ``SPLIT_MAX`` bytes, inflated) is cut between two rows near
 its middle. Each half goes, in an uncompressed copy of the package whose other
-parts are the workbook's own (a temporary file, deleted as soon as calamine
-has it open), to a calamine of its own, in a thread of its own. The rows come
+parts are the workbook's own (a temporary file: unnamed on Linux, elsewhere
+deleted as soon as calamine has it open), to a calamine of its own, in a
+thread of its own. The rows come
 out as a whole-sheet load gives them (``reader._row_chunks``): from row 1 and
 column A.
 
@@ -25,12 +26,13 @@ import os
 import re
 import struct
 import tempfile
+import time
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator
 from itertools import chain, islice
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ...grid import CHUNK_ROWS
 from ...threads import in_background
@@ -85,7 +87,8 @@ def _start(
     path: Path, sheet: str, min_bytes: int, max_bytes: int
 ) -> list[Callable[[], Any]] | None:
     """Both halves' parses begun, the first as soon as its package is made
-    (None: not worth it, or no certain cut)."""
+    (None: not worth it, or no certain cut: then a parse begun is left to
+    finish on its own, its file already gone)."""
     with zipfile.ZipFile(path) as zf:
         member = Package(path, zf).sheet_part(sheet)
         info = zf.getinfo(member)
@@ -105,7 +108,10 @@ def _start(
     head, at, end = cut
     view = memoryview(xml)
     halves = ((view[:at], view[end:]), (view[:head], view[at:]))
-    return [in_background(_loader(_package(parts, member, h), sheet), "half") for h in halves]
+    loads = [in_background(_loader(_package(parts, member, h), sheet), "half") for h in halves]
+    del view, halves
+    # while calamine parses: a cut found uncertain throws both halves away
+    return loads if _certain(xml) else None
 
 
 def _inflate(path: Path, info: zipfile.ZipInfo) -> bytes | None:
@@ -132,7 +138,11 @@ def _inflate(path: Path, info: zipfile.ZipInfo) -> bytes | None:
 def _cut(xml: bytes) -> tuple[int, int, int] | None:
     """Where to cut a sheet's XML: the end of its ``<sheetData>`` tag, the start
     of the row tag nearest past the middle of the rows, and the start of
-    ``</sheetData>``; None where no cut is certain."""
+    ``</sheetData>``; None where no cut can be made, or where a tag may be no
+    tag: a comment, CDATA or processing instruction past the declaration
+    (``_opaque``). One more check waits for the halves' parse (``_certain``)."""
+    if _opaque(xml):
+        return None
     m = _SHEET_DATA.search(xml)
     if m is None:
         return None
@@ -156,42 +166,111 @@ def _cut(xml: bytes) -> tuple[int, int, int] | None:
     return head, at, end
 
 
-def _package(parts: dict[str, bytes], member: str, pieces: tuple[memoryview, ...]) -> Path:
+def _certain(xml: bytes) -> bool:
+    """Whether the sheet data is one element: ``sheetData`` named only by its
+    own two tags (a search of the whole XML, so asked while the halves are
+    parsed)."""
+    return xml.count(b"sheetData") == 2
+
+
+OPAQUE_LOOKS = 1_000  # "!" or "?" in a sheet's text looked at before giving up the cut
+
+
+def _opaque(xml: bytes) -> bool:
+    """Whether ``xml`` may hold a comment, CDATA section, processing
+    instruction or DTD past its ``<?xml …?>`` declaration: each opens with
+    "<!" or "<?". Found byte by byte (memchr speed; a two-byte search is
+    twenty times slower); a text with over ``OPAQUE_LOOKS`` marks counts as may."""
+    start = xml.find(b"?>") + 2 if xml.lstrip(b"\xef\xbb\xbf").startswith(b"<?xml") else 0
+    for mark in b"!?":
+        at, looks = xml.find(mark, start), 0
+        while at >= 0:
+            if xml[at - 1] == 0x3C or looks == OPAQUE_LOOKS:  # "<"
+                return True
+            at, looks = xml.find(mark, at + 1), looks + 1
+    return False
+
+
+def _package(
+    parts: dict[str, bytes], member: str, pieces: tuple[memoryview, ...]
+) -> tuple[BinaryIO, str]:
     """An uncompressed zip of ``parts`` and ``member`` made of ``pieces``, in a
-    temporary file (calamine reads a file as it goes: no copy held in memory)."""
-    fd, name = tempfile.mkstemp(prefix="sheetsync-half-", suffix=".xlsx")
-    path = Path(name)
+    temporary file (calamine reads a file as it goes: no copy held in memory),
+    open, and the path calamine opens it by (``_temp_file``)."""
+    f, path = _temp_file()
     try:
-        with os.fdopen(fd, "wb") as out, zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
+        with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as z:
             for part, data in parts.items():
                 z.writestr(part, data)
-            with z.open(member, "w", force_zip64=True) as f:
+            with z.open(member, "w", force_zip64=True) as m:
                 for piece in pieces:
-                    f.write(piece)
+                    m.write(piece)
+        f.flush()
     except BaseException:
-        path.unlink(missing_ok=True)
+        _let_go(f, path)
         raise
-    return path
+    return f, path
 
 
-def _loader(path: Path, sheet: str) -> Callable[[], Any]:
-    """Parse ``sheet`` of the half at ``path``; the file is deleted as soon as
-    calamine has it open (where the system allows: else once parsed), so a
-    process that ends meanwhile leaves none behind."""
+STALE = 3600  # seconds after which a named half's file is a leftover (``_sweep``)
+_PREFIX = "sheetsync-half-"
+
+
+def _temp_file() -> tuple[BinaryIO, str]:
+    """A temporary file for a half, open, and its path. On Linux an unnamed
+    file (``O_TMPFILE``, opened again by its ``/proc/self/fd`` path), which
+    however the process ends leaves nothing behind; elsewhere a named one in
+    the temporary folder, deleted once calamine has it open, its leftovers
+    from a process that ended before that swept by the next (``_sweep``)."""
+    folder = tempfile.gettempdir()
+    if hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd"):
+        try:
+            fd = os.open(folder, os.O_TMPFILE | os.O_RDWR, 0o600)
+        except OSError:  # a file system without unnamed files
+            pass
+        else:
+            return os.fdopen(fd, "w+b"), f"/proc/self/fd/{fd}"
+    _sweep(folder)
+    fd, name = tempfile.mkstemp(prefix=_PREFIX, suffix=".xlsx")
+    return os.fdopen(fd, "w+b"), name
+
+
+def _sweep(folder: str) -> None:
+    """Delete halves' files older than ``STALE`` (left by a process that ended
+    while it wrote them; a live one deletes its own within seconds)."""
+    now = time.time()
+    for p in Path(folder).glob(f"{_PREFIX}*.xlsx"):
+        with contextlib.suppress(OSError):
+            if now - p.stat().st_mtime > STALE:
+                p.unlink()
+
+
+def _let_go(f: BinaryIO, path: str) -> None:
+    """Close a half's file and delete it (an unnamed one goes with its close)."""
+    f.close()
+    if not path.startswith("/proc/self/fd/"):
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+def _loader(half: tuple[BinaryIO, str], sheet: str) -> Callable[[], Any]:
+    """Parse ``sheet`` of a half's file; the file is let go of as soon as
+    calamine has it open (a named one, where the system allows: Windows keeps
+    it until it is parsed)."""
+    f, path = half
 
     def load() -> Any:
         import python_calamine as pc
 
         try:
-            wb = pc.CalamineWorkbook.from_path(str(path))
-            with contextlib.suppress(OSError):  # Windows: not while it is open
-                path.unlink()
+            wb = pc.CalamineWorkbook.from_path(path)
+            _let_go(f, path)
             try:
                 return wb.get_sheet_by_name(sheet)
             finally:
                 wb.close()
         finally:
-            path.unlink(missing_ok=True)
+            _let_go(f, path)
 
     return load
 
