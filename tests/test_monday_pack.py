@@ -163,7 +163,8 @@ def test_first_report_shows_what_changed_and_opens_with_the_verdict(
     assert "December 2026 pipeline $4.3M covers its open quota 2.7×" in weekly
     assert "What changed since Nov 23, 2026" in weekly
     assert "status On track → Late" in weekly  # G-06, from last week's copy
-    assert "▲ 3 more late or at risk since Nov 23, 2026" in weekly
+    assert "3 more late or at risk since Nov 23, 2026" in weekly
+    assert "▲ 3 more" not in weekly  # ▲ marks Amber: a change is said in words and signs
 
     exe = (out / "executive.pdf").read_bytes()
     assert len(PdfReader(io.BytesIO(exe)).pages) == 1

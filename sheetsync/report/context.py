@@ -104,7 +104,7 @@ class Kpi:
     detail: str
     rag: str  # green | amber | red | grey
     text: str = ""  # for kind "text"
-    change: str = ""  # "▲ 2.1 pp since 23 Nov 2026" when last week's snapshot exists
+    change: str = ""  # "+2.1 pp since 23 Nov 2026" when last week's snapshot exists
 
     @property
     def status_word(self) -> str:

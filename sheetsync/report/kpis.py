@@ -149,17 +149,15 @@ def _budget_kpi(btot: m.BudgetTotals, fmt: Formatter) -> Kpi:
 
 
 def _with_change(k: Kpi, before: Kpi | None, since: date, fmt: Formatter) -> Kpi:
-    """``k`` with its change since last week's snapshot (▲/▼ with the amount)."""
+    """``k`` with its change since last week's snapshot, signed: "+2.1 pp",
+    "−$12.4K", "3 more late or at risk" (never ▲/▼, which mark Amber and
+    at-risk beside it)."""
     if before is None:
         return k
     when = f"since {fmt.day(since)}"
     if k.kind == "text":
         d = (k.value or 0) - (before.value or 0)
-        text = (
-            "no change"
-            if not d
-            else f"{'▲' if d > 0 else '▼'} {abs(d)} {'more' if d > 0 else 'fewer'} late or at risk"
-        )
+        text = "no change" if not d else f"{abs(d)} {'more' if d > 0 else 'fewer'} late or at risk"
         return dataclasses.replace(k, change=f"{text} {when}")
     if not isinstance(k.value, int | float) or not isinstance(before.value, int | float):
         return k
@@ -170,5 +168,5 @@ def _with_change(k: Kpi, before: Kpi | None, since: date, fmt: Formatter) -> Kpi
         amount = fmt.num(abs(d), 1) + "×"
     else:
         amount = fmt.pp(abs(d)).lstrip("+±")
-    arrow = "▲" if d > 0 else "▼" if d < 0 else "="
-    return dataclasses.replace(k, change=f"{arrow} {amount} {when}" if d else f"no change {when}")
+    sign = "+" if d > 0 else "\u2212"  # a minus sign, not a hyphen
+    return dataclasses.replace(k, change=f"{sign}{amount} {when}" if d else f"no change {when}")
