@@ -378,3 +378,26 @@ def test_shapes_where_a_tag_may_be_no_tag_are_parsed_whole(tmp_path, change):
     expected = _whole_rows(path, "Data")
     got, asked = _split(path, "Data")
     assert got is None or (asked and got == expected)
+
+
+def test_a_half_calamine_refuses_falls_back_to_the_whole_parse(tmp_path, monkeypatch):
+    path = _book(tmp_path, _table())
+
+    def refusing(half, sheet):
+        def load():
+            halves._let_go(*half)
+            raise ValueError("calamine: cannot read this half")
+
+        return load
+
+    monkeypatch.setattr(halves, "_loader", refusing)
+    got, asked = _split(path, "Data")
+    assert asked == ["Data"] and got == _whole_rows(path, "Data")
+
+
+def test_the_whole_parse_names_a_sheet_calamine_cannot_read(tmp_path):
+    from sheetsync.errors import WorkbookError
+
+    path = _book(tmp_path, _table())
+    with pytest.raises(WorkbookError, match=r"big.xlsx: sheet 'Nope' cannot be read"):
+        next(_whole(path, "Nope"))
