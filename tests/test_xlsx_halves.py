@@ -41,7 +41,8 @@ def _split(path: Path, sheet: str, **kw) -> tuple[list[list] | None, list[str]]:
         asked.append(sheet)
         return _whole(path, sheet)
 
-    chunks = halves.split_rows(path, sheet, whole, min_bytes=0, **kw)
+    member = halves.cuttable(path, [sheet], min_bytes=0, **kw).get(sheet)
+    chunks = None if member is None else halves.split_rows(path, sheet, member, whole)
     return (None if chunks is None else [r for c in chunks for r in c]), asked
 
 
@@ -227,7 +228,7 @@ def test_rows_out_of_order_across_the_cut_are_parsed_whole(tmp_path):
     assert got == _whole_rows(path, "Data") and got[1][0] == "Rep 2"
 
 
-def test_a_cut_inside_a_comment_is_parsed_whole(tmp_path):
+def test_a_sheet_with_a_comment_is_never_cut(tmp_path):
     path = _book(tmp_path, _table())
 
     def comment_the_middle(xml: bytes) -> bytes:
@@ -238,20 +239,19 @@ def test_a_cut_inside_a_comment_is_parsed_whole(tmp_path):
     _rewrite(path, comment_the_middle)
     expected = _whole_rows(path, "Data")
     assert expected[300] == [""] * 3  # commented out
-    got, asked = _split(path, "Data")
-    assert got is None or got == expected
-    assert got is None or asked  # never the halves' own rows
+    assert _split(path, "Data") == (None, [])  # not cut: the caller parses it whole
 
 
 def test_sizes_and_cores_decide_when_to_cut(tmp_path, monkeypatch):
     path = _book(tmp_path, _table())
     size = zipfile.ZipFile(path).getinfo("xl/worksheets/sheet1.xml").file_size
-    assert halves.split_rows(path, "Data", lambda: iter(()), min_bytes=size + 1) is None
-    assert (
-        halves.split_rows(path, "Data", lambda: iter(()), min_bytes=0, max_bytes=size - 1) is None
-    )
+    sheet = "xl/worksheets/sheet1.xml"
+    assert halves.cuttable(path, ["Data"], min_bytes=size, max_bytes=size) == {"Data": sheet}
+    assert halves.cuttable(path, ["Data"], min_bytes=size + 1) == {}
+    assert halves.cuttable(path, ["Data"], min_bytes=0, max_bytes=size - 1) == {}
+    assert halves.cuttable(path, ["Data", "No such"], min_bytes=0) == {"Data": sheet}
     monkeypatch.setattr(halves, "_cores", lambda: 1)
-    assert halves.split_rows(path, "Data", lambda: iter(()), min_bytes=0) is None
+    assert halves.cuttable(path, ["Data"], min_bytes=0) == {}
 
 
 def test_a_streamed_read_of_a_big_sheet_is_cut(tmp_path, monkeypatch):
@@ -328,8 +328,9 @@ from sheetsync.sources.xlsx import halves
 from sheetsync.sources.xlsx.reader import _whole
 p = Path(sys.argv[1])
 print("go", flush=True)
+member = halves.cuttable(p, ["Data"], min_bytes=0)["Data"]
 for _ in range(50):
-    list(halves.split_rows(p, "Data", lambda: _whole(p, "Data"), min_bytes=0))
+    list(halves.split_rows(p, "Data", member, lambda: _whole(p, "Data")))
 """
 
 
@@ -375,9 +376,8 @@ def test_shapes_where_a_tag_may_be_no_tag_are_parsed_whole(tmp_path, change):
     """Found by a hostile review: each gave other rows than one parse."""
     path = _book(tmp_path, _table())
     _rewrite(path, change)
-    expected = _whole_rows(path, "Data")
-    got, asked = _split(path, "Data")
-    assert got is None or (asked and got == expected)
+    assert _whole_rows(path, "Data")  # calamine reads it, in one piece
+    assert _split(path, "Data") == (None, [])  # and only so
 
 
 def test_a_half_calamine_refuses_falls_back_to_the_whole_parse(tmp_path, monkeypatch):

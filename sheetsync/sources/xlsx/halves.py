@@ -11,11 +11,11 @@ out as a whole-sheet load gives them (``reader._row_chunks``): from row 1 and
 column A.
 
 The cut is made before a row tag of the sheet data that carries its row
-number, greater than the number of the row tag before it. A cut that fell
-inside a comment, CDATA or processing instruction (which Excel never writes
-there) leaves the first half unclosed, so calamine refuses it. When either
-half is refused, or their rows overlap once parsed, or anything about the cut
-is unsure, the sheet is parsed whole instead. ``tests/test_xlsx_halves.py``
+number, greater than the number of the row tag before it, in XML with no
+comment, CDATA or processing instruction (where a tag may be no tag; Excel
+writes none) and one ``sheetData``. When either half is refused by calamine,
+or their rows overlap once parsed, or anything about the cut is unsure, the
+sheet is parsed whole instead. ``tests/test_xlsx_halves.py``
 holds every sheet of the workbook corpus to the whole parse, cell for cell.
 """
 
@@ -34,6 +34,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from ...errors import WorkbookError
 from ...grid import CHUNK_ROWS
 from ...threads import in_background
 from .package import Package
@@ -51,26 +52,43 @@ _ROW_NUMBER = re.compile(rb"""\sr\s*=\s*["'](\d+)["']""")
 Chunks = Iterator[list[list[Any]]]
 
 
-def split_rows(
+def cuttable(
     path: Path,
-    sheet: str,
-    whole: Callable[[], Chunks],
+    sheets: list[str],
     *,
     min_bytes: int | None = None,
     max_bytes: int | None = None,
-) -> Chunks | None:
-    """The rows of ``sheet`` as ``reader._row_chunks`` gives a whole-sheet
-    load's, a chunk at a time, parsed in two halves side by side; None when
-    the sheet is not worth it (its XML outside ``min_bytes``..``max_bytes``,
-    by default ``SPLIT_MIN``..``SPLIT_MAX``, or one core) or cannot surely be
-    cut: the caller parses it whole. ``whole``: the whole parse's chunks, for
-    halves found to overlap once parsed."""
+) -> dict[str, str]:
+    """Which of ``sheets`` are worth parsing in halves, each with its XML
+    part's name: those whose XML is ``min_bytes``..``max_bytes`` inflated (by
+    default ``SPLIT_MIN``..``SPLIT_MAX``), on two cores or more. One look at
+    the package, whatever the number of sheets."""
     if _cores() < 2:
-        return None
+        return {}
     low = SPLIT_MIN if min_bytes is None else min_bytes
     high = SPLIT_MAX if max_bytes is None else max_bytes
+    out = {}
     try:
-        loads = _start(path, sheet, low, high)
+        with zipfile.ZipFile(path) as zf:
+            pkg = Package(path, zf)
+            for sheet in sheets:
+                with contextlib.suppress(WorkbookError):  # a chart sheet: no cells
+                    member = pkg.sheet_part(sheet)
+                    if low <= zf.getinfo(member).file_size <= high:
+                        out[sheet] = member
+    except Exception:  # noqa: BLE001 - a damaged package: the whole parse says what is wrong
+        return {}
+    return out
+
+
+def split_rows(path: Path, sheet: str, member: str, whole: Callable[[], Chunks]) -> Chunks | None:
+    """The rows of ``sheet`` (its XML part ``member``, from ``cuttable``) as
+    ``reader._row_chunks`` gives a whole-sheet load's, a chunk at a time,
+    parsed in two halves side by side; None when it cannot surely be cut: the
+    caller parses it whole. ``whole``: the whole parse's chunks, for halves
+    found to overlap once parsed."""
+    try:
+        loads = _start(path, sheet, member)
     except Exception:  # noqa: BLE001 - a damaged part: the whole parse says what is wrong
         return None
     return None if loads is None else _rows(loads, whole)
@@ -83,18 +101,12 @@ def _cores() -> int:
     return os.cpu_count() or 1
 
 
-def _start(
-    path: Path, sheet: str, min_bytes: int, max_bytes: int
-) -> list[Callable[[], Any]] | None:
+def _start(path: Path, sheet: str, member: str) -> list[Callable[[], Any]] | None:
     """Both halves' parses begun, the first as soon as its package is made
-    (None: not worth it, or no certain cut: then a parse begun is left to
-    finish on its own, its file already gone)."""
+    (None: no certain cut; then a parse begun is left to finish on its own,
+    its file already gone)."""
     with zipfile.ZipFile(path) as zf:
-        member = Package(path, zf).sheet_part(sheet)
-        info = zf.getinfo(member)
-        if not min_bytes <= info.file_size <= max_bytes:
-            return None
-        xml = _inflate(path, info)
+        xml = _inflate(path, zf.getinfo(member))
         cut = None if xml is None else _cut(xml)
         if xml is None or cut is None:
             return None
@@ -185,7 +197,7 @@ def _opaque(xml: bytes) -> bool:
     for mark in b"!?":
         at, looks = xml.find(mark, start), 0
         while at >= 0:
-            if xml[at - 1] == 0x3C or looks == OPAQUE_LOOKS:  # "<"
+            if (at and xml[at - 1] == 0x3C) or looks == OPAQUE_LOOKS:  # "<"
                 return True
             at, looks = xml.find(mark, at + 1), looks + 1
     return False

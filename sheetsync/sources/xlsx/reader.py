@@ -11,7 +11,7 @@ from typing import Any
 
 from ...errors import WorkbookError
 from ...grid import CHUNK_ROWS, Grid
-from .halves import split_rows
+from .halves import cuttable, split_rows
 from .package import check_workbook
 
 
@@ -34,12 +34,13 @@ def read_workbook(
         raise WorkbookError(f"{path.name}: cannot be read ({type(e).__name__}: {e})") from None
     names = list(wb.sheet_names)
     grids: dict[str, Grid] = {}
+    wanted = [s for s in (names if sheets is None else sheets) if s in names]
+    cut = cuttable(path, wanted) if stream else {}
     try:
-        for sheet in names if sheets is None else sheets:
-            if sheet not in names:
-                continue
+        for sheet in wanted:
             if stream:
-                halves = split_rows(path, sheet, lambda sheet=sheet: _whole(path, sheet))
+                whole = lambda sheet=sheet: _whole(path, sheet)  # noqa: E731
+                halves = split_rows(path, sheet, cut[sheet], whole) if sheet in cut else None
                 rest = _row_chunks(wb.get_sheet_by_name(sheet)) if halves is None else halves
                 grids[sheet] = Grid(sheet, [], date1904, rest=rest)
                 continue
